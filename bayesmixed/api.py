@@ -1,0 +1,86 @@
+"""The top-level calls: a short composition of the pipeline's stages.
+
+``stata`` takes a whole command line, ``mixed`` the part after the word
+``mixed``, ``fit`` an lme4-style formula; all three reach the same
+ModelSpec -> Design -> engine -> result path, so the same model gives the
+same numbers whichever syntax the user prefers.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .design import build_design
+from .errors import BayesmixedError, NotSupportedError
+from .results.mixed import MixedResult
+from .spec.model import ModelSpec
+from .syntax import formula_to_spec, stata_to_spec
+
+
+def _check_frame(data: object) -> pd.DataFrame:
+    if not isinstance(data, pd.DataFrame):
+        raise BayesmixedError(
+            f"data must be a pandas DataFrame (got {type(data).__name__}); "
+            "load one with bayesmixed.datasets.load(name_or_path)"
+        )
+    if data.columns.duplicated().any():
+        dup = sorted(set(data.columns[data.columns.duplicated()]))
+        raise BayesmixedError(f"data has duplicated column names: {', '.join(map(str, dup))}")
+    return data
+
+
+def fit_spec(spec: ModelSpec, data: pd.DataFrame) -> MixedResult:
+    """Fit a resolved specification by exact ML or REML."""
+    from .engines.ml.fit import fit_lmm
+
+    if spec.options.get("bayes"):
+        raise NotSupportedError(
+            "the bayes: prefix (Bayesian estimation) is not available in this version yet"
+        )
+    if spec.family != "gaussian" or spec.command not in ("mixed", "formula"):
+        raise NotSupportedError(
+            f"{spec.command} (family {spec.family}, link {spec.link}) is parsed but generalized "
+            "linear mixed models cannot be fitted in this version yet"
+        )
+    if spec.residual.type != "independent" or spec.residual.by:
+        raise NotSupportedError(
+            "residuals() structures other than the default independent errors are parsed but "
+            "cannot be fitted in this version yet"
+        )
+    design = build_design(spec, data)
+    return fit_lmm(design, reml=spec.reml)
+
+
+def stata(command: str, data: pd.DataFrame) -> MixedResult:
+    """Fit a whole Stata command line, e.g. ``"mixed math5 math3 || school:, reml"``."""
+    data = _check_frame(data)
+    return fit_spec(stata_to_spec(command, data), data)
+
+
+def mixed(command: str, data: pd.DataFrame) -> MixedResult:
+    """Fit Stata's ``mixed`` given what follows the command name.
+
+    ``bayesmixed.mixed("math5 math3 || school: math3, cov(unstructured)", data=df)``
+    """
+    text = command.strip()
+    head = text.split(None, 1)[0] if text else ""
+    if head not in ("mixed", "xtmixed"):
+        text = "mixed " + text
+    return stata(text, data)
+
+
+def fit(
+    formula: str,
+    data: pd.DataFrame,
+    *,
+    reml: bool = False,
+    family: str = "gaussian",
+    link: str | None = None,
+) -> MixedResult:
+    """Fit an lme4-style formula, e.g. ``"math5 ~ math3 + (math3 | school)"``.
+
+    Unlike lme4, ML is the default (``reml=False``), as in Stata's ``mixed``.
+    """
+    data = _check_frame(data)
+    spec = formula_to_spec(formula, data, reml=reml, family=family, link=link)
+    return fit_spec(spec, data)

@@ -1,0 +1,214 @@
+"""The profiled deviance of a linear mixed model, by a blocked Cholesky.
+
+With b = Lambda(theta) u, u ~ N(0, sigma2 I), the penalized least-squares
+system for (u, beta) has matrix Omega = [Z Lambda, X, y]'[Z Lambda, X, y] + diag(I, 0, 0).
+Its lower Cholesky factor L gives everything (Bates et al. 2015, lme4's
+``lmer`` vignette): log|L_Z|^2, the penalized residual sum of squares r^2
+(the last diagonal element squared) and, for REML, log|L_X|^2.  The fixed
+effects and sigma2 are profiled out, so the optimizer sees theta only.
+
+Layout: the first block (largest) has a block-diagonal Omega_11 factored as a
+batch; everything else ("rest": other random-effect blocks, X, y) is a small
+dense Schur complement.  Cost per evaluation is independent of n.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ...spec.covariance import CovStructure
+from .crossprod import CrossProducts
+
+LOG_2PI = float(np.log(2 * np.pi))
+
+
+@dataclass
+class Factor:
+    """The pieces of L at one theta (enough for beta, BLUPs and the deviance)."""
+
+    lam: list[np.ndarray]
+    l1: np.ndarray  # (l1, k1, k1) lower factors of the first block
+    t1: np.ndarray  # (l1, k1, k1) lambda1 @ L1^-T per group
+    w_r1: sp.csr_matrix  # L_{rest,1} random part (q_r, q1)
+    w_xy1: np.ndarray  # L_{xy,1} (p+1, q1)
+    l_rest: np.ndarray  # dense lower factor of the rest (q_r + p + 1)
+    logdet_re: float
+    q_r: int
+    p: int
+
+    @property
+    def r2(self) -> float:
+        return float(self.l_rest[-1, -1] ** 2)
+
+    @property
+    def l_xx(self) -> np.ndarray:
+        q, p = self.q_r, self.p
+        return self.l_rest[q : q + p, q : q + p]
+
+    @property
+    def logdet_x(self) -> float:
+        return float(2 * np.sum(np.log(np.diag(self.l_xx))))
+
+    def beta(self) -> np.ndarray:
+        """Solve L_XX' beta = L_yX' (back substitution on the X block)."""
+        q, p = self.q_r, self.p
+        l_yx = self.l_rest[-1, q : q + p]
+        return np.linalg.solve(self.l_xx.T, l_yx)
+
+
+class ProfiledDeviance:
+    """theta -> deviance (ML) or REML criterion, for one design.
+
+    Parameters
+    ----------
+    cp : the cross-products in evaluation order.
+    structures : covariance structure of each block, in evaluation order.
+    reml : profile the restricted likelihood instead of the likelihood.
+    """
+
+    def __init__(self, cp: CrossProducts, structures: list[CovStructure], reml: bool) -> None:
+        self.cp = cp
+        self.structures = structures
+        self.reml = reml
+        self.sizes = [s.n_theta(k) for s, k in zip(structures, cp.k)]
+        self.splits = np.cumsum(self.sizes)[:-1]
+        self._rest_index = self._rest_lambda_index()
+        self.evaluations = 0
+
+    @property
+    def n_theta(self) -> int:
+        return int(sum(self.sizes))
+
+    def split(self, theta: np.ndarray) -> list[np.ndarray]:
+        return np.split(np.asarray(theta, float), self.splits)
+
+    def lambdas(self, theta: np.ndarray) -> list[np.ndarray]:
+        parts = self.split(theta)
+        return [s.lam(t, k) for s, t, k in zip(self.structures, parts, self.cp.k)]
+
+    # -- the factorization ---------------------------------------------------
+    def factor(self, theta: np.ndarray) -> Factor:
+        cp = self.cp
+        lam = self.lambdas(theta)
+        l1, t1 = self._first_block(lam[0])
+        w_xy1 = np.einsum("mga,gab->mgb", cp.a_xy1, t1).reshape(cp.p + 1, -1)
+        w_r1 = self._rest_first(lam[1:], t1)
+        l_rest = self._rest_factor(lam[1:], w_r1, w_xy1)
+        q_r = cp.q_rest
+        logdet = 2 * np.sum(np.log(np.diagonal(l1, axis1=1, axis2=2)))
+        logdet += 2 * np.sum(np.log(np.diag(l_rest)[:q_r]))
+        return Factor(lam, l1, t1, w_r1, w_xy1, l_rest, float(logdet), q_r, cp.p)
+
+    def _rest_first(self, lams: list[np.ndarray], t1: np.ndarray):
+        """L_{rest,1} = Lambda_r' A_r1 blockdiag(T): dense when small, else sparse."""
+        cp = self.cp
+        if not cp.q_rest:
+            return np.zeros((0, t1.shape[0] * t1.shape[1]))
+        if sp.issparse(cp.a_r1):
+            return (self._rest_lambda(lams).T @ (cp.a_r1 @ _block_diag(t1))).tocsr()
+        g, k, _ = t1.shape
+        right = np.einsum("rga,gab->rgb", cp.a_r1.reshape(cp.q_rest, g, k), t1)
+        return self._lam_t(lams, right.reshape(cp.q_rest, g * k))
+
+    def _lam_t(self, lams: list[np.ndarray], mat: np.ndarray) -> np.ndarray:
+        """Lambda_r' @ mat for a dense ``mat`` whose rows are the rest effects."""
+        out = np.empty_like(mat)
+        for lam, (off, k, g) in zip(lams, self._rest_index[2]):
+            rows = slice(off, off + k * g)
+            blk = mat[rows].reshape(g, k, -1)
+            out[rows] = np.einsum("ba,gbc->gac", lam, blk).reshape(k * g, -1)
+        return out
+
+    def _first_block(self, lam1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Batched Cholesky of lambda' A_g lambda + I and T_g = lambda L_g^-T."""
+        a = self.cp.a11
+        k = a.shape[1]
+        m = np.einsum("ba,gbc,cd->gad", lam1, a, lam1) + np.eye(k)
+        if k == 1:
+            l1 = np.sqrt(m)
+            return l1, lam1[None, :, :] / l1
+        l1 = np.linalg.cholesky(m)
+        # T_g' = L_g^-1 lambda'  =>  T_g = (L_g^-1 lambda')'
+        t1 = np.linalg.solve(l1, np.broadcast_to(lam1.T, m.shape)).transpose(0, 2, 1)
+        return l1, t1
+
+    def _rest_lambda_index(self) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int]]]:
+        """Sparsity pattern of the block-diagonal Lambda of the rest blocks."""
+        rows, cols, meta = [], [], []
+        for off, k, g in zip(self.cp.offsets, self.cp.k[1:], self.cp.n_groups[1:]):
+            base = off + np.arange(g)[:, None, None] * k
+            rows.append(np.broadcast_to(base + np.arange(k)[None, :, None], (g, k, k)).ravel())
+            cols.append(np.broadcast_to(base + np.arange(k)[None, None, :], (g, k, k)).ravel())
+            meta.append((off, k, g))
+        if not rows:
+            return np.zeros(0, int), np.zeros(0, int), meta
+        return np.concatenate(rows), np.concatenate(cols), meta
+
+    def _rest_lambda(self, lams: list[np.ndarray]) -> sp.csr_matrix:
+        rows, cols, meta = self._rest_index
+        q = self.cp.q_rest
+        if not q:
+            return sp.csr_matrix((0, 0))
+        vals = np.concatenate(
+            [np.broadcast_to(lam, (g, k, k)).ravel() for lam, (_, k, g) in zip(lams, meta)]
+        )
+        return sp.csr_matrix((vals, (rows, cols)), shape=(q, q))
+
+    def _rest_factor(self, lams, w_r1, w_xy1) -> np.ndarray:
+        """Dense Cholesky of the Schur complement of everything after block 1."""
+        cp = self.cp
+        q = cp.q_rest
+        m = np.empty((q + cp.p + 1, q + cp.p + 1))
+        m[q:, q:] = cp.a_xyxy - w_xy1 @ w_xy1.T
+        if q:
+            ww = w_r1 @ w_r1.T
+            ww = ww.toarray() if sp.issparse(ww) else ww
+            m[:q, :q] = self._lam_t(lams, self._lam_t(lams, cp.a_rr).T) - ww
+            m[:q, :q] += np.eye(q)
+            xr = self._lam_t(lams, cp.a_xyr.T).T - np.asarray(w_r1 @ w_xy1.T).T
+            m[q:, :q] = xr
+            m[:q, q:] = xr.T
+        return np.linalg.cholesky(m)
+
+    # -- criteria -----------------------------------------------------------
+    def __call__(self, theta: np.ndarray) -> float:
+        self.evaluations += 1
+        try:
+            f = self.factor(theta)
+        except np.linalg.LinAlgError:
+            return np.inf
+        return self.criterion(f)
+
+    def criterion(self, f: Factor) -> float:
+        n, p = self.cp.n, self.cp.p
+        if self.reml:
+            dof = n - p
+            return f.logdet_re + f.logdet_x + dof * (1 + LOG_2PI + np.log(f.r2 / dof))
+        return f.logdet_re + n * (1 + LOG_2PI + np.log(f.r2 / n))
+
+    def sigma2(self, f: Factor) -> float:
+        return f.r2 / (self.cp.n - self.cp.p if self.reml else self.cp.n)
+
+    def loglik_at(self, theta: np.ndarray, sigma2: float) -> float:
+        """Log (restricted) likelihood at theta and a given sigma2, beta profiled.
+
+        Used for the observed information of the covariance parameters: the
+        inverse Hessian of the beta-profiled likelihood equals the
+        covariance-parameter block of the full inverse Hessian.
+        """
+        f = self.factor(theta)
+        n = self.cp.n - (self.cp.p if self.reml else 0)
+        extra = f.logdet_x if self.reml else 0.0
+        return -0.5 * (n * (LOG_2PI + np.log(sigma2)) + f.logdet_re + extra + f.r2 / sigma2)
+
+
+def _block_diag(t: np.ndarray) -> sp.csr_matrix:
+    """Sparse block-diagonal matrix from an (l, k, k) stack."""
+    g, k, _ = t.shape
+    base = np.arange(g)[:, None, None] * k
+    rows = np.broadcast_to(base + np.arange(k)[None, :, None], t.shape).ravel()
+    cols = np.broadcast_to(base + np.arange(k)[None, None, :], t.shape).ravel()
+    return sp.csr_matrix((t.ravel(), (rows, cols)), shape=(g * k, g * k))

@@ -1,0 +1,146 @@
+"""The result of a frequentist linear mixed-model fit, as data.
+
+Rendering lives in :mod:`bayesmixed.results.render`; this module only holds
+estimates and derives the conventional accessors (``coef``, ``vcov``,
+``re_cov``, ``loglik``, ``aic``, ``bic``, ``nobs``) from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..design.types import Design
+
+
+@dataclass
+class OptSummary:
+    """What the optimizer did: start, end, evaluations, time (cf. MixedModels.jl)."""
+
+    optimizer: str
+    theta_start: np.ndarray
+    theta_end: np.ndarray
+    criterion_start: float
+    criterion_end: float
+    evaluations: int
+    converged: bool
+    message: str
+    seconds: float
+    boundary_snapped: bool = False
+
+
+@dataclass
+class MixedResult:
+    """Estimates of a Gaussian mixed model by ML or REML.
+
+    Attributes
+    ----------
+    design : the numeric design (sample, names, random-effect blocks).
+    reml : whether the criterion was the restricted likelihood.
+    beta, vcov_beta : fixed effects and their covariance (``fixed_names`` order).
+    theta : the relative covariance parameters at the optimum.
+    sigma2 : residual variance.
+    cov_blocks : absolute covariance matrix of each block's effects.
+    loglik : log likelihood (REML: log restricted-likelihood), as Stata prints.
+    working, working_vcov : unconstrained covariance parameters (each block's
+        structure working vector, then log sigma_e) and their covariance from
+        the observed information, or ``None`` where it does not exist
+        (boundary fits).  Standard errors of printed parameters derive from it.
+    loglik_linear : the same criterion for the model without random effects,
+        for Stata's "LR test vs. linear model".
+    boundary : notes on parameters fitted on the boundary of the space.
+    """
+
+    design: Design
+    reml: bool
+    beta: np.ndarray
+    vcov_beta: np.ndarray
+    theta: np.ndarray
+    sigma2: float
+    cov_blocks: list[np.ndarray]
+    loglik: float
+    working: np.ndarray
+    working_vcov: np.ndarray | None
+    loglik_linear: float
+    opt: OptSummary
+    boundary: list[str] = field(default_factory=list)
+    level: float = 95.0
+    display: str = "variance"
+    show_base: bool = False
+
+    # -- conventional accessors -------------------------------------------------
+    @property
+    def coef(self) -> pd.Series:
+        return pd.Series(self.beta, index=self.design.fixed_names, name="coef")
+
+    @property
+    def vcov(self) -> pd.DataFrame:
+        names = self.design.fixed_names
+        return pd.DataFrame(self.vcov_beta, index=names, columns=names)
+
+    @property
+    def se(self) -> pd.Series:
+        return pd.Series(np.sqrt(np.diag(self.vcov_beta)), index=self.design.fixed_names)
+
+    @property
+    def re_cov(self) -> dict[str, pd.DataFrame]:
+        """Level (or ``R.var``) -> covariance of that level's random effects.
+
+        Two equations at the same level are merged into one block-diagonal
+        frame, since they are independent by construction.
+        """
+        out: dict[str, pd.DataFrame] = {}
+        for block, cov in zip(self.design.blocks, self.cov_blocks):
+            frame = pd.DataFrame(cov, index=block.effect_names, columns=block.effect_names)
+            if block.key in out:
+                frame = _block_diag_frames(out[block.key], frame)
+            out[block.key] = frame
+        return out
+
+    @property
+    def nobs(self) -> int:
+        return self.design.n
+
+    @property
+    def converged(self) -> bool:
+        return self.opt.converged
+
+    @property
+    def n_cov_params(self) -> int:
+        """Covariance parameters, the residual variance included."""
+        return len(self.working)
+
+    @property
+    def df_model(self) -> int:
+        """Parameters counted by ``estat ic`` (fixed + covariance + residual)."""
+        return self.design.p + self.n_cov_params
+
+    @property
+    def aic(self) -> float:
+        return -2 * self.loglik + 2 * self.df_model
+
+    @property
+    def bic(self) -> float:
+        return -2 * self.loglik + np.log(self.nobs) * self.df_model
+
+    @property
+    def deviance(self) -> float:
+        return -2 * self.loglik
+
+    @property
+    def groups(self) -> pd.DataFrame:
+        """Number of groups and obs per group (min/avg/max) for each level."""
+        rows = [(g.level, g.n_groups, g.min, g.avg, g.max) for g in self.design.group_info]
+        return pd.DataFrame(rows, columns=["level", "groups", "min", "avg", "max"]).set_index(
+            "level"
+        )
+
+
+def _block_diag_frames(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    names = list(a.index) + list(b.index)
+    out = np.zeros((len(names), len(names)))
+    out[: len(a), : len(a)] = a.to_numpy()
+    out[len(a) :, len(a) :] = b.to_numpy()
+    return pd.DataFrame(out, index=names, columns=names)
