@@ -95,6 +95,7 @@ class Design:
     base_levels: list[str] = field(default_factory=list)
     group_info: list[GroupInfo] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    residual: object | None = None  # structured-residual data (issue 3), None = iid errors
 
     @property
     def n(self) -> int:
