@@ -51,6 +51,13 @@ class MixedResult:
     loglik_linear : the same criterion for the model without random effects,
         for Stata's "LR test vs. linear model".
     boundary : notes on parameters fitted on the boundary of the space.
+    residual_params : the residual-error parameters as Stata prints them
+        (``rho``, ``var(e)``, ``0: var(e)``...) when the model has a
+        ``residuals()`` structure, else ``None`` (``sigma2`` is then the only
+        residual parameter).  With a structure, ``sigma2`` is the reference
+        variance (first by() group, first time level) and ``working`` holds the
+        blocks' working values, the residual model's unconstrained vector, then
+        log sigma_e.
     """
 
     design: Design
@@ -69,6 +76,23 @@ class MixedResult:
     level: float = 95.0
     display: str = "variance"
     show_base: bool = False
+    residual_params: pd.Series | None = None
+
+    def __str__(self) -> str:
+        from .render import render_text
+
+        return render_text(self)
+
+    def _repr_html_(self) -> str:
+        from .render import render_html
+
+        return render_html(self)
+
+    def estat_ic(self) -> pd.DataFrame:
+        """Stata's ``estat ic``: N, ll(model), df, AIC, BIC."""
+        from ..postestimation.estat import estat_ic
+
+        return estat_ic(self)
 
     # -- conventional accessors -------------------------------------------------
     @property
@@ -92,7 +116,7 @@ class MixedResult:
         frame, since they are independent by construction.
         """
         out: dict[str, pd.DataFrame] = {}
-        for block, cov in zip(self.design.blocks, self.cov_blocks):
+        for block, cov in zip(self.design.blocks, self.cov_blocks, strict=True):
             frame = pd.DataFrame(cov, index=block.effect_names, columns=block.effect_names)
             if block.key in out:
                 frame = _block_diag_frames(out[block.key], frame)

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import SpecificationError
 
+
 @dataclass(frozen=True)
 class Entry:
     """One printed covariance parameter: ``kind`` is ``var`` or ``cov``.

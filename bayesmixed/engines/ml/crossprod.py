@@ -21,7 +21,6 @@ import scipy.sparse as sp
 
 from ...design.types import Design, REBlock
 
-
 DENSE_LIMIT = 2_000_000  # entries of A_r1 below which dense algebra beats sparse overhead
 
 

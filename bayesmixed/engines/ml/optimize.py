@@ -14,8 +14,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import numpy as np
 import nlopt
+import numpy as np
 
 from ...results.mixed import OptSummary
 
@@ -34,7 +34,9 @@ def _snap(f, x: np.ndarray, value: float, lower: np.ndarray) -> tuple[np.ndarray
     return x, value, snapped
 
 
-def _bobyqa(f, start: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, float, str]:
+def _bobyqa(
+    f, start: np.ndarray, lower: np.ndarray, upper: np.ndarray
+) -> tuple[np.ndarray, float, str]:
     """Powell's BOBYQA (as lme4's default ``nloptwrap``): derivative-free, bounded."""
     opt = nlopt.opt(nlopt.LN_BOBYQA, len(start))
     opt.set_min_objective(lambda x, grad: f(np.asarray(x)))
@@ -46,8 +48,10 @@ def _bobyqa(f, start: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> tuple
     opt.set_initial_step(np.where(np.abs(start) > 0, 0.2 * np.abs(start), 0.1))
     x0 = np.clip(start, lower, upper)
     x = opt.optimize(x0)
-    return np.asarray(x), float(opt.last_optimum_value()), _NLOPT_RESULTS.get(
-        opt.last_optimize_result(), "stopped"
+    return (
+        np.asarray(x),
+        float(opt.last_optimum_value()),
+        _NLOPT_RESULTS.get(opt.last_optimize_result(), "stopped"),
     )
 
 
@@ -110,13 +114,14 @@ def _restarts(x: np.ndarray, lower: np.ndarray) -> list[np.ndarray]:
     on_bound = (lower == 0) & (x <= SNAP_BELOW)
     if not on_bound.any():
         return []
-    starts = []
+    starts: list[np.ndarray] = []
     for sign in (1.0, -1.0):
         s = x.copy()
         s[on_bound] = 0.5
         free = ~np.isfinite(lower)
         s[free] = np.where(np.abs(x[free]) > 0.1, x[free], sign * 0.5)
-        starts.append(s)
+        if not any(np.array_equal(s, t) for t in starts):
+            starts.append(s)
     return starts
 
 
@@ -165,7 +170,12 @@ def _grad_hess(f, x, f0, free):
         g[i] = (up - down) / (2 * h[i])
         hess[i, i] = (up - 2 * f0 + down) / h[i] ** 2
         for j in range(i):
-            val = at((i, 1), (j, 1)) - at((i, 1), (j, -1)) - at((i, -1), (j, 1)) + at((i, -1), (j, -1))
+            val = (
+                at((i, 1), (j, 1))
+                - at((i, 1), (j, -1))
+                - at((i, -1), (j, 1))
+                + at((i, -1), (j, -1))
+            )
             hess[i, j] = hess[j, i] = val / (4 * h[i] * h[j])
     return g, hess
 

@@ -27,7 +27,9 @@ def _block(eq: RandomEquation, frame: pd.DataFrame, keys: list[str], z: np.ndarr
 
 def _design(y, x, names, blocks) -> Design:
     spec = ModelSpec("y", (), tuple(b.equation for b in blocks))
-    return Design(spec, np.asarray(y, float), np.asarray(x, float), names, blocks, pd.RangeIndex(len(y)))
+    return Design(
+        spec, np.asarray(y, float), np.asarray(x, float), names, blocks, pd.RangeIndex(len(y))
+    )
 
 
 def jsp_uns(reml: bool = False, cov: str = "unstructured") -> Design:

@@ -1,0 +1,8 @@
+"""Reuse the hand-built results of tests/results (no engine needed here)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "results"))
