@@ -37,7 +37,7 @@ def fit_spec(spec: ModelSpec, data: pd.DataFrame) -> MixedResult:
         raise NotSupportedError(
             "the bayes: prefix (Bayesian estimation) is not available in this version yet"
         )
-    if spec.family != "gaussian" or spec.command not in ("mixed", "formula"):
+    if spec.family != "gaussian" or spec.command != "mixed":
         raise NotSupportedError(
             f"{spec.command} (family {spec.family}, link {spec.link}) is parsed but generalized "
             "linear mixed models cannot be fitted in this version yet"

@@ -81,8 +81,14 @@ def _check_identified(eq: RandomEquation, groups: pd.Index) -> None:
     if eq.level != ALL and len(groups) == 1:
         raise DataError(
             f"random effects at level {eq.level}: the estimation sample has a single "
-            f"{eq.level} group ({groups[0]!r}), so their variance is not identified"
+            f"{eq.level} group ({eq.level} = {_label(groups[0])}), so their variance is "
+            "not identified"
         )
+
+
+def _label(value: object) -> str:
+    """A group label as the user wrote it (numpy scalars print as plain numbers)."""
+    return str(value.item() if hasattr(value, "item") else value)
 
 
 def _block(eq: RandomEquation, frame: pd.DataFrame, grouping) -> REBlock:

@@ -107,15 +107,6 @@ class ResidualSpec:
 
 
 @dataclass(frozen=True)
-class Comparison:
-    """A binary comparison in an ``if`` qualifier (kept as a tree by the parser)."""
-
-    op: str
-    left: object
-    right: object
-
-
-@dataclass(frozen=True)
 class ModelSpec:
     """A resolved model: names only, ready for the design stage.
 
@@ -140,7 +131,7 @@ class ModelSpec:
     exposure: str | None = None
     trials: str | int | None = None
     options: dict = field(default_factory=dict, compare=False, hash=False)
-    source: str = ""
+    source: str = field(default="", compare=False)
 
     @property
     def variables(self) -> tuple[str, ...]:

@@ -19,6 +19,9 @@ def term(*comps) -> Term:
 
 def spec(response="y", fixed=(), random=(), **kw) -> ModelSpec:
     fixed = tuple(t if isinstance(t, Term) else term(t) for t in fixed)
+    if kw.get("command") == "formula":  # the formula front end marks its specs so
+        kw["command"] = "mixed"
+        kw["options"] = {**kw.get("options", {}), "syntax": "formula"}
     return ModelSpec(response=response, fixed=fixed, random=tuple(random), **kw)
 
 

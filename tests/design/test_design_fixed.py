@@ -185,7 +185,7 @@ def test_formula_path_names_text_levels_by_label_sorted(df):
 def test_formula_path_categorical_uses_category_order_and_drops_unused(df):
     cats = ["Control", "Low", "High", "Unused"]
     df["grade"] = pd.Categorical(np.array(cats)[df.dose], categories=cats)
-    d = design(df, term(i("grade")), term(i("grade"), c("x")), source="y ~ grade * x")
+    d = design(df, term(i("grade")), term(i("grade"), c("x")), command="formula")
     assert d.fixed_names == ["Low.grade", "High.grade", "Low.grade#c.x", "High.grade#c.x", "_cons"]
     np.testing.assert_allclose(d.X[:, 3], ind(df.dose, 2) * df.x)
 
