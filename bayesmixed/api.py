@@ -12,9 +12,12 @@ import pandas as pd
 
 from .design import build_design
 from .errors import BayesmixedError, NotSupportedError
+from .results.glmm import GLMMResult
 from .results.mixed import MixedResult
 from .spec.model import ModelSpec
 from .syntax import formula_to_spec, stata_to_spec
+
+Result = MixedResult | GLMMResult
 
 
 def _check_frame(data: object) -> pd.DataFrame:
@@ -29,35 +32,36 @@ def _check_frame(data: object) -> pd.DataFrame:
     return data
 
 
-def fit_spec(spec: ModelSpec, data: pd.DataFrame) -> MixedResult:
-    """Fit a resolved specification by exact ML or REML."""
+def fit_spec(spec: ModelSpec, data: pd.DataFrame) -> Result:
+    """Fit a resolved specification: exact ML/REML for ``mixed``, quadrature for ``me*``."""
     from .engines.ml.fit import fit_lmm
 
     if spec.options.get("bayes"):
         raise NotSupportedError(
             "the bayes: prefix (Bayesian estimation) is not available in this version yet"
         )
-    if spec.family != "gaussian" or spec.command != "mixed":
-        raise NotSupportedError(
-            f"{spec.command} (family {spec.family}, link {spec.link}) is parsed but generalized "
-            "linear mixed models cannot be fitted in this version yet"
-        )
-    if spec.residual.type != "independent" or spec.residual.by:
-        raise NotSupportedError(
-            "residuals() structures other than the default independent errors are parsed but "
-            "cannot be fitted in this version yet"
-        )
     design = build_design(spec, data)
-    return fit_lmm(design, reml=spec.reml)
+    if spec.command == "mixed" and spec.family == "gaussian":
+        return fit_lmm(design, reml=spec.reml)
+    if spec.residual.type != "independent" or spec.residual.by:
+        raise NotSupportedError(f"{spec.command} does not take residuals(): only mixed does")
+    from .engines.glmm import fit_glmm, glm_extras
+
+    return fit_glmm(
+        design,
+        intmethod=spec.options.get("intmethod"),
+        intpoints=spec.options.get("intpoints", 7),
+        **glm_extras(design, data),
+    )
 
 
-def stata(command: str, data: pd.DataFrame) -> MixedResult:
+def stata(command: str, data: pd.DataFrame) -> Result:
     """Fit a whole Stata command line, e.g. ``"mixed math5 math3 || school:, reml"``."""
     data = _check_frame(data)
     return fit_spec(stata_to_spec(command, data), data)
 
 
-def mixed(command: str, data: pd.DataFrame) -> MixedResult:
+def mixed(command: str, data: pd.DataFrame) -> Result:
     """Fit Stata's ``mixed`` given what follows the command name.
 
     ``bayesmixed.mixed("math5 math3 || school: math3, cov(unstructured)", data=df)``
@@ -76,7 +80,7 @@ def fit(
     reml: bool = False,
     family: str = "gaussian",
     link: str | None = None,
-) -> MixedResult:
+) -> Result:
     """Fit an lme4-style formula, e.g. ``"math5 ~ math3 + (math3 | school)"``.
 
     Unlike lme4, ML is the default (``reml=False``), as in Stata's ``mixed``.

@@ -15,6 +15,7 @@ from ..errors import DataError
 from ..spec.model import ModelSpec
 from .fixed import FixedPart, build_fixed
 from .random import build_blocks, group_codes, group_info
+from .residual import build_residual
 from .sample import Sample, is_formula, numeric_values, select_sample
 from .types import Design, GroupInfo, REBlock
 
@@ -50,7 +51,7 @@ def build_design(spec: ModelSpec, data: pd.DataFrame) -> Design:
         )
     fixed = build_fixed(spec, frame, is_formula(spec))
     blocks = build_blocks(spec, frame)
-    return Design(
+    design = Design(
         spec=spec,
         y=y,
         X=fixed.X,
@@ -63,3 +64,5 @@ def build_design(spec: ModelSpec, data: pd.DataFrame) -> Design:
         group_info=group_info(spec, frame, blocks),
         notes=sample.notes + fixed.notes,
     )
+    design.residual = build_residual(spec, frame, design)
+    return design

@@ -162,7 +162,7 @@ def finish_glm(command: str, store: dict, result) -> None:
     if result.exposure is not None and link != "log":
         raise OptionError("exposure() needs a log link", store["exposure"][1].col)
     result.options["eform"] = store["eform"][0] if "eform" in store else None
-    result.options["intmethod"] = store["intmethod"][0] if "intmethod" in store else "mvaghermite"
+    result.options["intmethod"] = store["intmethod"][0] if "intmethod" in store else None
     result.options["intpoints"] = store["intpoints"][0] if "intpoints" in store else 7
 
 

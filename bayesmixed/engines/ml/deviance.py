@@ -18,9 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import lapack
 
 from ...spec.covariance import CovStructure
 from .crossprod import CrossProducts
+from .gram import SparseGram
 
 LOG_2PI = float(np.log(2 * np.pi))
 
@@ -32,7 +34,7 @@ class Factor:
     lam: list[np.ndarray]
     l1: np.ndarray  # (l1, k1, k1) lower factors of the first block
     t1: np.ndarray  # (l1, k1, k1) lambda1 @ L1^-T per group
-    w_r1: sp.csr_matrix  # L_{rest,1} random part (q_r, q1)
+    w_r1: np.ndarray | sp.csr_matrix | None  # L_{rest,1} (q_r, q1); None if not formed
     w_xy1: np.ndarray  # L_{xy,1} (p+1, q1)
     l_rest: np.ndarray  # dense lower factor of the rest (q_r + p + 1)
     logdet_re: float
@@ -76,6 +78,7 @@ class ProfiledDeviance:
         self.sizes = [s.n_theta(k) for s, k in zip(structures, cp.k)]
         self.splits = np.cumsum(self.sizes)[:-1]
         self._rest_index = self._rest_lambda_index()
+        self._gram = SparseGram.build(cp.a_r1, cp.k[0]) if sp.issparse(cp.a_r1) else None
         self.evaluations = 0
 
     @property
@@ -95,8 +98,13 @@ class ProfiledDeviance:
         lam = self.lambdas(theta)
         l1, t1 = self._first_block(lam[0])
         w_xy1 = np.einsum("mga,gab->mgb", cp.a_xy1, t1).reshape(cp.p + 1, -1)
-        w_r1 = self._rest_first(lam[1:], t1)
-        l_rest = self._rest_factor(lam[1:], w_r1, w_xy1)
+        if self._gram is not None:
+            w_r1 = None  # never formed: the Gram map gives L_r1 L_r1' directly
+            ww, wx = self._gram_products(lam[1:], t1)
+        else:
+            w_r1 = self._rest_first(lam[1:], t1)
+            ww, wx = self._w_products(w_r1, w_xy1)
+        l_rest = self._rest_factor(lam[1:], ww, wx, w_xy1)
         q_r = cp.q_rest
         logdet = 2 * np.sum(np.log(np.diagonal(l1, axis1=1, axis2=2)))
         logdet += 2 * np.sum(np.log(np.diag(l_rest)[:q_r]))
@@ -157,21 +165,35 @@ class ProfiledDeviance:
         )
         return sp.csr_matrix((vals, (rows, cols)), shape=(q, q))
 
-    def _rest_factor(self, lams, w_r1, w_xy1) -> np.ndarray:
+    def _w_products(self, w_r1, w_xy1) -> tuple[np.ndarray, np.ndarray]:
+        """L_r1 L_r1' and L_r1 L_xy1' from an explicit L_r1."""
+        if not self.cp.q_rest:
+            return np.zeros((0, 0)), np.zeros((0, self.cp.p + 1))
+        ww = w_r1 @ w_r1.T
+        ww = ww.toarray() if sp.issparse(ww) else ww
+        return ww, np.asarray(w_r1 @ w_xy1.T)
+
+    def _gram_products(self, lams, t1) -> tuple[np.ndarray, np.ndarray]:
+        """The same products through G_g = T_g T_g' and the precomputed Gram map."""
+        g = np.einsum("gab,gcb->gac", t1, t1)
+        ww = self._lam_t(lams, self._lam_t(lams, self._gram(g)).T)
+        b = np.einsum("mga,gab->mgb", self.cp.a_xy1, g).reshape(self.cp.p + 1, -1)
+        wx = self._lam_t(lams, np.asarray(self.cp.a_r1 @ b.T))
+        return ww, wx
+
+    def _rest_factor(self, lams, ww, wx, w_xy1) -> np.ndarray:
         """Dense Cholesky of the Schur complement of everything after block 1."""
         cp = self.cp
         q = cp.q_rest
         m = np.empty((q + cp.p + 1, q + cp.p + 1))
         m[q:, q:] = cp.a_xyxy - w_xy1 @ w_xy1.T
         if q:
-            ww = w_r1 @ w_r1.T
-            ww = ww.toarray() if sp.issparse(ww) else ww
             m[:q, :q] = self._lam_t(lams, self._lam_t(lams, cp.a_rr).T) - ww
             m[:q, :q] += np.eye(q)
-            xr = self._lam_t(lams, cp.a_xyr.T).T - np.asarray(w_r1 @ w_xy1.T).T
+            xr = self._lam_t(lams, cp.a_xyr.T).T - wx.T
             m[q:, :q] = xr
             m[:q, q:] = xr.T
-        return np.linalg.cholesky(m)
+        return _cholesky(m)
 
     # -- criteria -----------------------------------------------------------
     def __call__(self, theta: np.ndarray) -> float:
@@ -203,6 +225,14 @@ class ProfiledDeviance:
         n = self.cp.n - (self.cp.p if self.reml else 0)
         extra = f.logdet_x if self.reml else 0.0
         return -0.5 * (n * (LOG_2PI + np.log(sigma2)) + f.logdet_re + extra + f.r2 / sigma2)
+
+
+def _cholesky(m: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factor by LAPACK's potrf, in place (faster than numpy's wrapper)."""
+    low, info = lapack.dpotrf(m, lower=1, clean=1, overwrite_a=1)
+    if info != 0:
+        raise np.linalg.LinAlgError("matrix is not positive definite")
+    return low
 
 
 def _block_diag(t: np.ndarray) -> sp.csr_matrix:

@@ -52,6 +52,10 @@ def fit_lmm(design: Design, reml: bool = False) -> MixedResult:
         When the fixed-effects design is singular after collinearity checks,
         or the criterion is not finite anywhere the optimizer looked.
     """
+    if design.residual is not None:
+        from .residual import fit_structured  # structured residuals (issue 3)
+
+        return fit_structured(design, reml)
     dev = make_deviance(design, reml)
     start, bounds = _start_and_bounds(dev)
     if not np.isfinite(dev(start)):

@@ -1,0 +1,92 @@
+"""Standard errors from the Hessian of the approximate log likelihood.
+
+As Stata does, the covariance of the estimates is the inverse negative
+Hessian in the parameterization Stata reports on: fixed effects as they are,
+covariance parameters on each structure's *working* scale (log standard
+deviations, transformed correlations; see :mod:`bayesmixed.spec.covariance`)
+and the dispersion as a log.  At the optimum the fixed-effects block of the
+inverse does not depend on how the other parameters are written, so the
+same Hessian serves both.  It is also used for one Newton step that polishes
+the derivative-free optimum.
+
+A variance estimated at zero has no finite working value; then the Hessian
+is taken over the fixed effects (and dispersion) only, with the covariance
+parameters held at their estimates, and no working covariance is returned.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .objective import ApproxLoglik
+from .optimize import hessian, newton_polish
+
+
+class WorkingScale:
+    """x = (theta, beta, log phi) <-> y = (working, beta, log phi)."""
+
+    def __init__(self, obj: ApproxLoglik) -> None:
+        self.obj = obj
+
+    def to_working(self, x: np.ndarray) -> np.ndarray:
+        thetas, _, _ = self.obj.unpack(x)
+        parts = []
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for s, t, k in zip(self.obj.structures, thetas, self.obj.ks):
+                lam = s.lam(t, k)
+                parts.append(np.asarray(s.working_from_cov(lam @ lam.T), float))
+        return np.r_[np.concatenate(parts), x[self.obj.n_theta :]]
+
+    def to_x(self, y: np.ndarray) -> np.ndarray:
+        obj = self.obj
+        parts = np.split(y[: obj.n_theta], np.cumsum(obj.sizes)[:-1])
+        thetas = [s.theta_from_working(w, k) for s, w, k in zip(obj.structures, parts, obj.ks)]
+        return np.r_[np.concatenate(thetas), y[obj.n_theta :]]
+
+
+def _steps(y: np.ndarray) -> np.ndarray:
+    return 1e-4 * np.maximum(1.0, np.abs(y))
+
+
+def _inverse(hess: np.ndarray) -> np.ndarray | None:
+    try:
+        cov = np.linalg.inv(-hess)
+    except np.linalg.LinAlgError:
+        return None
+    cov = (cov + cov.T) / 2
+    if not np.all(np.isfinite(cov)) or np.any(np.diag(cov) <= 0):
+        return None
+    return cov
+
+
+def information(obj: ApproxLoglik, scale: WorkingScale, x: np.ndarray, value: float):
+    """(x, value, vcov of beta, working-scale covariance or None) at the optimum."""
+    y = scale.to_working(x)
+    nt = obj.n_theta
+    if np.all(np.isfinite(y)):
+        free = np.arange(len(y))
+
+        def g(sub):
+            return obj(scale.to_x(sub))
+
+        grad, hess = hessian(g, y, value, _steps(y))
+        y2, value = newton_polish(g, y, value, grad, hess, free)
+        if y2 is not y:  # a polishing step is tiny: the Hessian at y stands for y2's
+            x = scale.to_x(y2)
+        cov = _inverse(hess)
+        if cov is not None:
+            rest = np.r_[np.arange(nt), np.arange(nt + obj.p, len(y))]
+            return x, value, cov[nt : nt + obj.p, nt : nt + obj.p], cov[np.ix_(rest, rest)]
+    # boundary (or singular Hessian): fixed effects and dispersion only, theta held
+    free = np.arange(nt, len(x))
+
+    def h(sub):
+        z = x.copy()
+        z[free] = sub
+        return obj(z)
+
+    _, hess = hessian(h, x[free], value, _steps(x[free]))
+    cov = _inverse(hess)
+    if cov is None:
+        cov = np.full((len(free), len(free)), np.nan)
+    return x, value, cov[: obj.p, : obj.p], None

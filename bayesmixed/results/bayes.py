@@ -1,0 +1,243 @@
+"""The result of a Bayesian fit (NUTS or Laplace), as data.
+
+Everything is derived from the ArviZ DataTree ``idata`` (``posterior``,
+``log_likelihood``, ``observed_data`` and, for NUTS, ``sample_stats``), so a result
+can be rebuilt from a saved DataTree.  Printed parameters follow the ML output's names:
+coefficients, then each level's ``var(...)``/``cov(...)`` entries of its covariance
+structure, then ``var(e)``; rendering is in :mod:`.render_bayes`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..design.types import Design
+
+ESS_MIN_PER_CHAIN = 100
+RHAT_MAX = 1.01
+BFMI_MIN = 0.3
+
+
+@dataclass
+class BayesResult:
+    """Posterior draws of a mixed model and their summaries.
+
+    Attributes
+    ----------
+    design : the numeric design the model was built from.
+    idata : ArviZ DataTree (posterior, log_likelihood, observed_data[, sample_stats]).
+    method : ``"nuts"`` or ``"laplace"``.
+    sampler : the NUTS implementation (``pymc``, ``nutpie``, ``numpyro``) or ``"laplace"``.
+    priors : prior name -> description, as used (see ``engines.bayes.priors``).
+    block_names : posterior names of the random-effect blocks, in design order.
+    marginalized : whether the random effects were integrated out while sampling.
+    mode_values : Laplace only: ``beta``, ``sigma`` and ``cov[<block>]`` at the mode.
+    seconds : wall time of the whole fit; ``sampling_seconds`` of the sampler alone.
+    """
+
+    design: Design
+    idata: xr.DataTree
+    method: str
+    sampler: str
+    priors: dict[str, str]
+    block_names: list[str]
+    marginalized: bool
+    tune: int = 0
+    mode_values: dict | None = None
+    seconds: float = float("nan")
+    sampling_seconds: float = float("nan")
+    info: dict = field(default_factory=dict)
+
+    # -- draws ---------------------------------------------------------------------
+    @property
+    def posterior(self) -> xr.Dataset:
+        return self.idata["posterior"].to_dataset()
+
+    @property
+    def chains(self) -> int:
+        return int(self.posterior.sizes["chain"])
+
+    @property
+    def draws(self) -> int:
+        return int(self.posterior.sizes["draw"])
+
+    def parameter_draws(self) -> dict[tuple[str, str], np.ndarray]:
+        """(equation, parameter) -> (chain, draw) array for every printed parameter."""
+        post = self.posterior
+        out: dict[tuple[str, str], np.ndarray] = {}
+        beta = post["beta"].values
+        for j, name in enumerate(self.design.fixed_names):
+            out[(self.design.spec.response, name)] = beta[..., j]
+        for name, block in zip(self.block_names, self.design.blocks):
+            cov = post[f"cov[{name}]"].values
+            for entry in block.structure.entries(block.effect_names):
+                i = 0 if entry.i is None else entry.i
+                j = (1 if entry.kind == "cov" else 0) if entry.j is None else entry.j
+                out[(name, entry.label)] = cov[..., i, j]
+        out[("Residual", "var(e)")] = post["sigma"].values ** 2
+        return out
+
+    # -- conventional accessors ------------------------------------------------------
+    @property
+    def coef(self) -> pd.Series:
+        """Posterior means of the fixed effects, named like the ML fit's ``coef``."""
+        beta = self.posterior["beta"].values.reshape(-1, self.design.p)
+        return pd.Series(beta.mean(axis=0), index=self.design.fixed_names, name="coef")
+
+    @property
+    def mode(self) -> pd.Series | None:
+        """Laplace: the fixed effects at the posterior mode (GLS at the mode when integrated)."""
+        if self.mode_values is None:
+            return None
+        return pd.Series(self.mode_values["beta"], index=self.design.fixed_names, name="mode")
+
+    @property
+    def mode_re_cov(self) -> dict[str, pd.DataFrame] | None:
+        """Laplace: each level's covariance matrix at the posterior mode."""
+        if self.mode_values is None:
+            return None
+        return self._cov_frames([self.mode_values[f"cov[{n}]"] for n in self.block_names])
+
+    @property
+    def re_cov(self) -> dict[str, pd.DataFrame]:
+        """Posterior means of each level's random-effects covariance matrix."""
+        post = self.posterior
+        means = [post[f"cov[{n}]"].values.mean(axis=(0, 1)) for n in self.block_names]
+        return self._cov_frames(means)
+
+    def _cov_frames(self, covs) -> dict[str, pd.DataFrame]:
+        out = {}
+        for name, block, cov in zip(self.block_names, self.design.blocks, covs):
+            out[name] = pd.DataFrame(cov, index=block.effect_names, columns=block.effect_names)
+        return out
+
+    @property
+    def sigma2(self) -> float:
+        return float((self.posterior["sigma"].values ** 2).mean())
+
+    @property
+    def nobs(self) -> int:
+        return self.design.n
+
+    @property
+    def divergences(self) -> int:
+        if "sample_stats" not in self.idata.children:
+            return 0
+        stats = self.idata["sample_stats"]
+        return int(stats["diverging"].values.sum()) if "diverging" in stats else 0
+
+    @property
+    def acceptance_rate(self) -> float:
+        if "sample_stats" not in self.idata.children:
+            return float("nan")
+        return float(self.idata["sample_stats"]["acceptance_rate"].values.mean())
+
+    def random_effects(self, name: str) -> pd.DataFrame:
+        """Posterior means of one block's random effects (groups x effects)."""
+        if name not in self.block_names:
+            from ..errors import BayesmixedError
+
+            raise BayesmixedError(f"no random-effects level '{name}': use {self.block_names}")
+        b = self.posterior[f"b[{name}]"]
+        return b.mean(dim=("chain", "draw")).to_pandas()
+
+    # -- summaries ---------------------------------------------------------------------
+    def summary(self, level: float = 95.0) -> pd.DataFrame:
+        """Mean, sd, MCSE, median, equal-tailed interval, R-hat and ESS per parameter."""
+        rows = {}
+        lo, hi = (100 - level) / 2, 100 - (100 - level) / 2
+        for key, draws in self.parameter_draws().items():
+            flat = draws.ravel()
+            diag = _diagnose(draws)
+            rows[key] = {
+                "mean": flat.mean(),
+                "sd": flat.std(ddof=1),
+                "mcse": diag["mcse"],
+                "median": np.median(flat),
+                "eti_lo": np.percentile(flat, lo),
+                "eti_hi": np.percentile(flat, hi),
+                "r_hat": diag["r_hat"],
+                "ess_bulk": diag["ess_bulk"],
+                "ess_tail": diag["ess_tail"],
+            }
+        frame = pd.DataFrame.from_dict(rows, orient="index")
+        frame.index = pd.MultiIndex.from_tuples(frame.index, names=["equation", "parameter"])
+        return frame
+
+    def diagnostics(self) -> pd.DataFrame:
+        """r_hat, ess_bulk and ess_tail for every printed parameter."""
+        frame = self.summary()[["r_hat", "ess_bulk", "ess_tail"]]
+        frame.index = [f"{eq}:{p}" for eq, p in frame.index]
+        return frame
+
+    def bfmi(self) -> np.ndarray:
+        """Energy Bayesian fraction of missing information per chain (NaN for Laplace)."""
+        if "sample_stats" not in self.idata.children:
+            return np.full(1, np.nan)
+        energy = self.idata["sample_stats"]["energy"].values
+        num = np.mean(np.diff(energy, axis=1) ** 2, axis=1)
+        return num / np.var(energy, axis=1)
+
+    def check(self) -> list[str]:
+        """Messages, with advice, for every failed convergence check (NUTS only)."""
+        if self.method != "nuts":
+            return []
+        msgs = []
+        if self.divergences:
+            msgs.append(
+                f"{self.divergences} divergent transitions after tuning: raise target_accept "
+                "(e.g. 0.99), or keep marginalize=True for Gaussian models"
+            )
+        diag = self.diagnostics()
+        bad = diag.index[diag["r_hat"] > RHAT_MAX].tolist()
+        if bad:
+            msgs.append(f"R-hat above {RHAT_MAX} for {', '.join(bad)}: run more tune/draws")
+        low = diag.index[diag["ess_bulk"] < ESS_MIN_PER_CHAIN * self.chains].tolist()
+        if low:
+            msgs.append(
+                f"bulk ESS below {ESS_MIN_PER_CHAIN * self.chains} for {', '.join(low)}: "
+                "run more draws; summaries of these parameters are imprecise"
+            )
+        bfmi = self.bfmi()
+        if np.any(bfmi < BFMI_MIN):
+            msgs.append(
+                f"low energy BFMI ({np.round(bfmi, 2).tolist()}) : the sampler explores the "
+                "posterior poorly (heavy tails or a funnel); try stronger priors or "
+                "marginalize=True"
+            )
+        return msgs
+
+    def warn(self) -> None:
+        for msg in self.check():
+            warnings.warn(msg, RuntimeWarning, stacklevel=3)
+
+    def loo(self):
+        """PSIS-LOO from the pointwise log likelihood (conditional on the random effects)."""
+        import arviz as az
+
+        return az.loo(self.idata)
+
+    def __str__(self) -> str:
+        from .render_bayes import render_text
+
+        return render_text(self)
+
+    __repr__ = __str__
+
+
+def _diagnose(draws: np.ndarray) -> dict[str, float]:
+    import arviz as az
+
+    if np.ptp(draws) == 0:
+        return {"r_hat": np.nan, "ess_bulk": np.nan, "ess_tail": np.nan, "mcse": 0.0}
+    return {
+        "r_hat": float(az.rhat(draws)) if draws.shape[0] > 1 else np.nan,
+        "ess_bulk": float(az.ess(draws)),
+        "ess_tail": float(az.ess(draws, method="tail", prob=0.95)),
+        "mcse": float(az.mcse(draws)),
+    }

@@ -1,0 +1,220 @@
+"""Text rendering of a :class:`GLMMResult` in the layout of Stata's ``melogit``/``mepoisson``.
+
+As in Stata's ``me`` commands, the random-effects parameters sit in the
+same table as the fixed effects, under a line naming their level; the header
+adds the integration method and points, and the footer the LR test against
+the model without random effects.  ``or``/``irr``/``eform`` show exp(b)
+with delta-method standard errors exp(b) se(b) and exponentiated interval
+limits, as Stata does.  Numbers use :mod:`.format` (Stata's ``%9.0g``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+from .format import abbrev, fmt_chi2, fmt_f, fmt_fc, fmt_g, fmt_level
+from .glmm import GLMMResult
+
+WIDTH = 78
+STUB = 12
+
+_TITLES = {
+    ("bernoulli", "logit"): ("logistic regression", "logistic model"),
+    ("bernoulli", "probit"): ("probit regression", "probit model"),
+    ("bernoulli", "cloglog"): ("complementary log-log regression", "cloglog model"),
+    ("poisson", "log"): ("Poisson regression", "Poisson model"),
+    ("nbinomial", "log"): ("negative binomial regression", "nbinomial model"),
+}
+_EFORM = {"or": "Odds Ratio", "irr": "IRR", "eform": "exp(b)"}
+_METHOD = {"laplace": "laplace", "mvaghermite": "mvaghermite", "mcaghermite": "mcaghermite"}
+
+
+def critical_value(level: float) -> float:
+    return float(stats.norm.ppf(0.5 + level / 200))
+
+
+def wald_test(result: GLMMResult) -> tuple[float, int, float]:
+    """Wald chi2 that every fixed effect but ``_cons`` is zero: (chi2, df, p)."""
+    keep = [i for i, n in enumerate(result.design.fixed_names) if n != "_cons"]
+    if not keep:
+        return float("nan"), 0, float("nan")
+    b = result.beta[keep]
+    v = result.vcov_beta[np.ix_(keep, keep)]
+    if not (np.all(np.isfinite(b)) and np.all(np.isfinite(v))):
+        return float("nan"), len(keep), float("nan")
+    rank = int(np.linalg.matrix_rank(v))
+    chi2 = float(b @ np.linalg.pinv(v) @ b)
+    return chi2, rank, float(stats.chi2.sf(chi2, rank))
+
+
+def title(result: GLMMResult) -> str:
+    name = _TITLES.get((result.family.name, result.link))
+    return f"Mixed-effects {name[0]}" if name else "Mixed-effects GLM"
+
+
+def comparison_model(result: GLMMResult) -> str:
+    name = _TITLES.get((result.family.name, result.link))
+    return name[1] if name else "GLM"
+
+
+def _right(label: str, value: str) -> str:
+    return f"{label:<18}={value:>11}"
+
+
+def _two(left: str, right: str) -> str:
+    return f"{left:<48}{right}" if len(left) < 48 else f"{left} {right}"
+
+
+def header_lines(result: GLMMResult) -> list[str]:
+    lines = [_two(title(result), _right("Number of obs", fmt_fc(result.nobs)))]
+    if (result.family.name, result.link) not in _TITLES:
+        fam = result.family.name
+        if fam == "binomial":
+            fam += f" {result.design.spec.trials}"
+        lines += [_two(f"Family: {fam:>17}", ""), _two(f"Link:   {result.link:>17}", "")]
+    groups = result.design.group_info
+    if len(groups) == 1:
+        g = groups[0]
+        left = f"Group variable: {abbrev(g.level, 16):>16}"
+        lines.append(_two(left, _right("Number of groups", fmt_fc(g.n_groups))))
+        lines += ["", " " * 48 + "Obs per group:"]
+        for name, value in (
+            ("min", fmt_fc(g.min)),
+            ("avg", fmt_fc(g.avg, 1)),
+            ("max", fmt_fc(g.max)),
+        ):
+            lines.append(" " * 62 + f"{name} ={value:>11}")
+    elif groups:
+        lines.append("")
+        lines += [
+            f"  {g.level}: {g.n_groups} groups (obs per group {g.min}-{g.max})" for g in groups
+        ]
+    method = f"Integration method: {result.intmethod:>11}"
+    lines += ["", _two(method, _right("Integration pts.", str(result.intpoints)))]
+    chi2, df, p = wald_test(result)
+    lines += ["", " " * 48 + _right(f"Wald chi2({df})", fmt_f(chi2, 2))]
+    ll = f"Log likelihood = {fmt_g(result.loglik, 10):>10}"
+    lines.append(_two(ll, _right("Prob > chi2", fmt_f(p, 4))))
+    return lines
+
+
+def _cells(est, se, crit, eform: bool) -> str:
+    if not (math.isfinite(se) and se > 0):
+        value = math.exp(est) if eform else est
+        return f"{fmt_g(value):>11}{'.':>11}{'.':>9}{'.':>8}{'.':>13}{'.':>12}"
+    z = est / se
+    p = 2 * stats.norm.sf(abs(z))
+    lo, hi = est - crit * se, est + crit * se
+    if eform:
+        est, se, lo, hi = math.exp(est), math.exp(est) * se, math.exp(lo), math.exp(hi)
+    return f"{fmt_g(est):>11}{fmt_g(se):>11}{z:>9.2f}{p:>8.3f}{fmt_g(lo):>13}{fmt_g(hi):>12}"
+
+
+def fixed_lines(result: GLMMResult) -> list[str]:
+    crit = critical_value(result.level)
+    eform = result.eform
+    label = _EFORM.get(eform, "Coef.")
+    ci = f"[{fmt_level(result.level)}% Conf. Interval]"
+    depvar = abbrev(result.design.spec.response, STUB)
+    head = f"{depvar:>{STUB}} |{label:>11}   Std. Err.      z    P>|z|{ci:>25}"
+    lines = ["-" * WIDTH, head, "-" * (STUB + 1) + "+" + "-" * 64]
+    se = np.sqrt(np.clip(np.diag(result.vcov_beta), 0, None))
+    for name, b, s in zip(result.design.fixed_names, result.beta, se, strict=True):
+        lines.append(f"{abbrev(name, STUB):>{STUB}} |" + _cells(b, s, crit, bool(eform)))
+    if result.log_phi is not None:
+        s = _working_se(result, -1)
+        lines.append(
+            f"{'/' + result.family.dispersion:>{STUB}} |" + _cells(result.log_phi, s, crit, False)
+        )
+    return lines
+
+
+def _working_se(result: GLMMResult, i: int) -> float:
+    v = result.working_vcov
+    if v is None or not math.isfinite(v[i, i]) or v[i, i] < 0:
+        return float("nan")
+    return math.sqrt(v[i, i])
+
+
+def random_lines(result: GLMMResult) -> list[str]:
+    """Each level's variances and covariances with delta-method SEs (working scale)."""
+    crit = critical_value(result.level)
+    lines = ["-" * (STUB + 1) + "+" + "-" * 64]
+    start = 0
+    for block, cov in zip(result.design.blocks, result.cov_blocks, strict=True):
+        size = block.structure.n_theta(block.k)
+        piece = slice(start, start + size)
+        start += size
+        lines.append(f"{abbrev(block.key, STUB):<{STUB}} |")
+        for entry in block.structure.entries(block.effect_names):
+            label = entry.label
+            value, se = _entry(result, block, cov, entry, piece)
+            lines.append(
+                f"{abbrev(label, STUB + 1):>{STUB + 1}}|" + _re_cells(value, se, entry.kind, crit)
+            )
+        lines.append("-" * (STUB + 1) + "+" + "-" * 64)
+    lines[-1] = "-" * WIDTH
+    return lines
+
+
+def _entry(result, block, cov, entry, piece) -> tuple[float, float]:
+    i = 0 if entry.i is None else entry.i
+    j = (1 if entry.kind == "cov" else i) if entry.j is None else entry.j
+    value = float(cov[i, j])
+    v = result.working_vcov
+    if v is None:
+        return value, float("nan")
+    w = np.asarray(result.working[piece], float)
+    grad = np.empty(len(w))
+    for m in range(len(w)):
+        h = 1e-6 * max(1.0, abs(w[m]))
+        up, down = w.copy(), w.copy()
+        up[m] += h
+        down[m] -= h
+        f_up = block.structure.cov_from_working(up, block.k)[i, j]
+        f_down = block.structure.cov_from_working(down, block.k)[i, j]
+        grad[m] = (f_up - f_down) / (2 * h)
+    var = float(grad @ v[piece, piece] @ grad)
+    return value, math.sqrt(var) if var >= 0 else float("nan")
+
+
+def _re_cells(value, se, kind, crit) -> str:
+    lo = hi = float("nan")
+    if math.isfinite(se) and kind == "var" and value > 0:
+        half = crit * se / value
+        lo, hi = value * math.exp(-half), value * math.exp(half)
+    elif math.isfinite(se):
+        lo, hi = value - crit * se, value + crit * se
+    pad = " " * 17
+    return f" {fmt_g(value):>10}{fmt_g(se):>11}{pad}{fmt_g(lo):>13}{fmt_g(hi):>12}"
+
+
+def footer_lines(result: GLMMResult) -> list[str]:
+    chi2, df, p, chibar = result.lr_test()
+    model = comparison_model(result)
+    if chibar:
+        left = f"LR test vs. {model}: chibar2(01) = {fmt_chi2(chi2)}"
+        right, col = f"Prob >= chibar2 = {fmt_f(p, 4)}", 54
+    else:
+        left = f"LR test vs. {model}: chi2({df}) = {fmt_chi2(chi2)}"
+        right, col = f"Prob > chi2 = {fmt_f(p, 4)}", 58
+    lines = [f"{left:<{col}}{right}" if len(left) < col else f"{left} {right}"]
+    notes = list(result.design.notes) + list(result.boundary) + list(result.notes)
+    if not chibar:
+        notes.insert(0, "LR test is conservative and provided only for reference.")
+    if result.eform:
+        what = {"or": "odds", "irr": "incidence rate", "eform": "exp(b)"}[result.eform]
+        notes.append(f"_cons estimates baseline {what} (conditional on zero random effects).")
+    lines += ["", *[f"Note: {n}" for n in notes]] if notes else []
+    if not result.converged:
+        lines += ["", "Warning: convergence not achieved"]
+    return lines
+
+
+def render_text(result: GLMMResult) -> str:
+    """Stata-style text output of a fitted GLMM."""
+    lines = header_lines(result) + fixed_lines(result) + random_lines(result)
+    return "\n".join(lines + footer_lines(result)) + "\n"
