@@ -79,7 +79,7 @@ bd <- read.csv("data/bangladesh.csv")
 bd$district <- factor(bd$district)
 f1 <- c_use ~ urban + age + child1 + child2 + child3 + (1 | district)
 f2 <- c_use ~ urban + age + child1 + child2 + child3 + (urban | district)
-cmd1 <- "melogit c_use urban age child1 child2 child3 || district:"
+cmd1 <- "melogit c_use urban age child1 child2 child3 || district:,"
 cmd2 <- "melogit c_use urban age child1 child2 child3 || district: urban, cov(unstructured)"
 res <- list()
 res$bangladesh_agq7 <- summarise(glmer(f1, bd, binomial, nAGQ = 7, control = ctrl),
@@ -130,7 +130,7 @@ write.csv(gt[, c("ticks", "brood", "location", "year96", "year97", "cheight")],
           file.path(out_dir, "grouseticks.csv"), row.names = FALSE)
 gt$brood <- factor(gt$brood); gt$location <- factor(gt$location)
 fg <- ticks ~ year96 + year97 + cheight + (1 | brood)
-cmdg <- "mepoisson ticks year96 year97 cheight || brood:"
+cmdg <- "mepoisson ticks year96 year97 cheight || brood:,"
 res$grouse_laplace <- summarise(glmer(fg, gt, poisson, control = ctrl), "grouseticks",
                                 paste(cmdg, "intmethod(laplace)"), "laplace")
 res$grouse_laplace <- add_tmb(res$grouse_laplace, fg, gt, poisson)
