@@ -13,16 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 
 from ..design.types import Design
 from ..spec.family import Family
-from .mixed import OptSummary, _block_diag_frames
+from .accessors import LikelihoodAccessors
+from .mixed import OptSummary
 
 
 @dataclass
-class GLMMResult:
+class GLMMResult(LikelihoodAccessors):
     """Estimates of a GLMM by (approximate) maximum likelihood.
 
     Attributes
@@ -65,7 +65,6 @@ class GLMMResult:
     level: float = 95.0
     eform: str | None = None
 
-    # -- conventional accessors -------------------------------------------------
     def __str__(self) -> str:
         from .render_glmm import render_text
 
@@ -76,69 +75,9 @@ class GLMMResult:
         return self.family.link.name
 
     @property
-    def coef(self) -> pd.Series:
-        return pd.Series(self.beta, index=self.design.fixed_names, name="coef")
-
-    @property
-    def vcov(self) -> pd.DataFrame:
-        names = self.design.fixed_names
-        return pd.DataFrame(self.vcov_beta, index=names, columns=names)
-
-    @property
-    def se(self) -> pd.Series:
-        return pd.Series(np.sqrt(np.diag(self.vcov_beta)), index=self.design.fixed_names)
-
-    @property
-    def re_cov(self) -> dict[str, pd.DataFrame]:
-        """Level (or ``R.var``) -> covariance of that level's random effects."""
-        out: dict[str, pd.DataFrame] = {}
-        for block, cov in zip(self.design.blocks, self.cov_blocks):
-            frame = pd.DataFrame(cov, index=block.effect_names, columns=block.effect_names)
-            if block.key in out:
-                frame = _block_diag_frames(out[block.key], frame)
-            out[block.key] = frame
-        return out
-
-    @property
     def dispersion(self) -> float | None:
         """alpha (nbinomial), phi (gamma) or sigma^2 (gaussian)."""
         return None if self.log_phi is None else float(np.exp(self.log_phi))
-
-    @property
-    def nobs(self) -> int:
-        return self.design.n
-
-    @property
-    def converged(self) -> bool:
-        return self.opt.converged
-
-    @property
-    def n_cov_params(self) -> int:
-        """Covariance parameters, the dispersion included."""
-        return len(self.working)
-
-    @property
-    def df_model(self) -> int:
-        return self.design.p + self.n_cov_params
-
-    @property
-    def aic(self) -> float:
-        return -2 * self.loglik + 2 * self.df_model
-
-    @property
-    def bic(self) -> float:
-        return -2 * self.loglik + np.log(self.nobs) * self.df_model
-
-    @property
-    def deviance(self) -> float:
-        return -2 * self.loglik
-
-    @property
-    def groups(self) -> pd.DataFrame:
-        rows = [(g.level, g.n_groups, g.min, g.avg, g.max) for g in self.design.group_info]
-        return pd.DataFrame(rows, columns=["level", "groups", "min", "avg", "max"]).set_index(
-            "level"
-        )
 
     def lr_test(self) -> tuple[float, int, float, bool]:
         """LR test vs. the GLM: (chi2, df, p, chibar).

@@ -1,0 +1,92 @@
+"""Conventional accessors shared by every likelihood-based result.
+
+``MixedResult`` (ML/REML) and ``GLMMResult`` (Laplace/quadrature) hold the
+same kinds of numbers -- fixed effects with a covariance matrix, one
+covariance matrix per random-effects block, a log likelihood and the count
+of covariance parameters -- so lme4's and Stata's accessor names (``coef``,
+``vcov``, ``re_cov``, ``aic``...) are derived here once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+class LikelihoodAccessors:
+    """Mixin: needs ``design``, ``beta``, ``vcov_beta``, ``cov_blocks``,
+    ``loglik``, ``working`` and ``opt``."""
+
+    @property
+    def coef(self) -> pd.Series:
+        return pd.Series(self.beta, index=self.design.fixed_names, name="coef")
+
+    @property
+    def vcov(self) -> pd.DataFrame:
+        names = self.design.fixed_names
+        return pd.DataFrame(self.vcov_beta, index=names, columns=names)
+
+    @property
+    def se(self) -> pd.Series:
+        return pd.Series(np.sqrt(np.diag(self.vcov_beta)), index=self.design.fixed_names)
+
+    @property
+    def re_cov(self) -> dict[str, pd.DataFrame]:
+        """Level (or ``R.var``) -> covariance of that level's random effects.
+
+        Two equations at the same level are merged into one block-diagonal
+        frame, since they are independent by construction.
+        """
+        out: dict[str, pd.DataFrame] = {}
+        for block, cov in zip(self.design.blocks, self.cov_blocks, strict=True):
+            frame = pd.DataFrame(cov, index=block.effect_names, columns=block.effect_names)
+            if block.key in out:
+                frame = _block_diag_frames(out[block.key], frame)
+            out[block.key] = frame
+        return out
+
+    @property
+    def nobs(self) -> int:
+        return self.design.n
+
+    @property
+    def converged(self) -> bool:
+        return self.opt.converged
+
+    @property
+    def n_cov_params(self) -> int:
+        """Covariance parameters, the residual variance or dispersion included."""
+        return len(self.working)
+
+    @property
+    def df_model(self) -> int:
+        """Parameters counted by ``estat ic`` (fixed + covariance + residual)."""
+        return self.design.p + self.n_cov_params
+
+    @property
+    def aic(self) -> float:
+        return -2 * self.loglik + 2 * self.df_model
+
+    @property
+    def bic(self) -> float:
+        return -2 * self.loglik + np.log(self.nobs) * self.df_model
+
+    @property
+    def deviance(self) -> float:
+        return -2 * self.loglik
+
+    @property
+    def groups(self) -> pd.DataFrame:
+        """Number of groups and obs per group (min/avg/max) for each level."""
+        rows = [(g.level, g.n_groups, g.min, g.avg, g.max) for g in self.design.group_info]
+        return pd.DataFrame(rows, columns=["level", "groups", "min", "avg", "max"]).set_index(
+            "level"
+        )
+
+
+def _block_diag_frames(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    names = list(a.index) + list(b.index)
+    out = np.zeros((len(names), len(names)))
+    out[: len(a), : len(a)] = a.to_numpy()
+    out[len(a) :, len(a) :] = b.to_numpy()
+    return pd.DataFrame(out, index=names, columns=names)
