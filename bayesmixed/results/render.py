@@ -64,12 +64,23 @@ def _two_columns(left: str, right: str) -> str:
 
 def header_lines(result: MixedResult, tables: Tables) -> list[str]:
     n_obs = _right("Number of obs", fmt_fc(result.nobs))
-    lines = [_two_columns(title(result), n_obs)]
+    lines = [_two_columns(title(result), n_obs)] + group_header_lines(result)
+    lines += [""] + _test_lines(result, tables.wald)
+    return lines
+
+
+def group_header_lines(result, pad: int = 0) -> list[str]:
+    """ "Group variable:" with obs per group, or the table for several levels.
+
+    Shared by every Stata ``mixed``/``me*`` header (any result with a design);
+    ``me*`` commands right-align the name in ``pad`` columns, ``mixed`` does not.
+    """
     groups = result.design.group_info
     if len(groups) == 1:
         g = groups[0]
-        left = f"Group variable: {abbrev(g.level, 14)}"
-        lines.append(_two_columns(left, _right("Number of groups", fmt_fc(g.n_groups))))
+        name = abbrev(g.level, max(pad, 14))
+        left = f"Group variable: {name:>{pad}}" if pad else f"Group variable: {name}"
+        lines = [_two_columns(left, _right("Number of groups", fmt_fc(g.n_groups)))]
         lines += ["", " " * 48 + "Obs per group:"]
         for name, value in (
             ("min", fmt_fc(g.min)),
@@ -77,10 +88,8 @@ def header_lines(result: MixedResult, tables: Tables) -> list[str]:
             ("max", fmt_fc(g.max)),
         ):
             lines.append(" " * 62 + f"{name} ={value:>11}")
-    elif groups:
-        lines += [""] + group_table_lines(result)
-    lines += [""] + _test_lines(result, tables.wald)
-    return lines
+        return lines
+    return [""] + group_table_lines(result) if groups else []
 
 
 def _test_lines(result: MixedResult, wald: TestStat) -> list[str]:

@@ -17,6 +17,7 @@ from scipy import stats
 
 from .format import abbrev, fmt_chi2, fmt_f, fmt_fc, fmt_g, fmt_level
 from .glmm import GLMMResult
+from .render import group_header_lines
 
 WIDTH = 78
 STUB = 12
@@ -75,23 +76,7 @@ def header_lines(result: GLMMResult) -> list[str]:
         if fam == "binomial":
             fam += f" {result.design.spec.trials}"
         lines += [_two(f"Family: {fam:>17}", ""), _two(f"Link:   {result.link:>17}", "")]
-    groups = result.design.group_info
-    if len(groups) == 1:
-        g = groups[0]
-        left = f"Group variable: {abbrev(g.level, 16):>16}"
-        lines.append(_two(left, _right("Number of groups", fmt_fc(g.n_groups))))
-        lines += ["", " " * 48 + "Obs per group:"]
-        for name, value in (
-            ("min", fmt_fc(g.min)),
-            ("avg", fmt_fc(g.avg, 1)),
-            ("max", fmt_fc(g.max)),
-        ):
-            lines.append(" " * 62 + f"{name} ={value:>11}")
-    elif groups:
-        lines.append("")
-        lines += [
-            f"  {g.level}: {g.n_groups} groups (obs per group {g.min}-{g.max})" for g in groups
-        ]
+    lines += group_header_lines(result, pad=16)
     method = f"Integration method: {result.intmethod:>11}"
     lines += ["", _two(method, _right("Integration pts.", str(result.intpoints)))]
     chi2, df, p = wald_test(result)
