@@ -1,4 +1,4 @@
-"""``estat ic`` and ``estat group`` after a mixed-model fit.
+"""``estat ic``, ``group``, ``icc``, ``recovariance`` and ``wcorrelation`` after a fit.
 
 Both return data frames (summaries are data) and have a ``format_*``
 companion that prints them as Stata does.  ``ll(null)`` is missing for mixed
@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
+from scipy import special, stats
 
-from ..errors import SpecificationError
+from ..errors import NotSupportedError, SpecificationError
 from ..results.format import fmt_fc, fmt_g
 from ..results.mixed import MixedResult
 from ..results.render import group_table_lines
@@ -67,3 +69,196 @@ def format_estat_group(result: MixedResult) -> str:
     """Stata's ``estat group`` table."""
     estat_group(result)
     return "\n".join(group_table_lines(result))
+
+
+# -- estat icc -----------------------------------------------------------------------------
+ICC_COLUMNS = ["ICC", "Std. err.", "lower", "upper"]
+_LATENT_VARIANCE = {"logit": math.pi**2 / 3, "probit": 1.0}
+
+
+def estat_icc(result, level: float | None = None) -> pd.DataFrame:
+    """Stata's ``estat icc``: residual intraclass correlations of a nested model.
+
+    The level-j ICC is the correlation of two responses sharing the groups of
+    the top j levels: (sum of those levels' intercept variances) / (all
+    intercept variances + residual variance), the residual variance being
+    sigma_e^2, or pi^2/3 (logit) and 1 (probit) on the latent scale of a
+    binary GLMM.  Random slopes enter at covariates equal to zero, as Stata.
+    Standard errors come from the delta method on the working scale; the
+    interval is computed for logit(ICC) and transformed back, so it stays
+    inside (0, 1) (Stata's method; its ``normal`` option is not offered).
+    """
+    levels, var_resid = _icc_levels(result)
+    level = float(result.level if level is None else level)
+    if not 10 <= level <= 99.99:
+        raise SpecificationError(f"level({level:g}) must be between 10 and 99.99")
+    w_hat = np.asarray(result.working, float)
+
+    def iccs(w: np.ndarray) -> np.ndarray:
+        return _icc_values(result, w, levels, var_resid)
+
+    est = iccs(w_hat)
+    se = np.full(len(est), np.nan)
+    vcov = result.working_vcov
+    if vcov is not None and np.all(np.isfinite(w_hat)):
+        grad = _gradient(iccs, w_hat)
+        se = np.sqrt(np.einsum("ij,jk,ik->i", grad, vcov, grad))
+    z = stats.norm.ppf(0.5 + level / 200)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logit = np.log(est / (1 - est))
+        half = z * se / (est * (1 - est))
+    lower, upper = special.expit(logit - half), special.expit(logit + half)
+    labels = ["|".join(reversed(levels[: j + 1])) for j in range(len(levels))]
+    frame = pd.DataFrame(
+        np.column_stack([est, se, lower, upper]),
+        columns=ICC_COLUMNS,
+        index=pd.Index(labels, name="Level"),
+    )
+    frame.attrs["level"] = level
+    return frame
+
+
+def _icc_levels(result) -> tuple[list[str], float | None]:
+    """Levels (top first) and the residual variance (None: sigma_e^2 from the working vector)."""
+    design = result.design
+    if getattr(design, "residual", None) is not None:
+        raise NotSupportedError(
+            "estat icc is not available with a residuals() structure other than independent"
+        )
+    paths = [b.equation.path for b in design.blocks]
+    longest = max(paths, key=len)
+    if any(b.equation.factor or "_all" in b.equation.path for b in design.blocks) or any(
+        longest[: len(p)] != p for p in paths
+    ):
+        raise NotSupportedError("estat icc is not available for crossed-effects models")
+    if hasattr(result, "family"):
+        fam = result.family
+        if fam.name not in ("bernoulli", "binomial") or fam.link.name not in _LATENT_VARIANCE:
+            raise NotSupportedError(
+                "estat icc after a GLMM is available for logit and probit models only "
+                f"(this model is {fam.name} with a {fam.link.name} link)"
+            )
+        return list(design.spec.levels), _LATENT_VARIANCE[fam.link.name]
+    return list(design.spec.levels), None
+
+
+def _icc_values(result, w: np.ndarray, levels: list[str], var_resid: float | None):
+    """ICC of every level from a working vector (blocks' working values, then log sigma_e)."""
+    blocks = result.design.blocks
+    sizes = [b.structure.n_theta(b.k) for b in blocks]
+    parts = np.split(w[: sum(sizes)], np.cumsum(sizes)[:-1])
+    by_level = dict.fromkeys(levels, 0.0)
+    for block, part in zip(blocks, parts):
+        if "_cons" in block.effect_names:
+            cov = block.structure.cov_from_working(part, block.k)
+            j = block.effect_names.index("_cons")
+            by_level[block.level] += float(cov[j, j])
+    resid = float(np.exp(2 * w[-1])) if var_resid is None else var_resid
+    variances = np.array([by_level[lev] for lev in levels])
+    return np.cumsum(variances) / (variances.sum() + resid)
+
+
+def _gradient(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    """Central-difference Jacobian of a vector function."""
+    cols = []
+    for i in range(len(x)):
+        step = h * max(1.0, abs(x[i]))
+        e = np.zeros(len(x))
+        e[i] = step
+        cols.append((f(x + e) - f(x - e)) / (2 * step))
+    return np.column_stack(cols)
+
+
+def format_estat_icc(frame: pd.DataFrame) -> str:
+    """Stata's ``estat icc`` table."""
+    level = frame.attrs.get("level", 95.0)
+    rule = "-" * 78
+    lines = [
+        "Residual intraclass correlation",
+        "",
+        rule,
+        f"{'Level':>20} |        ICC   Std. err.     [{level:g}% conf. interval]",
+        "-" * 21 + "+" + "-" * 56,
+    ]
+    for name, row in frame.iterrows():
+        cells = "".join(f"{fmt_g(v, 9):>11}" for v in row.to_numpy())
+        lines.append(f"{str(name)[:20]:>20} |{cells}")
+    lines.append(rule)
+    return "\n".join(lines)
+
+
+# -- estat recovariance / wcorrelation -----------------------------------------------------
+def estat_recovariance(result, correlation: bool = False) -> dict[str, pd.DataFrame]:
+    """Stata's ``estat recovariance``: each level's random-effects covariance (or correlation)."""
+    out = {}
+    for key, cov in result.re_cov.items():
+        if correlation:
+            sd = np.sqrt(np.diag(cov.to_numpy()))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                corr = cov.to_numpy() / np.outer(sd, sd)
+            cov = pd.DataFrame(corr, index=cov.index, columns=cov.columns)
+        out[key] = cov
+    return out
+
+
+def estat_wcorrelation(result, at: dict | None = None, covariance: bool = False) -> pd.DataFrame:
+    """Stata's ``estat wcorrelation``: the model-implied correlation of one cluster's responses.
+
+    V = sum over blocks of (Z_b Sigma_b Z_b') restricted to rows sharing a group,
+    plus sigma_e^2 I.  ``at={level: group}`` picks the cluster (a group label of
+    that level, a tuple for nested levels); by default the first group of the
+    top level, as Stata.  ``covariance=True`` returns V itself.
+    """
+    design = result.design
+    if hasattr(result, "family"):
+        raise NotSupportedError("estat wcorrelation is available after mixed only")
+    if design.residual is not None:
+        raise NotSupportedError(
+            "estat wcorrelation with a residuals() structure is not available yet"
+        )
+    rows = _cluster_rows(design, at)
+    v = float(result.sigma2) * np.eye(len(rows))
+    for block, cov in zip(design.blocks, result.cov_blocks):
+        z, codes = block.Z[rows], block.codes[rows]
+        v += (z @ cov @ z.T) * (codes[:, None] == codes[None, :])
+    if not covariance:
+        sd = np.sqrt(np.diag(v))
+        v = v / np.outer(sd, sd)
+    labels = design.rows[rows]
+    return pd.DataFrame(v, index=labels, columns=labels)
+
+
+def _cluster_rows(design, at: dict | None) -> np.ndarray:
+    top = [b for b in design.blocks if b.level != "_all"]
+    if at is None:
+        if not top:
+            return np.arange(design.n)
+        block = top[0]
+        return np.flatnonzero(block.codes == 0)
+    if len(at) != 1:
+        raise SpecificationError("at() takes one level: at={'school': 1}")
+    ((level, value),) = at.items()
+    matches = [b for b in top if b.level == level]
+    if not matches:
+        names = ", ".join(dict.fromkeys(b.level for b in top))
+        raise SpecificationError(f"at(): {level} is not a level of the model (levels: {names})")
+    block = matches[0]
+    hits = np.flatnonzero([_same(g, value) for g in block.groups])
+    if not hits.size:
+        raise SpecificationError(
+            f"at(): {level} = {value!r} is not a group of the estimation sample"
+        )
+    return np.flatnonzero(block.codes == hits[0])
+
+
+def _same(label, value) -> bool:
+    if isinstance(label, tuple):
+        return (
+            isinstance(value, tuple)
+            and len(value) == len(label)
+            and all(_same(a, b) for a, b in zip(label, value))
+        )
+    try:
+        return bool(label == value) or str(label) == str(value)
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,306 @@
+"""Stata's ``predict`` after ``mixed`` and ``me*``: one function, every kind.
+
+Kinds (``predict newvar, kind``):
+
+* ``xb`` -- the fixed portion X beta; ``stdp`` its standard error;
+* ``fitted`` -- X beta + Z b with the BLUPs b, from the top level down to
+  ``relevel`` (Stata's ``fitted relevel(region)``; all levels by default);
+* ``residuals`` -- y - fitted; ``rstandard`` -- residuals / sigma_e (iid errors);
+* ``reffects`` -- each observation's BLUPs, one column per effect named as
+  Stata names them (``school: _cons``, ``school: math3``); ``reses`` -- their
+  conditional standard deviations (lme4's ``sqrt(postVar)``);
+* GLMMs: ``mu`` (``pr`` for binary outcomes: the probability), ``eta`` (the
+  linear predictor with the random effects), conditional on the modes by
+  default or ``marginal=True``: the random effects integrated out of
+  g^-1(eta) by Gauss-Hermite quadrature on each row's total random-effect
+  variance.
+
+New data: rows in groups seen in training use those groups' effects, rows in
+new groups use the population value (zero); the returned object's
+``attrs["new_groups"]`` maps each level to the row labels in new groups.  A
+factor level the model never saw raises a :class:`VariableError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, NotSupportedError, SpecificationError
+from .blup import blups, glmm_extras
+from .newdata import new_rows
+
+LMM_KINDS = ("xb", "stdp", "fitted", "residuals", "rstandard", "reffects", "reses")
+GLMM_KINDS = ("mu", "pr", "eta", "xb", "stdp", "residuals", "reffects", "reses")
+RELEVEL_KINDS = ("fitted", "residuals", "rstandard", "mu", "pr", "eta")
+GH_POINTS = 40
+
+
+@dataclass
+class _Rows:
+    """Where to predict: X, random-effect codes and values, response, labels."""
+
+    index: pd.Index
+    valid: np.ndarray
+    X: np.ndarray
+    codes: list[np.ndarray]
+    Z: list[np.ndarray]
+    y: np.ndarray | None
+    offset: np.ndarray
+    trials: np.ndarray | float | None
+    new_data: bool
+
+
+def predict(
+    result,
+    kind: str | None = None,
+    data=None,
+    relevel: str | None = None,
+    *,
+    marginal: bool = False,
+):
+    """Stata's ``predict`` for a fitted mixed model (see the module notes).
+
+    Parameters
+    ----------
+    result : a :class:`MixedResult` or :class:`GLMMResult`.
+    kind : one of :data:`LMM_KINDS` / :data:`GLMM_KINDS`; default ``xb``
+        (``mu`` for GLMMs), as Stata.
+    data : new rows (a DataFrame); ``None`` predicts for the estimation sample.
+    relevel : a grouping level: include random effects from the top level down
+        to this one only.
+    marginal : GLMMs: integrate the random effects out instead of plugging in modes.
+
+    Returns
+    -------
+    pandas.Series (one value per row, indexed like the rows) or, for
+    ``reffects``/``reses``, a DataFrame with one column per effect.
+    """
+    if hasattr(result, "idata"):
+        raise NotSupportedError(
+            "predict after a Bayesian fit (posterior means, SDs and intervals) is not available yet"
+        )
+    glmm = hasattr(result, "family")
+    kind = _check_kind(result, kind, glmm, relevel, marginal)
+    rows = _rows(result, data, glmm)
+    levels = _included_levels(result, relevel)
+    if kind in ("reffects", "reses"):
+        out = _effects_frame(result, rows, kind)
+    else:
+        values = _scalar(result, rows, kind, levels, marginal, glmm)
+        full = np.full(len(rows.index), np.nan)
+        full[rows.valid] = values
+        out = pd.Series(full, index=rows.index, name=kind)
+    if rows.new_data:
+        out.attrs["new_groups"] = _new_group_labels(result, rows)
+    return out
+
+
+# -- checks -------------------------------------------------------------------------------
+def _check_kind(result, kind, glmm: bool, relevel, marginal: bool) -> str:
+    allowed = GLMM_KINDS if glmm else LMM_KINDS
+    if kind is None:
+        kind = "mu" if glmm else "xb"
+    if kind not in allowed:
+        raise SpecificationError(
+            f"predict: unknown kind '{kind}' after {result.design.spec.command}; "
+            f"use one of {', '.join(allowed)}"
+        )
+    if kind == "pr" and result.family.name not in ("bernoulli", "binomial"):
+        raise SpecificationError(
+            f"predict pr is for binary and binomial outcomes; use mu after a "
+            f"{result.family.name} model"
+        )
+    if relevel is not None and kind not in RELEVEL_KINDS:
+        raise SpecificationError(
+            f"relevel() is for {', '.join(RELEVEL_KINDS)}, not {kind}: "
+            f"{kind} does not depend on which random effects are included"
+        )
+    if marginal and kind not in ("mu", "pr", "residuals"):
+        raise SpecificationError(
+            f"marginal is for mu, pr and residuals after a GLMM, not {kind}"
+            + ("" if glmm else " (a linear model's marginal mean is xb)")
+        )
+    if marginal and relevel is not None:
+        raise SpecificationError("marginal and relevel() cannot be combined")
+    return kind
+
+
+def _included_levels(result, relevel: str | None) -> set[str]:
+    levels = list(result.design.spec.levels)
+    if relevel is None:
+        return set(levels)
+    if relevel not in levels:
+        raise SpecificationError(
+            f"relevel({relevel}): {relevel} is not a level of the model "
+            f"(levels: {', '.join(levels)})"
+        )
+    return set(levels[: levels.index(relevel) + 1])
+
+
+# -- rows ---------------------------------------------------------------------------------
+def _rows(result, data, glmm: bool) -> _Rows:
+    design = result.design
+    if data is None:
+        extras = glmm_extras(result) if glmm else {}
+        return _Rows(
+            index=design.rows,
+            valid=np.ones(design.n, dtype=bool),
+            X=design.X,
+            codes=[b.codes for b in design.blocks],
+            Z=[b.Z for b in design.blocks],
+            y=np.asarray(design.y, float),
+            offset=np.asarray(extras.get("offset", np.zeros(design.n)), float),
+            trials=extras.get("trials"),
+            new_data=False,
+        )
+    new = new_rows(design, data)
+    spec = design.spec
+    y = None
+    if spec.response in data.columns:
+        y = pd.to_numeric(data.loc[new.valid, spec.response], errors="coerce").to_numpy(float)
+    offset, trials = _new_extras(spec, new.frame)
+    return _Rows(new.index, new.valid, new.X, new.codes, new.Z, y, offset, trials, True)
+
+
+def _new_extras(spec, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | float | None]:
+    offset = np.zeros(len(frame))
+    if spec.offset:
+        offset = offset + frame[spec.offset].to_numpy(float)
+    if spec.exposure:
+        exposure = frame[spec.exposure].to_numpy(float)
+        if np.any(exposure <= 0):
+            raise DataError(f"exposure variable {spec.exposure} must be positive")
+        offset = offset + np.log(exposure)
+    trials = None
+    if spec.family == "binomial":
+        t = spec.trials
+        trials = frame[t].to_numpy(float) if isinstance(t, str) else float(t or 1)
+    return offset, trials
+
+
+def _new_group_labels(result, rows: _Rows) -> dict[str, tuple]:
+    """Level -> labels of the rows whose group at that level was not in the sample."""
+    valid_labels = rows.index[rows.valid]
+    out: dict[str, tuple] = {}
+    for block, codes in zip(result.design.blocks, rows.codes):
+        labels = tuple(valid_labels[codes < 0])
+        out[block.key] = tuple(sorted(set(out.get(block.key, ())) | set(labels), key=str))
+    return out
+
+
+# -- scalar kinds ---------------------------------------------------------------------------
+def _scalar(result, rows: _Rows, kind: str, levels: set[str], marginal: bool, glmm: bool):
+    xb = rows.X @ np.asarray(result.beta, float)
+    if kind == "xb":
+        return xb
+    if kind == "stdp":
+        return np.sqrt(np.einsum("ij,jk,ik->i", rows.X, result.vcov_beta, rows.X))
+    if glmm:
+        return _glmm_scalar(result, rows, kind, xb + rows.offset, levels, marginal)
+    fitted = xb + _re_part(result, rows, levels)
+    if kind == "fitted":
+        return fitted
+    resid = _response(rows, kind) - fitted
+    if kind == "residuals":
+        return resid
+    if result.design.residual is not None:
+        raise NotSupportedError("rstandard after a residuals() structure is not available yet")
+    return resid / np.sqrt(result.sigma2)
+
+
+def _re_part(result, rows: _Rows, levels: set[str]) -> np.ndarray:
+    """Sum of z'b over the included blocks; rows in new groups add zero."""
+    est = blups(result)
+    total = np.zeros(len(rows.X))
+    for block, b, codes, z in zip(result.design.blocks, est.values, rows.codes, rows.Z):
+        if block.level not in levels:
+            continue
+        seen = codes >= 0
+        total[seen] += np.einsum("nk,nk->n", z[seen], b[codes[seen]])
+    return total
+
+
+def _response(rows: _Rows, kind: str) -> np.ndarray:
+    if rows.y is None:
+        raise DataError(f"predict {kind} needs the response in the new data")
+    return rows.y
+
+
+def _glmm_scalar(result, rows: _Rows, kind, eta0, levels, marginal: bool) -> np.ndarray:
+    family = result.family
+    if marginal:
+        p = _marginal_mean(result, rows, eta0)
+    else:
+        eta = eta0 + _re_part(result, rows, levels)
+        if kind == "eta":
+            return eta
+        p = family.link.inverse(eta)
+    n = rows.trials if family.name == "binomial" and rows.trials is not None else 1.0
+    mu = p if kind == "pr" else n * p
+    if kind in ("mu", "pr"):
+        return mu
+    return _response(rows, kind) - n * p  # response residuals
+
+
+def _marginal_mean(result, rows: _Rows, eta0: np.ndarray) -> np.ndarray:
+    """E[g^-1(eta0 + z'b)] over b ~ N(0, Sigma): one Gauss-Hermite integral per row.
+
+    The random part z_i'b of row i is normal with variance
+    s_i^2 = sum over blocks of z_i' Sigma_block z_i (blocks independent).
+    """
+    var = np.zeros(len(eta0))
+    for z, cov in zip(rows.Z, result.cov_blocks):
+        var += np.einsum("nk,kl,nl->n", z, cov, z)
+    nodes, weights = np.polynomial.hermite_e.hermegauss(GH_POINTS)
+    weights = weights / weights.sum()
+    eta = eta0[:, None] + np.sqrt(var)[:, None] * nodes[None, :]
+    return result.family.link.inverse(eta) @ weights
+
+
+# -- per-observation effects ---------------------------------------------------------------
+def effect_columns(result) -> list[str]:
+    """Stata's names of the random effects: ``school: _cons``, ``school: math3``."""
+    return [f"{b.level}: {name}" for b in result.design.blocks for name in b.effect_names]
+
+
+def _effects_frame(result, rows: _Rows, kind: str) -> pd.DataFrame:
+    est = blups(result)
+    per_group = est.values if kind == "reffects" else est.cond_sd()
+    cols = []
+    for block, vals, codes in zip(result.design.blocks, per_group, rows.codes):
+        if kind == "reses" and np.any(codes < 0):
+            raise SpecificationError(
+                f"reses: some rows are in {block.level} groups that are not in the estimation "
+                "sample; their effects have no conditional distribution given the data (their "
+                f"prior SDs are the square roots of the diagonal of re_cov['{block.key}'])"
+            )
+        out = np.zeros((len(codes), block.k))
+        seen = codes >= 0
+        out[seen] = vals[codes[seen]]
+        cols.append(out)
+    values = np.full((len(rows.index), len(effect_columns(result))), np.nan)
+    values[rows.valid] = np.column_stack(cols)
+    return pd.DataFrame(values, index=rows.index, columns=effect_columns(result))
+
+
+def random_effects(result) -> dict[str, pd.DataFrame]:
+    """Per-group BLUPs and conditional SDs of every block, keyed like ``re_cov``.
+
+    Each frame is indexed by the block's groups, with one column per effect and
+    one ``sd(effect)`` column per effect (lme4's ``ranef(condVar = TRUE)``).
+    """
+    est = blups(result)
+    out: dict[str, pd.DataFrame] = {}
+    for block, vals, sds in zip(result.design.blocks, est.values, est.cond_sd()):
+        names = list(block.effect_names)
+        frame = pd.DataFrame(
+            np.column_stack([vals, sds]),
+            index=block.groups,
+            columns=names + [f"sd({n})" for n in names],
+        )
+        key = block.key if block.key not in out else f"{block.key}#{len(out)}"
+        out[key] = frame
+    return out
