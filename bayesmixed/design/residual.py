@@ -137,7 +137,7 @@ def _times(spec: ModelSpec, frame: pd.DataFrame, panel_codes, level: str) -> np.
             i = int(np.flatnonzero(dup.to_numpy())[0])
             raise DataError(
                 f"t({res.t}) = {t[i]:g} occurs more than once within {level} "
-                f"{frame[level].iloc[i]!r}; times must be unique within each panel"
+                f"{_plain(frame[level].iloc[i])!r}; times must be unique within each panel"
             )
     return t
 

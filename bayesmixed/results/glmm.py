@@ -71,8 +71,8 @@ class GLMMResult(LikelihoodAccessors):
 
         return render_text(self)
 
-    def save(self, path) -> object:
-        """Save to ``path`` in open formats (Stata's ``estimates save``); see :mod:`bayesmixed.io`."""
+    def save(self, path):
+        """Save to ``path`` in open formats (Stata's ``estimates save``); see bayesmixed.io."""
         from ..io import save
 
         return save(self, path)

@@ -89,8 +89,8 @@ class MixedResult(LikelihoodAccessors):
 
         return render_html(self)
 
-    def save(self, path) -> object:
-        """Save to ``path`` in open formats (Stata's ``estimates save``); see :mod:`bayesmixed.io`."""
+    def save(self, path):
+        """Save to ``path`` in open formats (Stata's ``estimates save``); see bayesmixed.io."""
         from ..io import save
 
         return save(self, path)

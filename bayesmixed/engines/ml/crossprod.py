@@ -14,7 +14,7 @@ handled densely after a Schur complement.  The wrong order costs ~20x.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -134,3 +134,30 @@ def build_crossproducts(design: Design) -> CrossProducts:
         n=design.n,
         p=design.p,
     )
+
+
+def with_response(cp: CrossProducts, design: Design, y: np.ndarray) -> CrossProducts:
+    """``cp`` for a new response: only the y row/column of A changes.
+
+    Refits on simulated responses (parametric bootstrap, power analysis) keep
+    X, Z and the groups, so every block of A that does not involve y -- the
+    per-group Z'Z, the sparse Z_r'Z_1 and its Gram map, X'X -- is shared with
+    ``cp`` (not copied); the y parts are new arrays, so ``cp`` itself is left
+    untouched and concurrent refits cannot interfere.  Cost: O(n k) bincounts.
+    """
+    y = np.asarray(y, float)
+    if y.shape != (cp.n,):
+        raise ValueError(f"response must have shape ({cp.n},), got {y.shape}")
+    blocks = [design.blocks[i] for i in cp.order]
+    col = y[:, None]
+    a_xy1 = cp.a_xy1.copy()
+    a_xy1[-1] = _xy_block(col, blocks[0])[0]
+    a_xyr = cp.a_xyr.copy()
+    if len(blocks) > 1:
+        a_xyr[-1] = np.concatenate([_xy_block(col, b).reshape(-1) for b in blocks[1:]])
+    a_xyxy = cp.a_xyxy.copy()
+    xy = design.X.T @ y
+    a_xyxy[-1, :-1] = xy
+    a_xyxy[:-1, -1] = xy
+    a_xyxy[-1, -1] = y @ y
+    return replace(cp, a_xy1=a_xy1, a_xyr=a_xyr, a_xyxy=a_xyxy)

@@ -7,6 +7,8 @@ estimates recovered from the factorization at the optimum.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ...design.types import Design
@@ -16,6 +18,7 @@ from .crossprod import build_crossproducts
 from .deviance import ProfiledDeviance
 from .inference import WorkingMap, working_covariance
 from .optimize import minimize_theta
+from .rescale import column_scales, scaled_design, unscale_theta
 
 
 def make_deviance(design: Design, reml: bool) -> ProfiledDeviance:
@@ -57,13 +60,8 @@ def fit_lmm(design: Design, reml: bool = False) -> MixedResult:
 
         return fit_structured(design, reml)
     dev = make_deviance(design, reml)
-    start, bounds = _start_and_bounds(dev)
-    if not np.isfinite(dev(start)):
-        raise EstimationError(
-            "the likelihood cannot be evaluated: the fixed-effects design is singular "
-            "or the response has no variation left after the fixed effects"
-        )
-    theta, opt = minimize_theta(dev, start, bounds)
+    _warn_unidentified(design)
+    theta, opt = _optimize(design, dev, reml)
     fac = dev.factor(theta)
     sigma2 = dev.sigma2(fac)
     order = dev.cp.order
@@ -92,6 +90,46 @@ def fit_lmm(design: Design, reml: bool = False) -> MixedResult:
         display=design.spec.options.get("display", "variance"),
         show_base=bool(design.spec.options.get("base", False)),
     )
+
+
+class IdentificationWarning(UserWarning):
+    """Some variance components are not separately identified by the data."""
+
+
+def _warn_unidentified(design: Design) -> None:
+    """One observation per group: a random intercept there is confounded with the residual.
+
+    lme4 refuses such a model by default; Stata fits it.  We fit it too (the
+    likelihood has a ridge, not a wrong optimum) but say which split is arbitrary.
+    """
+    for block in design.blocks:
+        if block.n_groups == design.n and block.k == 1 and design.residual is None:
+            warnings.warn(
+                f"each {block.key} group has one observation, so var({block.effect_names[0]}) "
+                f"at {block.key} and var(e) are not separately identified: only their sum is",
+                IdentificationWarning,
+                stacklevel=3,
+            )
+
+
+def _optimize(design: Design, dev: ProfiledDeviance, reml: bool):
+    """Optimize theta, on unit-scaled random-effect columns where they are badly scaled."""
+    scales = column_scales(design)
+    search = dev if scales is None else make_deviance(scaled_design(design, scales), reml)
+    start, bounds = _start_and_bounds(search)
+    if not np.isfinite(search(start)):
+        raise EstimationError(
+            "the likelihood cannot be evaluated: the fixed-effects design is singular "
+            "or the response has no variation left after the fixed effects"
+        )
+    theta, opt = minimize_theta(search, start, bounds)
+    if scales is not None:
+        ordered = [scales[i] for i in dev.cp.order]
+        parts = unscale_theta(search.split(theta), dev.structures, dev.cp.k, ordered)
+        theta = np.concatenate(parts)
+        opt.theta_end = theta
+        opt.message += " (random-effect covariates rescaled while optimizing)"
+    return theta, opt
 
 
 def _boundary_notes(design: Design, dev: ProfiledDeviance, theta: np.ndarray) -> list[str]:

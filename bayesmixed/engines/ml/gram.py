@@ -68,3 +68,80 @@ class SparseGram:
         out[self.rows, self.cols] = vals
         out[self.cols, self.rows] = vals
         return out
+
+
+class StreamingGram:
+    """The same map, computed on the fly by a compiled loop: no precomputed P.
+
+    For large crossed designs (ratings data: thousands of users x thousands of
+    items) P would hold hundreds of millions of entries.  Here each evaluation
+    walks the nonzeros of A_r1 column block by column block and adds
+    ``a_i G_g[a, b] a_j`` into the upper triangle of the dense result, which
+    costs one pass over the pairs of nonzeros that share a group -- the same
+    work as P @ vec(G), without P's memory.  Needs numba (a PyMC dependency);
+    ``build`` returns None without it and the caller falls back to sparse
+    products.
+    """
+
+    def __init__(self, csc: sp.csc_matrix, k: int, kernel) -> None:
+        self.indptr = csc.indptr.astype(np.int64)
+        self.indices = csc.indices.astype(np.int64)
+        self.data = csc.data.astype(float)
+        self.k = k
+        self.q_r = csc.shape[0]
+        self._kernel = kernel
+
+    @classmethod
+    def build(cls, a_r1: sp.spmatrix, k: int) -> StreamingGram | None:
+        kernel = _streaming_kernel()
+        if kernel is None:
+            return None
+        csc = sp.csc_matrix(a_r1)
+        csc.sum_duplicates()
+        csc.sort_indices()
+        return cls(csc, k, kernel)
+
+    def __call__(self, g: np.ndarray) -> np.ndarray:
+        out = np.zeros((self.q_r, self.q_r))
+        g = np.ascontiguousarray(g, dtype=float)
+        self._kernel(self.indptr, self.indices, self.data, g, self.k, out)
+        diag = out.diagonal().copy()
+        out += out.T  # only the upper triangle was filled
+        out[np.diag_indices_from(out)] = diag
+        return out
+
+
+_KERNEL: list = []
+
+
+def _streaming_kernel():
+    """Compile the kernel once per process (cached on disk by numba)."""
+    if _KERNEL:
+        return _KERNEL[0]
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - numba ships with PyMC
+        _KERNEL.append(None)
+        return None
+
+    @numba.njit(cache=True, nogil=True)
+    def kernel(indptr, indices, data, g, k, out):  # pragma: no cover - compiled
+        for grp in range(g.shape[0]):
+            for a in range(k):
+                c1 = grp * k + a
+                for b in range(k):
+                    gab = g[grp, a, b]
+                    if gab == 0.0:
+                        continue
+                    c2 = grp * k + b
+                    for p1 in range(indptr[c1], indptr[c1 + 1]):
+                        r1 = indices[p1]
+                        v1 = data[p1] * gab
+                        start = p1 if a == b else indptr[c2]
+                        for p2 in range(start, indptr[c2 + 1]):
+                            r2 = indices[p2]
+                            if r2 >= r1:
+                                out[r1, r2] += v1 * data[p2]
+
+    _KERNEL.append(kernel)
+    return kernel

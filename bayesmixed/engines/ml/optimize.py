@@ -39,7 +39,15 @@ def _bobyqa(
 ) -> tuple[np.ndarray, float, str]:
     """Powell's BOBYQA (as lme4's default ``nloptwrap``): derivative-free, bounded."""
     opt = nlopt.opt(nlopt.LN_BOBYQA, len(start))
-    opt.set_min_objective(lambda x, grad: f(np.asarray(x)))
+    best = [np.inf, np.clip(start, lower, upper)]
+
+    def objective(x, grad):
+        value = f(np.asarray(x))
+        if value < best[0]:
+            best[0], best[1] = value, np.array(x, float)
+        return value
+
+    opt.set_min_objective(objective)
     opt.set_lower_bounds(lower)
     opt.set_upper_bounds(upper)
     opt.set_ftol_rel(1e-13)
@@ -47,7 +55,12 @@ def _bobyqa(
     opt.set_maxeval(20000)
     opt.set_initial_step(np.where(np.abs(start) > 0, 0.2 * np.abs(start), 0.1))
     x0 = np.clip(start, lower, upper)
-    x = opt.optimize(x0)
+    try:
+        x = opt.optimize(x0)
+    except nlopt.RoundoffLimited:
+        # BOBYQA gives up when rounding hides further progress (a flat criterion, e.g.
+        # two groups): the best point it evaluated is the answer, as in lme4's nloptwrap
+        return best[1], float(best[0]), "converged (roundoff-limited)"
     return (
         np.asarray(x),
         float(opt.last_optimum_value()),
@@ -119,7 +132,9 @@ def _restarts(x: np.ndarray, lower: np.ndarray) -> list[np.ndarray]:
         s = x.copy()
         s[on_bound] = 0.5
         free = ~np.isfinite(lower)
-        s[free] = np.where(np.abs(x[free]) > 0.1, x[free], sign * 0.5)
+        # mirrored signs too: a ridge at a zero variance can hide an optimum whose
+        # correlation has the other sign (seen on simulated jsp random-slope data)
+        s[free] = np.where(np.abs(x[free]) > 0.1, sign * x[free], sign * 0.5)
         if not any(np.array_equal(s, t) for t in starts):
             starts.append(s)
     return starts

@@ -1,0 +1,279 @@
+"""Estimation and postestimation commands of a do-file.
+
+``regress``, ``mixed``/``me*`` (with the ``bayes:`` prefix), ``estimates
+store|restore|table``, ``lrtest``, ``estat``, ``predict``.  Fitting goes through the
+public API (:func:`bayesmixed.api.stata`), so a do-file gets exactly the numbers the
+Python calls give, and the ``bayes:`` prefix works here the day the API supports it.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pandas as pd
+
+from .. import api
+from ..errors import NotSupportedError
+from ..results.format import fmt_g
+from ..syntax.lexer import tokenize
+from .args import expand_varlist, parse_args
+from .errors import CommandError
+from .predict import predict_columns
+from .regress import fit_ols
+from .session import Estimate, ModelEntry, Session
+
+MODEL_COMMANDS = (
+    "mixed",
+    "xtmixed",
+    "melogit",
+    "meprobit",
+    "mecloglog",
+    "mepoisson",
+    "menbreg",
+    "meglm",
+)
+PREDICT_KINDS = {
+    "xb": 2,
+    "fitted": 3,
+    "residuals": 3,
+    "reffects": 3,
+    "reses": 4,
+    "stdp": 4,
+    "rstandard": 3,
+    "mu": 2,
+    "pr": 2,
+    "eta": 3,
+    "relevel": 5,
+}
+
+
+# ------------------------------------------------------------------ estimation
+def cmd_regress(session: Session, text: str, line: int) -> str:
+    frame = session.require_data()
+    args = parse_args(text, 1, {"vce": 3, "robust": 1, "cluster": 2})
+    if len(args.words) < 1:
+        raise CommandError("regress: give the dependent variable and the regressors")
+    names = expand_varlist(args.words, frame)
+    cluster, robust = _vce(args, frame)
+    sample = frame if args.if_ is None else frame[args.if_.evaluate(frame)]
+    result = fit_ols(sample, names[0], names[1:], cluster, robust)
+    _activate(session, result, text, line)
+    return ""
+
+
+def _vce(args, frame) -> tuple[str | None, bool]:
+    cluster = args.option_text("cluster")
+    vce = args.option_text("vce")
+    robust = args.has("robust")
+    if vce is not None:
+        words = vce.split()
+        if words and "cluster".startswith(words[0]) and len(words[0]) >= 2 and len(words) == 2:
+            cluster = words[1]
+        elif words and "robust".startswith(words[0]) and len(words) == 1:
+            robust = True
+        elif words != ["ols"]:
+            raise CommandError(f"vce({vce}) not supported: use vce(cluster var) or vce(robust)")
+    if cluster is not None:
+        cluster = expand_varlist([cluster], frame)[0]
+    return cluster, robust
+
+
+def cmd_model(session: Session, text: str, line: int) -> str:
+    frame = session.require_data()
+    bayes = _has_bayes_prefix(text)
+    result = fit_command(text, frame, session.draws if bayes else None)
+    _activate(session, result, text, line, bayes)
+    return ""
+
+
+def _has_bayes_prefix(text: str) -> bool:
+    return text.split(None, 1)[0].rstrip(",:") == "bayes"
+
+
+def fit_command(text: str, frame: pd.DataFrame, draws: int | None) -> object:
+    """Fit through the API; ``draws`` (``--draws``) overrides ``mcmcsize``/``burnin``."""
+    if draws is None:
+        return api.stata(text, frame)
+    params = inspect.signature(api.stata).parameters
+    if "draws" in params:
+        extra = {"draws": draws, "tune": draws} if "tune" in params else {"draws": draws}
+        return api.stata(text, frame, **extra)
+    return api.stata(with_draws(text, draws), frame)
+
+
+def with_draws(text: str, draws: int) -> str:
+    """The command with ``mcmcsize(draws) burnin(draws)`` in its ``bayes`` prefix."""
+    depth, colon = 0, None
+    for token in tokenize(text):
+        depth += {"(": 1, "{": 1, ")": -1, "}": -1}.get(token.kind, 0)
+        if token.kind == ":" and depth == 0:
+            colon = token
+            break
+    if colon is None:
+        raise CommandError("the bayes prefix needs ':' before the command")
+    head = text[: colon.col]
+    options = head.split(",", 1)[1] if "," in head else ""
+    kept = " ".join(_drop_options(options, ("mcmcsize", "burnin")))
+    new = f"bayes, {kept} mcmcsize({draws}) burnin({draws})".replace(",  ", ", ")
+    return f"{new}:{text[colon.end :]}"
+
+
+def _drop_options(options: str, names: tuple[str, ...]) -> list[str]:
+    from ..syntax.lexer import TokenStream
+    from ..syntax.parser import parse_options
+
+    kept = []
+    for opt in parse_options(TokenStream(options)):
+        if opt.name in names:
+            continue
+        kept.append(opt.name if opt.text is None else f"{opt.name}({opt.text})")
+    return kept
+
+
+def _activate(session: Session, result, text: str, line: int, bayes: bool = False) -> None:
+    est = Estimate(result, text, session.data_token, bayes)
+    session.current = est
+    session.log.append(ModelEntry(est, str(result), line))
+
+
+# ------------------------------------------------------------------ estimates
+def cmd_estimates(session: Session, text: str, line: int) -> str:
+    words = text.split(None, 2)
+    sub = words[1] if len(words) > 1 else ""
+    rest = words[2] if len(words) > 2 else ""
+    if sub in ("store", "sto"):
+        return _store(session, rest)
+    if sub in ("restore", "res"):
+        est = session.estimate(_one_name(rest, "estimates restore"))
+        session.current = est
+        return ""
+    if sub in ("table", "tab"):
+        args = parse_args(text, 2, {"se": 2, "b": 1})
+        names = args.words or ["."]
+        return estimates_table([(n, session.estimate(n)) for n in names], args.has("se"))
+    raise CommandError(f"estimates {sub}: not supported (use store, restore or table)")
+
+
+def _one_name(rest: str, what: str) -> str:
+    parts = rest.split()
+    if len(parts) != 1:
+        raise CommandError(f"{what}: give exactly one name")
+    return parts[0]
+
+
+def _store(session: Session, rest: str) -> str:
+    name = _one_name(rest, "estimates store")
+    est = session.require_estimate("estimates store")
+    session.stored[name] = Estimate(est.result, est.command, est.data_token, est.bayes, name)
+    est.name = name
+    return ""
+
+
+def coef_se(result) -> tuple[pd.Series, pd.Series]:
+    """Point estimates and standard errors (posterior mean and sd for Bayesian fits)."""
+    if hasattr(result, "summary") and hasattr(result, "idata"):
+        summ = result.summary()
+        fixed = summ.xs(result.design.spec.response, level="equation")
+        return fixed["mean"], fixed["sd"]
+    return result.coef, result.se
+
+
+def estimates_table(items: list[tuple[str, Estimate]], se: bool) -> str:
+    """Coefficients side by side, as ``estimates table a b [, se]``."""
+    columns = [(name, *coef_se(est.result)) for name, est in items]
+    names = list(dict.fromkeys(n for _, coef, _ in columns for n in coef.index))
+    width = 13 + 13 * len(columns)
+    lines = ["-" * width, f"{'Variable':>12} |" + "".join(f"{n[:12]:>13}" for n, *_ in columns)]
+    lines.append("-" * 13 + "+" + "-" * (width - 14))
+    for var in names:
+        lines.append(f"{var[:12]:>12} |" + "".join(_cell(c, var) for _, c, _ in columns))
+        if se:
+            lines.append(f"{'':>12} |" + "".join(_cell(s, var) for _, _, s in columns))
+    lines.append("-" * width)
+    if se:
+        lines.append(f"{'Legend: b/se (Bayesian fits: posterior mean/sd)':>{width}}")
+    return "\n".join(lines)
+
+
+def _cell(values: pd.Series, var: str) -> str:
+    if var not in values.index:
+        return f"{'':>13}"
+    return f"{fmt_g(float(values[var])):>13}"
+
+
+# ------------------------------------------------------------------ tests and estat
+def cmd_lrtest(session: Session, text: str, line: int) -> str:
+    from ..postestimation.lrtest import lrtest
+
+    args = parse_args(text, 1, {})
+    names = args.words + ["."] * (2 - len(args.words))
+    if len(names) != 2:
+        raise CommandError("lrtest: give one or two stored estimation names")
+    a, b = (session.estimate(n) for n in names)
+    for est in (a, b):
+        if est.bayes or not hasattr(est.result, "loglik"):
+            raise CommandError("lrtest needs two likelihood fits (not regress, not bayes:)")
+        if not hasattr(est.result, "reml"):
+            raise NotSupportedError(
+                f"lrtest after {est.result.design.spec.command} is not available yet "
+                "(only after mixed)"
+            )
+    labels = tuple(e.name if n == "." else n for n, e in zip(names, (a, b), strict=True))
+    return str(lrtest(a.result, b.result, names=labels))
+
+
+def cmd_estat(session: Session, text: str, line: int) -> str:
+    from ..postestimation import estat
+
+    words = text.split()
+    if len(words) < 2:
+        raise CommandError("estat: say which statistic (ic, group, icc ...)")
+    sub = {"gr": "group", "gro": "group", "grou": "group"}.get(words[1], words[1])
+    est = session.require_estimate(f"estat {sub}")
+    if sub == "ic":
+        return estat.format_estat_ic(estat.estat_ic(est.result))
+    if sub == "group":
+        return estat.format_estat_group(est.result)
+    formatter = getattr(estat, f"format_estat_{sub}", None)
+    compute = getattr(estat, f"estat_{sub}", None)
+    if formatter is not None:
+        return str(formatter(est.result))
+    if compute is not None:
+        return str(compute(est.result))
+    raise NotSupportedError(f"estat {sub} is not available yet (available: ic, group)")
+
+
+# ------------------------------------------------------------------ predict
+def cmd_predict(session: Session, text: str, line: int) -> str:
+    frame = session.require_data()
+    args = parse_args(text, 1, PREDICT_KINDS)
+    est = session.require_estimate("predict")
+    if est.data_token != session.data_token:
+        raise CommandError("predict: the active estimates were fitted on another dataset")
+    kinds = [k for k in args.options if k != "relevel"]
+    if args.has("relevel"):
+        raise NotSupportedError("predict, relevel() is not available yet")
+    if len(kinds) > 1:
+        raise CommandError(f"predict: options {', '.join(kinds)} may not be combined")
+    kind = kinds[0] if kinds else "xb"
+    if not args.words:
+        raise CommandError("predict: give the name of the new variable")
+    for name in args.words:
+        if name in frame.columns:
+            raise CommandError(f"predict: variable '{name}' already defined")
+    columns = predict_columns(est.result, kind)
+    if len(columns) != len(args.words):
+        raise CommandError(
+            f"predict {kind}: this model gives {len(columns)} variable(s) "
+            f"({', '.join(str(c.name) for c in columns)}); you named {len(args.words)}"
+        )
+    keep = np.ones(len(frame), bool) if args.if_ is None else args.if_.evaluate(frame)
+    new = frame.copy()
+    for name, col in zip(args.words, columns, strict=True):
+        values = col.reindex(new.index).to_numpy(dtype=float)
+        new[name] = np.where(keep, values, np.nan)
+    session.data = new
+    session.data_changed = True
+    missing = int(new[args.words[0]].isna().sum())
+    return f"({missing} missing values generated)" if missing else ""

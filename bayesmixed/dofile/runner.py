@@ -1,0 +1,118 @@
+"""Run a do-file: every command in order, stop at the first failure, report at the end.
+
+Nothing is written until the whole run succeeded; the report folder is then built in a
+temporary sibling folder and renamed into place (see :mod:`bayesmixed.report`), so a
+failed run leaves the previous report, or none, never half of a new one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import BayesmixedError
+from .dispatch import execute
+from .errors import CommandError, DoFileError
+from .lexer import split_commands
+from .session import Heading, Session
+
+MAX_DEPTH = 10
+
+
+def run_do(
+    path: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
+    draws: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Session:
+    """Run the do-file at ``path``; with ``out``, write the HTML report folder there.
+
+    Parameters
+    ----------
+    draws : MCMC draws (and tuning steps) of every ``bayes:`` model, overriding the
+        do-file's ``mcmcsize()``/``burnin()``; ``None`` keeps them.
+    progress : called with one line per command as it starts (the CLI prints them).
+
+    Returns
+    -------
+    Session
+        The final state: current data, active and stored estimates, and the log the
+        report was built from.
+
+    Raises
+    ------
+    DoFileError
+        The first command that failed, with its file, line number and reason.
+    """
+    from ..report import check_destination, write_report
+
+    path = Path(path)
+    if draws is not None and draws < 1:
+        raise BayesmixedError(f"draws must be a positive number, got {draws}")
+    if out is not None:
+        check_destination(Path(out))
+    session = Session(base_dir=path.parent, draws=draws, progress=progress)
+    run_file(session, path)
+    if out is not None:
+        write_report(session.log, Path(out), title=f"bayesmixed: {path.name}")
+    return session
+
+
+def run_file(session: Session, path: Path) -> None:
+    """Execute ``path`` within ``session`` (``do`` inside a do-file lands here too)."""
+    if not path.is_file():
+        raise BayesmixedError(f"do-file not found: {path}")
+    try:
+        commands = split_commands(path.read_text(encoding="utf-8"))
+    except BayesmixedError as err:
+        raise DoFileError(str(path), _line_of(err), "(reading the file)", str(err)) from err
+    for command in commands:
+        if command.kind == "heading":
+            session.log.append(Heading(command.text))
+            continue
+        if session.progress is not None:
+            session.progress(f"{path.name}:{command.line}: {command.text}")
+        try:
+            _run_one(session, path, command.text, command.line)
+        except DoFileError:
+            raise
+        except BayesmixedError as err:
+            raise DoFileError(str(path), command.line, command.text, str(err)) from err
+
+
+def _line_of(err: BayesmixedError) -> int:
+    text = str(err)
+    if text.startswith("line ") and ":" in text:
+        head = text[5 : text.index(":")]
+        if head.isdigit():
+            return int(head)
+    return 0
+
+
+def _run_one(session: Session, path: Path, text: str, line: int) -> None:
+    word = text.split(None, 1)[0]
+    if word in ("do", "run"):
+        target = _do_target(path, text)
+        if session.depth >= MAX_DEPTH:
+            raise CommandError(
+                f"do: nesting deeper than {MAX_DEPTH} files (a do-file calls itself?)"
+            )
+        session.depth += 1
+        try:
+            run_file(session, target)
+        finally:
+            session.depth -= 1
+        return
+    execute(session, text, line)
+
+
+def _do_target(path: Path, text: str) -> Path:
+    parts = text.split(None, 1)
+    if len(parts) != 2:
+        raise CommandError("do: give the do-file to run")
+    name = parts[1].strip().strip('"')
+    target = Path(name)
+    if not target.suffix:
+        target = target.with_suffix(".do")
+    return target if target.is_absolute() else path.parent / target

@@ -1,0 +1,109 @@
+"""The state a do-file runs against, as Stata keeps it.
+
+One current dataset, the active estimates (``e()``) and the stored ones, and a log of
+what each command printed or drew.  The log is data: the report renders it after
+the whole run succeeded, which is how a failed run leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import CommandError
+
+
+@dataclass
+class Estimate:
+    """A fitted model with what Stata keeps beside it in ``e()``."""
+
+    result: object
+    command: str  # the command line as written
+    data_token: int  # which ``use`` the data came from (predict checks it)
+    bayes: bool = False
+    name: str = "."
+
+
+@dataclass
+class Heading:
+    title: str
+
+
+@dataclass
+class Output:
+    command: str
+    text: str
+    line: int = 0
+
+
+@dataclass
+class Figure:
+    command: str
+    name: str
+    png: bytes
+    caption: str = ""
+
+
+@dataclass
+class ModelEntry:
+    """A fitted model in the log: the report pairs each ``bayes:`` fit with its ML twin."""
+
+    estimate: Estimate
+    text: str
+    line: int = 0
+    quiet: bool = False
+
+
+Entry = Heading | Output | Figure | ModelEntry
+
+
+@dataclass
+class Session:
+    """Current data, estimates and output of a run.
+
+    ``draws`` overrides the MCMC sample size of every ``bayes:`` command (the CLI's
+    ``--draws``); ``progress`` receives one line per command.
+    """
+
+    base_dir: Path = field(default_factory=Path.cwd)
+    draws: int | None = None
+    progress: Callable[[str], None] | None = None
+    data: pd.DataFrame | None = None
+    data_name: str = ""
+    data_token: int = 0
+    data_changed: bool = False
+    sortvars: list[str] = field(default_factory=list)
+    current: Estimate | None = None
+    stored: dict[str, Estimate] = field(default_factory=dict)
+    log: list[Entry] = field(default_factory=list)
+    depth: int = 0
+    figure_count: int = 0
+
+    def require_data(self) -> pd.DataFrame:
+        if self.data is None:
+            raise CommandError("no dataset in use: start with 'use NAME, clear'")
+        return self.data
+
+    def require_estimate(self, what: str) -> Estimate:
+        if self.current is None:
+            raise CommandError(f"{what}: last estimates not found (fit a model first)")
+        return self.current
+
+    def estimate(self, name: str) -> Estimate:
+        """A stored estimate by name; ``.`` is the active one."""
+        if name == ".":
+            return self.require_estimate("estimates")
+        if name not in self.stored:
+            known = ", ".join(self.stored) or "none stored yet"
+            raise CommandError(f"estimation result '{name}' not found (stored: {known})")
+        return self.stored[name]
+
+    def say(self, command: str, text: str, line: int = 0) -> None:
+        self.log.append(Output(command, text, line))
+
+    def new_figure_name(self, stem: str) -> str:
+        self.figure_count += 1
+        return f"fig{self.figure_count:02d}_{stem}.png"

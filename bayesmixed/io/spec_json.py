@@ -1,0 +1,184 @@
+"""ModelSpec <-> JSON: the model a saved result was fitted to, in readable form.
+
+The ``if`` qualifier is stored as its source text and re-parsed on load with
+the same expression parser the command went through, so the file holds no
+serialized objects and a reader in another language sees ``"math3 > 10"``.
+Every field is checked on the way back: a file that names an unknown
+covariance structure or a malformed term is refused rather than loaded as a
+different model.
+"""
+
+from __future__ import annotations
+
+from ..errors import BayesmixedError
+from ..spec.covariance import resolve_name
+from ..spec.model import Component, ModelSpec, RandomEquation, ResidualSpec, Term
+from ..syntax.expr import IfExpr
+from ..syntax.expr_parser import parse_if
+from ..syntax.lexer import TokenStream
+from .archive import ResultFileError
+
+_FACTOR_BASES = ("first", "last", "freq", "none")
+
+
+def spec_to_dict(spec: ModelSpec) -> dict:
+    """A JSON-ready dict of every field of ``spec`` (options included)."""
+    from .values import plain_json
+
+    return {
+        "response": spec.response,
+        "fixed": [_term_to_list(t) for t in spec.fixed],
+        "random": [_equation_to_dict(eq) for eq in spec.random],
+        "constant": spec.constant,
+        "family": spec.family,
+        "link": spec.link,
+        "residual": {
+            "type": spec.residual.type,
+            "order": spec.residual.order,
+            "t": spec.residual.t,
+            "by": spec.residual.by,
+        },
+        "reml": spec.reml,
+        "command": spec.command,
+        "if": None if spec.sample_if is None else _if_text(spec.sample_if),
+        "in": None if spec.sample_in is None else list(spec.sample_in),
+        "offset": spec.offset,
+        "exposure": spec.exposure,
+        "trials": spec.trials,
+        "options": plain_json(spec.options),
+        "source": spec.source,
+    }
+
+
+def spec_from_dict(d: object) -> ModelSpec:
+    """Rebuild a spec, refusing anything that is not exactly what ``spec_to_dict`` writes."""
+    from .values import from_plain_json
+
+    try:
+        return ModelSpec(
+            response=_str(d["response"]),
+            fixed=tuple(_term_from_list(t) for t in _list(d["fixed"])),
+            random=tuple(_equation_from_dict(e) for e in _list(d["random"])),
+            constant=_bool(d["constant"]),
+            family=_str(d["family"]),
+            link=_str(d["link"]),
+            residual=_residual_from_dict(d["residual"]),
+            reml=_bool(d["reml"]),
+            command=_str(d["command"]),
+            sample_if=None if d["if"] is None else parse_if_text(_str(d["if"])),
+            sample_in=None if d["in"] is None else _in_range(d["in"]),
+            offset=_opt_str(d["offset"]),
+            exposure=_opt_str(d["exposure"]),
+            trials=_trials(d["trials"]),
+            options=from_plain_json(d["options"]),
+            source=_str(d["source"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ResultFileError(f"the saved model specification is malformed ({exc!r})") from exc
+
+
+def parse_if_text(text: str) -> IfExpr:
+    """Parse an ``if`` expression on its own, the whole text and nothing else."""
+    stream = TokenStream(text)
+    expr = parse_if(stream)
+    if not stream.at("EOF"):
+        stream.fail("unexpected text after the if expression")
+    return expr
+
+
+def _if_text(expr: object) -> str:
+    if not isinstance(expr, IfExpr):
+        raise ResultFileError(f"cannot save an if qualifier of type {type(expr).__name__}")
+    return expr.text
+
+
+def _term_to_list(term: Term) -> list[dict]:
+    return [{"name": c.name, "kind": c.kind, "base": c.base} for c in term.components]
+
+
+def _term_from_list(items: object) -> Term:
+    comps = []
+    for c in _list(items):
+        kind = c["kind"]
+        if kind not in ("c", "i"):
+            raise ValueError(f"component kind {kind!r}")
+        base = c["base"]
+        if not (isinstance(base, int) and not isinstance(base, bool)) and base not in _FACTOR_BASES:
+            raise ValueError(f"factor base {base!r}")
+        comps.append(Component(_str(c["name"]), kind, base))
+    if not comps:
+        raise ValueError("empty term")
+    return Term(tuple(comps))
+
+
+def _equation_to_dict(eq: RandomEquation) -> dict:
+    return {
+        "path": list(eq.path),
+        "terms": [_term_to_list(t) for t in eq.terms],
+        "constant": eq.constant,
+        "covariance": eq.covariance,
+        "factor": eq.factor,
+    }
+
+
+def _equation_from_dict(d: object) -> RandomEquation:
+    path = tuple(_str(p) for p in _list(d["path"]))
+    if not path:
+        raise ValueError("empty random-effects path")
+    cov = _str(d["covariance"])
+    try:
+        if resolve_name(cov) != cov:
+            raise ValueError(f"covariance {cov!r}")
+    except BayesmixedError as exc:
+        raise ValueError(str(exc)) from exc
+    return RandomEquation(
+        path=path,
+        terms=tuple(_term_from_list(t) for t in _list(d["terms"])),
+        constant=_bool(d["constant"]),
+        covariance=cov,
+        factor=_opt_str(d["factor"]),
+    )
+
+
+def _residual_from_dict(d: object) -> ResidualSpec:
+    order = d["order"]
+    if order is not None and (not isinstance(order, int) or isinstance(order, bool)):
+        raise ValueError(f"residual order {order!r}")
+    return ResidualSpec(_str(d["type"]), order, _opt_str(d["t"]), _opt_str(d["by"]))
+
+
+def _in_range(value: object) -> tuple[int, int]:
+    a, b = _list(value)
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (a, b)):
+        raise ValueError(f"in range {value!r}")
+    return (a, b)
+
+
+def _trials(value: object) -> str | int | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ValueError(f"trials {value!r}")
+
+
+def _str(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected text, found {value!r}")
+    return value
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else _str(value)
+
+
+def _bool(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true/false, found {value!r}")
+    return value
+
+
+def _list(value: object) -> list:
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list, found {value!r}")
+    return value

@@ -1,0 +1,182 @@
+"""Tagged JSON for the values a result holds.
+
+JSON has no tuples, NaN, NumPy arrays or pandas indexes, so each is written as
+a one-key object whose key starts with ``$`` (``{"$tuple": [...]}``,
+``{"$array": "arrays/3.npy"}``).  Dicts are always tagged too, so no user
+string can be mistaken for a tag.  Decoding dispatches on a fixed table of
+tags to fixed constructors: the file chooses among known shapes of data,
+never which code runs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import fields
+
+import numpy as np
+import pandas as pd
+
+from ..design.types import Design
+from ..results.mixed import OptSummary
+from ..spec.family import Family, get_family
+from ..spec.model import ModelSpec
+from .archive import ArchiveReader, ArchiveWriter, ResultFileError
+
+_NUMERIC_KINDS = "biufM"  # bool, int, uint, float, datetime64: stored as .npy
+_INDEX_DTYPES = ("object", "str", "string")
+
+
+def plain_json(value: object) -> object:
+    """Encode scalars, strings, lists, tuples and dicts (no arrays)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        return v if math.isfinite(v) else {"$float": repr(v)}
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, tuple):
+        return {"$tuple": [plain_json(v) for v in value]}
+    if isinstance(value, list):
+        return [plain_json(v) for v in value]
+    if isinstance(value, dict):
+        return {"$dict": [[plain_json(k), plain_json(v)] for k, v in value.items()]}
+    if isinstance(value, pd.Timestamp):
+        return {"$timestamp": value.isoformat()}
+    raise ResultFileError(f"cannot save a value of type {type(value).__name__}")
+
+
+def from_plain_json(value: object) -> object:
+    """Inverse of :func:`plain_json`."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, list):
+        return [from_plain_json(v) for v in value]
+    if isinstance(value, dict) and len(value) == 1:
+        ((tag, body),) = value.items()
+        if tag == "$float" and body in ("nan", "inf", "-inf"):
+            return float(body)
+        if tag == "$tuple" and isinstance(body, list):
+            return tuple(from_plain_json(v) for v in body)
+        if tag == "$dict" and isinstance(body, list):
+            return {_key(from_plain_json(k)): from_plain_json(v) for k, v in body}
+        if tag == "$timestamp" and isinstance(body, str):
+            return pd.Timestamp(body)
+    raise ResultFileError(f"unrecognised saved value {str(value)[:80]!r}")
+
+
+def _key(k: object) -> object:
+    if isinstance(k, list):
+        raise ResultFileError("a saved dict has an unhashable key")
+    return k
+
+
+class Encoder:
+    """Turns result fields into tagged JSON, writing arrays into ``writer``."""
+
+    def __init__(self, writer: ArchiveWriter) -> None:
+        self.writer = writer
+
+    def __call__(self, value: object) -> object:
+        if isinstance(value, np.ndarray):
+            return {"$array": self.writer.add_array(value)}
+        if isinstance(value, list):
+            return [self(v) for v in value]
+        if isinstance(value, tuple):
+            return {"$tuple": [self(v) for v in value]}
+        if isinstance(value, dict):
+            return {"$dict": [[plain_json(k), self(v)] for k, v in value.items()]}
+        if isinstance(value, pd.Index):
+            return {"$index": self.index(value)}
+        if isinstance(value, pd.Series):
+            body = {"index": self.index(value.index), "values": self(value.to_numpy())}
+            return {"$series": {**body, "name": plain_json(value.name)}}
+        if isinstance(value, OptSummary):
+            return {"$opt": {f.name: self(getattr(value, f.name)) for f in fields(value)}}
+        if isinstance(value, Family):
+            return {"$family": [value.name, value.link.name]}
+        if isinstance(value, ModelSpec):
+            from .spec_json import spec_to_dict
+
+            return {"$spec": spec_to_dict(value)}
+        if isinstance(value, Design):
+            from .design_json import design_to_dict
+
+            return {"$design": design_to_dict(value, self)}
+        return plain_json(value)
+
+    def index(self, idx: pd.Index) -> dict:
+        if isinstance(idx, pd.RangeIndex):
+            return {"range": [idx.start, idx.stop, idx.step], "name": plain_json(idx.name)}
+        if isinstance(idx, pd.MultiIndex):
+            tuples = [plain_json(tuple(t)) for t in idx]
+            return {"tuples": tuples, "names": [plain_json(n) for n in idx.names]}
+        dtype = idx.dtype
+        if isinstance(dtype, np.dtype) and dtype.kind in _NUMERIC_KINDS:
+            return {"array": self(idx.to_numpy()), "name": plain_json(idx.name)}
+        kept = str(dtype) if str(dtype) in _INDEX_DTYPES else None
+        values = [plain_json(v) for v in idx.tolist()]
+        return {"values": values, "dtype": kept, "name": plain_json(idx.name)}
+
+
+class Decoder:
+    """Inverse of :class:`Encoder`, reading arrays from ``reader``."""
+
+    def __init__(self, reader: ArchiveReader) -> None:
+        self.reader = reader
+
+    def __call__(self, value: object) -> object:
+        if isinstance(value, list):
+            return [self(v) for v in value]
+        if not (isinstance(value, dict) and len(value) == 1):
+            return from_plain_json(value)
+        ((tag, body),) = value.items()
+        if tag == "$array":
+            return self.reader.array(body)
+        if tag == "$tuple":
+            return tuple(self(v) for v in body)
+        if tag == "$dict":
+            return {_key(from_plain_json(k)): self(v) for k, v in body}
+        if tag == "$index":
+            return self.index(body)
+        if tag == "$series":
+            return pd.Series(
+                self(body["values"]),
+                index=self.index(body["index"]),
+                name=from_plain_json(body["name"]),
+            )
+        if tag == "$opt":
+            return OptSummary(**{k: self(v) for k, v in body.items()})
+        if tag == "$family":
+            name, link = body
+            return get_family(name, link)
+        if tag == "$spec":
+            from .spec_json import spec_from_dict
+
+            return spec_from_dict(body)
+        if tag == "$design":
+            from .design_json import design_from_dict
+
+            return design_from_dict(body, self)
+        return from_plain_json(value)
+
+    def index(self, body: dict) -> pd.Index:
+        if "range" in body:
+            start, stop, step = body["range"]
+            return pd.RangeIndex(start, stop, step, name=from_plain_json(body["name"]))
+        if "tuples" in body:
+            tuples = [from_plain_json(t) for t in body["tuples"]]
+            names = [from_plain_json(n) for n in body["names"]]
+            if not tuples:
+                return pd.MultiIndex.from_arrays([[] for _ in names], names=names)
+            return pd.MultiIndex.from_tuples(tuples, names=names)
+        name = from_plain_json(body["name"])
+        if "array" in body:
+            return pd.Index(self(body["array"]), name=name)
+        dtype = body.get("dtype")
+        if dtype is not None and dtype not in _INDEX_DTYPES:
+            raise ResultFileError(f"unsupported saved index dtype {dtype!r}")
+        values = [from_plain_json(v) for v in body["values"]]
+        return pd.Index(values, dtype=dtype, name=name, tupleize_cols=False)

@@ -1,0 +1,102 @@
+"""Random effects drawn the way Bayesian users read them.
+
+* caterpillar plot: each group's effect with an interval, sorted by the estimate;
+  BLUP +- z * SE beside the posterior mean and its equal-tailed credible interval;
+* shrinkage plot: each group's raw mean, its BLUP and its posterior mean on three
+  vertical axes, so the pull toward the grand mean (largest for small groups) shows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+from scipy import stats
+
+from ..errors import DataError
+from .twoway import PALETTE
+
+
+def caterpillar(
+    labels: list[str],
+    blup: np.ndarray,
+    se: np.ndarray,
+    posterior: np.ndarray | None = None,
+    level: float = 0.95,
+    title: str = "",
+) -> Figure:
+    """BLUPs with +- z SE bars; ``posterior`` (draws, groups) adds credible intervals."""
+    blup, se = np.asarray(blup, float), np.asarray(se, float)
+    if not (len(labels) == len(blup) == len(se)):
+        raise DataError("caterpillar: labels, estimates and SEs differ in length")
+    order = np.argsort(blup)
+    pos = np.arange(len(order))
+    z = stats.norm.ppf(0.5 + level / 2)
+    fig = Figure(figsize=(6.5, max(3.0, 0.13 * len(order) + 1.2)), layout="constrained")
+    ax = fig.subplots()
+    shift = 0.18 if posterior is not None else 0.0
+    ax.errorbar(
+        blup[order],
+        pos - shift,
+        xerr=z * se[order],
+        fmt="o",
+        ms=3,
+        color=PALETTE[0],
+        elinewidth=0.9,
+        label=f"BLUP ± {z:.2f} SE",
+    )
+    if posterior is not None:
+        draws = np.asarray(posterior, float)
+        if draws.shape[1] != len(blup):
+            raise DataError("caterpillar: posterior draws do not match the groups")
+        lo, hi = np.percentile(draws, [50 * (1 - level), 50 * (1 + level)], axis=0)
+        mean = draws.mean(axis=0)
+        ax.errorbar(
+            mean[order],
+            pos + shift,
+            xerr=[mean[order] - lo[order], hi[order] - mean[order]],
+            fmt="s",
+            ms=3,
+            color=PALETTE[1],
+            elinewidth=0.9,
+            label=f"posterior mean, {level:.0%} CrI",
+        )
+    ax.axvline(0.0, color="grey", linewidth=0.8)
+    ax.set_yticks(pos, [str(labels[i]) for i in order], fontsize=6)
+    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    ax.set_xlabel("random effect")
+    ax.set_title(title, fontsize=10)
+    return fig
+
+
+def shrinkage(
+    raw: np.ndarray,
+    blup: np.ndarray,
+    posterior_mean: np.ndarray | None = None,
+    sizes: np.ndarray | None = None,
+    title: str = "",
+) -> Figure:
+    """Raw group means -> BLUPs (-> posterior means): one line per group.
+
+    All three must be on the same scale (e.g. group mean of y minus the fitted fixed
+    part, and the random intercepts).  Marker size shows the group size if given.
+    """
+    columns = [("raw mean", np.asarray(raw, float)), ("BLUP", np.asarray(blup, float))]
+    if posterior_mean is not None:
+        columns.append(("posterior mean", np.asarray(posterior_mean, float)))
+    n = len(columns[0][1])
+    if any(len(v) != n for _, v in columns):
+        raise DataError("shrinkage: the estimates differ in length")
+    values = np.column_stack([v for _, v in columns])
+    fig = Figure(figsize=(5.5, 4.5), layout="constrained")
+    ax = fig.subplots()
+    xs = np.arange(values.shape[1])
+    size = 10 if sizes is None else 4 + 40 * np.asarray(sizes, float) / np.max(sizes)
+    for row in values:
+        ax.plot(xs, row, color=PALETTE[0], alpha=0.35, linewidth=0.8)
+    for j in xs:
+        ax.scatter(np.full(n, j), values[:, j], s=size, color=PALETTE[j % len(PALETTE)], zorder=3)
+    ax.axhline(0.0, color="grey", linewidth=0.8)
+    ax.set_xticks(xs, [name for name, _ in columns])
+    ax.set_ylabel("group effect")
+    ax.set_title(title or "Shrinkage toward the population mean", fontsize=10)
+    return fig

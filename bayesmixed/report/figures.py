@@ -1,0 +1,87 @@
+"""The figures a Bayesian fit adds to the report.
+
+For each ``bayes:`` model: a caterpillar plot of the first level's effects (BLUP +- SE
+of the ML twin beside the posterior intervals), a shrinkage plot for a random
+intercept, trace and rank plots, and a posterior predictive check.  A figure that a
+model cannot have (no ML twin, a non-Gaussian PPC before postestimation) is left out
+with a note saying why, never drawn from made-up numbers.
+"""
+
+from __future__ import annotations
+
+from ..errors import BayesmixedError
+from ..plot import caterpillar, ppc_density, shrinkage, to_png, trace_rank
+from ..plot.from_results import (
+    bayes_effect_draws,
+    ml_effects,
+    parameter_draws,
+    posterior_predictive,
+    raw_group_means,
+)
+
+
+def bayes_figures(bayes, ml, stem: str) -> tuple[list[tuple[str, bytes, str]], list[str]]:
+    """([(file name, png, caption)], [notes on figures left out])."""
+    figures, notes = [], []
+    makers = [
+        ("caterpillar", lambda: _caterpillar(bayes, ml)),
+        ("shrinkage", lambda: _shrinkage(bayes, ml)),
+        ("trace", lambda: _trace(bayes)),
+        ("ppc", lambda: _ppc(bayes)),
+    ]
+    for kind, make in makers:
+        try:
+            made = make()
+        except BayesmixedError as err:
+            notes.append(f"{kind} plot not drawn: {err}")
+            continue
+        if made is not None:
+            fig, caption = made
+            figures.append((f"{stem}_{kind}.png", to_png(fig), caption))
+    return figures, notes
+
+
+def _labels(design, block: int) -> list[str]:
+    return [str(g) for g in design.blocks[block].groups]
+
+
+def _caterpillar(bayes, ml):
+    block = bayes.design.blocks[0]
+    j = block.k - 1  # _cons is last; the intercept is what users compare first
+    draws = bayes_effect_draws(bayes, 0)[:, :, j]
+    if ml is None or not _same_blocks(ml, bayes):
+        raise BayesmixedError("no matching ML fit earlier in the do-file to compare with")
+    means, sds = ml_effects(ml)
+    title = f"{block.key}: {block.effect_names[j]} (ML BLUP ± 1.96 SE vs posterior 95% CrI)"
+    fig = caterpillar(_labels(bayes.design, 0), means[0][:, j], sds[0][:, j], draws, title=title)
+    return fig, title
+
+
+def _shrinkage(bayes, ml):
+    block = bayes.design.blocks[0]
+    if block.k != 1 or ml is None or not _same_blocks(ml, bayes):
+        return None
+    raw, sizes = raw_group_means(ml, 0)
+    means, _ = ml_effects(ml)
+    post = bayes_effect_draws(bayes, 0)[:, :, 0].mean(axis=0)
+    title = f"Shrinkage of {block.key} intercepts: raw means, BLUPs, posterior means"
+    return shrinkage(raw, means[0][:, 0], post, sizes, title=title), title
+
+
+def _trace(bayes):
+    title = "Trace and rank plots (first parameters)"
+    return trace_rank(parameter_draws(bayes), title=title), title
+
+
+def _ppc(bayes):
+    title = f"Posterior predictive check of {bayes.design.spec.response}"
+    return ppc_density(bayes.design.y, posterior_predictive(bayes), title=title), title
+
+
+def _same_blocks(ml, bayes) -> bool:
+    a, b = ml.design.blocks, bayes.design.blocks
+    return (
+        len(a) == len(b)
+        and all(x.n_groups == y.n_groups and x.k == y.k for x, y in zip(a, b, strict=True))
+        and ml.design.n == bayes.design.n
+    )

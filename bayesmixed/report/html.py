@@ -1,0 +1,137 @@
+"""The report page: a do-file's log as one self-contained ``index.html``.
+
+Stata-style output stays in ``<pre>`` (its columns are the point); each ``bayes:`` model
+sits beside its ML twin, with a table of both estimates and the Bayesian figures.  The
+page has no scripts and no external resources except the PNGs beside it.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from ..dofile.session import Figure, Heading, ModelEntry, Output
+from ..results.format import fmt_g
+from .compare import CompareRow, finite, same_model, side_by_side
+from .figures import bayes_figures
+
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1400px; color: #222; }
+h1 { font-size: 1.5em; } h2 { border-bottom: 2px solid #1a476f; padding-top: .6em; }
+pre { background: #f7f7f4; border: 1px solid #ddd; padding: .6em; overflow-x: auto;
+      font-size: 12px; line-height: 1.25; }
+pre.cmd { background: none; border: none; padding: 0 .6em; margin: .4em 0; color: #1a476f; }
+.side { display: grid; grid-template-columns: 1fr 1fr; gap: 1em; }
+.side h4 { margin: .2em 0; }
+table.bm-compare { border-collapse: collapse; font-size: 13px; margin: .8em 0; }
+table.bm-compare td, table.bm-compare th { border-bottom: 1px solid #ddd; padding: 2px 8px;
+      text-align: right; }
+table.bm-compare th.lbl, table.bm-compare td.lbl { text-align: left; }
+figure { margin: .8em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
+figcaption { font-size: 12px; color: #555; } .note { color: #7a4b00; font-size: 13px; }
+nav ul { columns: 2; font-size: 14px; }
+"""
+
+
+def build_page(log: list, title: str) -> tuple[str, dict[str, bytes]]:
+    """(index.html text, {relative file name: PNG bytes})."""
+    files: dict[str, bytes] = {}
+    body: list[str] = []
+    toc: list[str] = []
+    models: list[ModelEntry] = []
+    for entry in log:
+        if isinstance(entry, Heading):
+            anchor = f"s{len(toc) + 1}"
+            toc.append(f'<li><a href="#{anchor}">{escape(entry.title)}</a></li>')
+            body.append(f'<h2 id="{anchor}">{escape(entry.title)}</h2>')
+        elif isinstance(entry, Output):
+            body.append(_output(entry))
+        elif isinstance(entry, Figure):
+            files[f"figures/{entry.name}"] = entry.png
+            body.append(_figure(f"figures/{entry.name}", entry.caption))
+        elif isinstance(entry, ModelEntry):
+            body.append(_model(entry, models, files))
+            models.append(entry)
+    nav = f"<nav><h3>Contents</h3><ul>{''.join(toc)}</ul></nav>" if toc else ""
+    page = (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title><style>{CSS}</style></head>\n<body>"
+        f"<h1>{escape(title)}</h1>{nav}\n" + "\n".join(body) + "\n</body></html>\n"
+    )
+    return page, files
+
+
+def _output(entry: Output) -> str:
+    echo = f'<pre class="cmd">. {escape(entry.command)}</pre>'
+    return echo + (f"<pre>{escape(entry.text)}</pre>" if entry.text.strip() else "")
+
+
+def _figure(src: str, caption: str) -> str:
+    cap = escape(caption)
+    return f'<figure><img src="{src}" alt="{cap}"><figcaption>{cap}</figcaption></figure>'
+
+
+def _model(entry: ModelEntry, earlier: list[ModelEntry], files: dict[str, bytes]) -> str:
+    if entry.quiet:
+        return ""
+    if not entry.estimate.bayes:
+        return f"<pre>{escape(entry.text)}</pre>"
+    twin = _ml_twin(entry, earlier)
+    ml_text = escape(twin.text) if twin else "(no ML fit of this model earlier in the do-file)"
+    parts = [
+        '<div class="side">',
+        f"<div><h4>Maximum likelihood</h4><pre>{ml_text}</pre></div>",
+        f"<div><h4>Bayesian</h4><pre>{escape(entry.text)}</pre></div>",
+        "</div>",
+    ]
+    ml = twin.estimate.result if twin else None
+    parts.append(compare_table(side_by_side(ml, entry.estimate.result)))
+    stem = f"bayes{sum(e.estimate.bayes for e in earlier) + 1:02d}"
+    figures, notes = bayes_figures(entry.estimate.result, ml, stem)
+    for name, png, caption in figures:
+        files[f"figures/{name}"] = png
+        parts.append(_figure(f"figures/{name}", caption))
+    parts += [f'<p class="note">{escape(n)}</p>' for n in notes]
+    return "\n".join(parts)
+
+
+def _ml_twin(entry: ModelEntry, earlier: list[ModelEntry]) -> ModelEntry | None:
+    for other in reversed(earlier):
+        if not other.estimate.bayes and same_model(other.estimate.command, entry.estimate.command):
+            return other
+    return None
+
+
+def compare_table(rows: list[CompareRow]) -> str:
+    """ML estimate (SE) beside posterior mean (SD), 95% CrI, R-hat and bulk ESS."""
+    heads = [
+        "Equation",
+        "Parameter",
+        "ML estimate",
+        "Std. err.",
+        "Posterior mean",
+        "Post. sd",
+        "95% CrI",
+        "R-hat",
+        "ESS bulk",
+    ]
+    head = "".join(
+        f'<th class="lbl">{h}</th>' if i < 2 else f"<th>{h}</th>" for i, h in enumerate(heads)
+    )
+    body = []
+    for r in rows:
+        cri = f"[{fmt_g(r.lo)}, {fmt_g(r.hi)}]" if finite(r.lo) else ""
+        cells = [
+            fmt_g(r.ml),
+            fmt_g(r.ml_se),
+            fmt_g(r.mean),
+            fmt_g(r.sd),
+            cri,
+            f"{r.r_hat:.3f}" if finite(r.r_hat) else "",
+            f"{r.ess:.0f}" if finite(r.ess) else "",
+        ]
+        tds = "".join(f"<td>{escape(c)}</td>" for c in cells)
+        body.append(
+            f'<tr><td class="lbl">{escape(r.equation)}</td><td class="lbl">{escape(r.label)}</td>'
+            f"{tds}</tr>"
+        )
+    return f'<table class="bm-compare"><tr>{head}</tr>' + "".join(body) + "</table>"

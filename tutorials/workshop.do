@@ -1,0 +1,91 @@
+* Multilevel and Mixed Models in Stata -- the workshop, replayed as one do-file.
+*
+* Run it with `bayesmixed workshop --out report/` (or `bayesmixed run tutorials/workshop.do`).
+* Every model is fitted by maximum likelihood as in Stata and then, with the same
+* command behind the `bayes:` prefix, reanalysed the Bayesian way; the report puts the
+* two side by side.  Lines starting with "* #" are section titles of the report.
+
+* # 1. Schools (jsp2): pooled OLS and random intercepts
+use jsp2, clear
+describe
+codebook school gender math3 math5
+summarize math3 math5
+
+* math scores in year 3 and year 5 for the first 10 schools
+graph twoway scatter math5 math3 if school <= 10, by(school)
+
+* OLS ignores the clustering; cluster-robust standard errors correct the inference only
+regress math5 math3, vce(cluster school)
+
+* a random intercept for each school
+mixed math5 math3 || school:
+estimates store ri
+estat ic
+estat group
+bayes: mixed math5 math3 || school:
+estimates store bayes_ri
+
+* REML estimates of the same model
+mixed math5 math3 || school:, reml
+
+* # 2. Schools (jsp2): predictions and residuals
+estimates restore ri
+predict yhat, fitted
+predict u0, reffects
+predict se_u0, reses
+predict res, residuals
+sort school math3
+twoway (scatter math5 math3) (line yhat math3, connect(ascending)) if school <= 10, ///
+    by(school)
+twoway line yhat math3, connect(ascending)
+graph twoway scatter res yhat, by(gender)
+graph matrix math3 math4 math5 raven, half
+
+* # 3. Schools (jsp2): random slopes
+mixed math5 math3 || school: math3
+estimates store ind
+bayes: mixed math5 math3 || school: math3
+mixed math5 math3 || school: math3, cov(unstructured)
+estimates store uns
+bayes: mixed math5 math3 || school: math3, cov(unstructured)
+estimates store bayes_uns
+lrtest ind uns
+estimates table ri ind uns bayes_uns, se
+mixed math5 math3 || school: math3, cov(unstructured) reml
+
+* # 4. Productivity: states nested in regions, and years crossed with them
+use productivity, clear
+summarize gsp private emp hwy water other unemp
+mixed gsp private emp hwy water other unemp || region: || state:
+estimates store nested
+bayes: mixed gsp private emp hwy water other unemp || region: || state:
+mixed gsp private emp hwy water other unemp || _all: R.year || region: || state:
+estimates store crossed
+bayes: mixed gsp private emp hwy water other unemp || _all: R.year || region: || state:
+lrtest nested crossed
+
+* # 5. Grunfeld investment: firms and years
+use grunfeld, clear
+mixed invest mvalue cstock || company:
+bayes: mixed invest mvalue cstock || company:
+mixed invest mvalue cstock || _all: R.company || year:
+bayes: mixed invest mvalue cstock || _all: R.company || year:
+
+* # 6. Rat pups: litters, with a residual variance for each sex
+use rats, clear
+mixed weight i.dose size female || litter:
+estimates store common
+mixed weight i.dose size female || litter:, residuals(independent, by(female))
+estimates store bysex
+lrtest common bysex
+bayes: mixed weight i.dose size female || litter:, residuals(independent, by(female))
+
+* # 7. Contraception in Bangladesh: random-intercept and random-slope logits
+use bangladesh, clear
+summarize c_use urban age child1 child2 child3
+melogit c_use urban age child1 child2 child3 || district:
+estimates store logit_ri
+bayes: melogit c_use urban age child1 child2 child3 || district:
+melogit c_use urban age child1 child2 child3 || district: urban, cov(unstructured)
+estimates store logit_rs
+bayes: melogit c_use urban age child1 child2 child3 || district: urban, cov(unstructured)
