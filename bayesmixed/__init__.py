@@ -5,13 +5,43 @@
 >>> r = bm.mixed("math5 math3 || school: math3, cov(unstructured)", data=df)
 >>> print(r)                      # Stata's layout
 >>> r.coef, r.loglik, r.re_cov    # the numbers, as data
+>>> r.predict("reffects")         # BLUPs, named as Stata names them
+>>> bm.run_do("tutorials/workshop.do", out="report")
 """
+
+from importlib import import_module
 
 from . import datasets
 from .api import fit, mixed, stata
 from .errors import BayesmixedError
 from .postestimation.estat import estat_ic
+from .postestimation.estimates import estimates, estimates_table
 from .postestimation.lrtest import lrtest
 
-__all__ = ["BayesmixedError", "datasets", "estat_ic", "fit", "lrtest", "mixed", "stata"]
+# Imported on first use so that fitting never pays for matplotlib (the do-file
+# runner draws graphs) or for the archive code.
+_LAZY = {"run_do": ".dofile", "DoFileError": ".dofile", "load": ".io", "save": ".io"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module 'bayesmixed' has no attribute {name!r}")
+
+
+__all__ = [
+    "BayesmixedError",
+    "DoFileError",
+    "datasets",
+    "estat_ic",
+    "estimates",
+    "estimates_table",
+    "fit",
+    "load",
+    "lrtest",
+    "mixed",
+    "run_do",
+    "save",
+    "stata",
+]
 __version__ = "0.1.0"

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .bayes_options import from_prefix, split_keywords
 from .design import build_design
-from .errors import BayesmixedError, NotSupportedError
+from .errors import BayesmixedError, NotSupportedError, SpecificationError
 from .results.glmm import GLMMResult
 from .results.mixed import MixedResult
 from .spec.model import ModelSpec
@@ -32,16 +33,27 @@ def _check_frame(data: object) -> pd.DataFrame:
     return data
 
 
-def fit_spec(spec: ModelSpec, data: pd.DataFrame) -> Result:
-    """Fit a resolved specification: exact ML/REML for ``mixed``, quadrature for ``me*``."""
-    from .engines.ml.fit import fit_lmm
+def fit_spec(
+    spec: ModelSpec, data: pd.DataFrame, method: str | None = None, **bayes: object
+) -> Result:
+    """Fit a resolved specification.
 
-    if spec.options.get("bayes"):
-        raise NotSupportedError(
-            "the bayes: prefix (Bayesian estimation) is not available in this version yet"
-        )
+    ``mixed`` -> exact ML/REML; ``me*`` -> Laplace/adaptive quadrature; the
+    ``bayes:`` prefix or ``method="nuts"|"laplace"`` -> the PyMC engine, which
+    is imported only then so frequentist fits never pay for PyMC.
+    """
+    method, bayes = split_keywords(method, bayes)
+    if spec.options.get("bayes") and method == "ml":
+        raise SpecificationError("the command has the bayes: prefix but method='ml' was asked")
     design = build_design(spec, data)
+    if spec.options.get("bayes") or method in ("nuts", "laplace"):
+        from .engines.bayes import fit_bayes
+
+        options = {**from_prefix(spec.options.get("bayes_options", {})), **bayes}
+        return fit_bayes(design, method=method or "nuts", **options)
     if spec.command == "mixed" and spec.family == "gaussian":
+        from .engines.ml.fit import fit_lmm
+
         return fit_lmm(design, reml=spec.reml)
     if spec.residual.type != "independent" or spec.residual.by:
         raise NotSupportedError(f"{spec.command} does not take residuals(): only mixed does")
@@ -55,22 +67,31 @@ def fit_spec(spec: ModelSpec, data: pd.DataFrame) -> Result:
     )
 
 
-def stata(command: str, data: pd.DataFrame) -> Result:
-    """Fit a whole Stata command line, e.g. ``"mixed math5 math3 || school:, reml"``."""
+def stata(
+    command: str, data: pd.DataFrame, *, method: str | None = None, **bayes: object
+) -> Result:
+    """Fit a whole Stata command line, e.g. ``"mixed math5 math3 || school:, reml"``.
+
+    ``"bayes: mixed ..."`` (or ``method="nuts"``/``"laplace"``) fits the same
+    model by the Bayesian engine; ``draws``, ``tune``, ``chains``, ``seed``,
+    ``target_accept``, ``sampler``, ``priors``, ``marginalize`` go to it.
+    """
     data = _check_frame(data)
-    return fit_spec(stata_to_spec(command, data), data)
+    return fit_spec(stata_to_spec(command, data), data, method, **bayes)
 
 
-def mixed(command: str, data: pd.DataFrame) -> Result:
+def mixed(
+    command: str, data: pd.DataFrame, *, method: str | None = None, **bayes: object
+) -> Result:
     """Fit Stata's ``mixed`` given what follows the command name.
 
     ``bayesmixed.mixed("math5 math3 || school: math3, cov(unstructured)", data=df)``
     """
     text = command.strip()
     head = text.split(None, 1)[0] if text else ""
-    if head not in ("mixed", "xtmixed"):
+    if head not in ("mixed", "xtmixed") and not text.startswith("bayes"):
         text = "mixed " + text
-    return stata(text, data)
+    return stata(text, data, method=method, **bayes)
 
 
 def fit(
@@ -80,6 +101,8 @@ def fit(
     reml: bool = False,
     family: str = "gaussian",
     link: str | None = None,
+    method: str | None = None,
+    **bayes: object,
 ) -> Result:
     """Fit an lme4-style formula, e.g. ``"math5 ~ math3 + (math3 | school)"``.
 
@@ -87,4 +110,4 @@ def fit(
     """
     data = _check_frame(data)
     spec = formula_to_spec(formula, data, reml=reml, family=family, link=link)
-    return fit_spec(spec, data)
+    return fit_spec(spec, data, method, **bayes)
