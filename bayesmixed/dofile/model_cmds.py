@@ -8,15 +8,12 @@ Python calls give, and the ``bayes:`` prefix works here the day the API supports
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 import pandas as pd
 
 from .. import api
 from ..errors import NotSupportedError
 from ..results.format import fmt_g
-from ..syntax.lexer import tokenize
 from .args import expand_varlist, parse_args
 from .errors import CommandError
 from .predict import predict_columns
@@ -92,43 +89,10 @@ def _has_bayes_prefix(text: str) -> bool:
 
 
 def fit_command(text: str, frame: pd.DataFrame, draws: int | None) -> object:
-    """Fit through the API; ``draws`` (``--draws``) overrides ``mcmcsize``/``burnin``."""
+    """Fit through the API; ``draws`` (``--draws``) sets the draws and tuning steps."""
     if draws is None:
         return api.stata(text, frame)
-    params = inspect.signature(api.stata).parameters
-    if "draws" in params:
-        extra = {"draws": draws, "tune": draws} if "tune" in params else {"draws": draws}
-        return api.stata(text, frame, **extra)
-    return api.stata(with_draws(text, draws), frame)
-
-
-def with_draws(text: str, draws: int) -> str:
-    """The command with ``mcmcsize(draws) burnin(draws)`` in its ``bayes`` prefix."""
-    depth, colon = 0, None
-    for token in tokenize(text):
-        depth += {"(": 1, "{": 1, ")": -1, "}": -1}.get(token.kind, 0)
-        if token.kind == ":" and depth == 0:
-            colon = token
-            break
-    if colon is None:
-        raise CommandError("the bayes prefix needs ':' before the command")
-    head = text[: colon.col]
-    options = head.split(",", 1)[1] if "," in head else ""
-    kept = " ".join(_drop_options(options, ("mcmcsize", "burnin")))
-    new = f"bayes, {kept} mcmcsize({draws}) burnin({draws})".replace(",  ", ", ")
-    return f"{new}:{text[colon.end :]}"
-
-
-def _drop_options(options: str, names: tuple[str, ...]) -> list[str]:
-    from ..syntax.lexer import TokenStream
-    from ..syntax.parser import parse_options
-
-    kept = []
-    for opt in parse_options(TokenStream(options)):
-        if opt.name in names:
-            continue
-        kept.append(opt.name if opt.text is None else f"{opt.name}({opt.text})")
-    return kept
+    return api.stata(text, frame, draws=draws, tune=draws)
 
 
 def _activate(session: Session, result, text: str, line: int, bayes: bool = False) -> None:

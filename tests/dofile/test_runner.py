@@ -5,7 +5,6 @@ import pytest
 
 import bayesmixed as bm
 from bayesmixed.dofile import DoFileError, run_do
-from bayesmixed.dofile.model_cmds import with_draws
 from bayesmixed.dofile.session import Figure, ModelEntry
 
 GOOD = """\
@@ -148,9 +147,3 @@ def test_bayes_prefix_stops_with_the_api_error_until_the_engine_lands(tmp_path):
         pytest.skip("the Bayesian engine is wired: tests/test_tutorials.py runs bayes: fits")
 
 
-def test_with_draws_rewrites_the_bayes_prefix():
-    cmd = "bayes, rseed(1) mcmcsize(5000) burnin(100): mixed y x || g:, cov(uns)"
-    assert (
-        with_draws(cmd, 50) == "bayes, rseed(1) mcmcsize(50) burnin(50): mixed y x || g:, cov(uns)"
-    )
-    assert with_draws("bayes: mixed y x || g:", 7).startswith("bayes, mcmcsize(7) burnin(7):")
