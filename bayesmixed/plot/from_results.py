@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..design.types import Design
 from ..errors import NotSupportedError
 
 
@@ -26,10 +25,6 @@ def is_bayes(result: object) -> bool:
 
 def ml_effects(result) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Per block, (groups, k) arrays of BLUPs (or conditional modes) and their SDs."""
-    from ..results.glmm import GLMMResult
-
-    if isinstance(result, GLMMResult):
-        return list(result.modes), [np.full_like(m, np.nan) for m in result.modes]
     return conditional_effects(result)
 
 
@@ -88,50 +83,12 @@ def result_coef(result) -> np.ndarray:
 
 
 def conditional_effects(result) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """BLUPs and their conditional SDs, each a (groups, k) array per block."""
-    design = result.design
-    Z = _dense_z(design)
-    lam = _sqrt_psd(_g_matrix(design, result.cov_blocks) / result.sigma2)
-    zl = Z @ lam
-    m = zl.T @ zl + np.eye(lam.shape[0])
-    resid = design.y - design.X @ result.beta
-    u = np.linalg.solve(m, zl.T @ resid)
-    b = lam @ u
-    var = result.sigma2 * lam @ np.linalg.solve(m, lam.T)
-    sd = np.sqrt(np.clip(np.diag(var), 0.0, None))
-    return _split(design, b), _split(design, sd)
+    """BLUPs (conditional modes for GLMMs) and their conditional SDs, per block.
 
+    Computed by the postestimation package from the engine's blocked Cholesky
+    factor, so no n x q matrix is ever formed.
+    """
+    from ..postestimation.blup import blups
 
-def _dense_z(design: Design) -> np.ndarray:
-    cols = []
-    for block in design.blocks:
-        z = np.zeros((design.n, block.n_groups * block.k))
-        for j in range(block.k):
-            z[np.arange(design.n), block.codes * block.k + j] = block.Z[:, j]
-        cols.append(z)
-    return np.hstack(cols)
-
-
-def _g_matrix(design: Design, covs: list[np.ndarray]) -> np.ndarray:
-    pieces = [np.kron(np.eye(b.n_groups), c) for b, c in zip(design.blocks, covs, strict=True)]
-    size = sum(p.shape[0] for p in pieces)
-    g = np.zeros((size, size))
-    at = 0
-    for p in pieces:
-        g[at : at + p.shape[0], at : at + p.shape[0]] = p
-        at += p.shape[0]
-    return g
-
-
-def _sqrt_psd(a: np.ndarray) -> np.ndarray:
-    """Symmetric square root, exact for singular (boundary) covariance matrices."""
-    w, v = np.linalg.eigh((a + a.T) / 2)
-    return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
-
-
-def _split(design: Design, flat: np.ndarray) -> list[np.ndarray]:
-    out, at = [], 0
-    for block in design.blocks:
-        out.append(flat[at : at + block.q].reshape(block.n_groups, block.k))
-        at += block.q
-    return out
+    fitted = blups(result)
+    return list(fitted.values), fitted.cond_sd()
