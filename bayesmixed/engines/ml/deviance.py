@@ -129,6 +129,9 @@ class ProfiledDeviance:
         out = np.empty_like(mat)
         for lam, (off, k, g) in zip(lams, self._rest_index[2]):
             rows = slice(off, off + k * g)
+            if k == 1:  # a scalar: one multiply instead of a batched einsum (crossed designs)
+                np.multiply(mat[rows], lam[0, 0], out=out[rows])
+                continue
             blk = mat[rows].reshape(g, k, -1)
             out[rows] = np.einsum("ba,gbc->gac", lam, blk).reshape(k * g, -1)
         return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ...design.types import Design
 from ...errors import EstimationError, NotSupportedError
@@ -49,16 +50,27 @@ def to_design_order(parts: list, order: list[int]) -> list:
 def fit_lmm(design: Design, reml: bool = False) -> MixedResult:
     """Maximize the (restricted) likelihood of a Gaussian mixed model.
 
+    BLAS runs single-threaded during the fit: the dense factorizations are of
+    moderate size (about 1,000 for InstEval-like data), where a second thread
+    gains little and, on a busy machine, oversubscription made each
+    factorization 3x slower (8 s vs 28 s for the benchmark's crossed model);
+    one thread also makes results bit-identical across runs.
+
     Raises
     ------
     EstimationError
         When the fixed-effects design is singular after collinearity checks,
         or the criterion is not finite anywhere the optimizer looked.
     """
-    if design.residual is not None:
-        from .residual import fit_structured  # structured residuals (issue 3)
+    with threadpool_limits(1):
+        if design.residual is not None:
+            from .residual import fit_structured  # structured residuals (issue 3)
 
-        return fit_structured(design, reml)
+            return fit_structured(design, reml)
+        return _fit_lmm(design, reml)
+
+
+def _fit_lmm(design: Design, reml: bool) -> MixedResult:
     dev = make_deviance(design, reml)
     _warn_unidentified(design)
     theta, opt = _optimize(design, dev, reml)

@@ -50,8 +50,8 @@ def _bobyqa(
     opt.set_min_objective(objective)
     opt.set_lower_bounds(lower)
     opt.set_upper_bounds(upper)
-    opt.set_ftol_rel(1e-13)
-    opt.set_xtol_abs(1e-10)
+    opt.set_ftol_rel(1e-10)
+    opt.set_xtol_abs(1e-7)  # the Newton polish that follows finishes the job
     opt.set_maxeval(20000)
     opt.set_initial_step(np.where(np.abs(start) > 0, 0.2 * np.abs(start), 0.1))
     x0 = np.clip(start, lower, upper)
