@@ -19,8 +19,17 @@ from .postestimation.estimates import estimates, estimates_table
 from .postestimation.lrtest import lrtest
 
 # Imported on first use so that fitting never pays for matplotlib (the do-file
-# runner draws graphs) or for the archive code.
-_LAZY = {"run_do": ".dofile", "DoFileError": ".dofile", "load": ".io", "save": ".io"}
+# runner draws graphs), Dask (resampling) or the archive code.
+_LAZY = {
+    "run_do": ".dofile",
+    "DoFileError": ".dofile",
+    "load": ".io",
+    "save": ".io",
+    "bootstrap": ".resampling",
+    "bootstrap_lrtest": ".resampling",
+    "power": ".resampling",
+    "simulate": ".simulate",
+}
 
 
 def __getattr__(name: str):
@@ -32,6 +41,8 @@ def __getattr__(name: str):
 __all__ = [
     "BayesmixedError",
     "DoFileError",
+    "bootstrap",
+    "bootstrap_lrtest",
     "datasets",
     "estat_ic",
     "estimates",
@@ -40,8 +51,10 @@ __all__ = [
     "load",
     "lrtest",
     "mixed",
+    "power",
     "run_do",
     "save",
+    "simulate",
     "stata",
 ]
 __version__ = "0.1.0"

@@ -57,13 +57,26 @@ class LRTestResult:
         return "\n".join(lines)
 
 
-def lrtest(a: MixedResult, b: MixedResult, names: tuple[str, str] = ("A", "B")) -> LRTestResult:
+def lrtest(
+    a: MixedResult,
+    b: MixedResult,
+    names: tuple[str, str] = ("A", "B"),
+    *,
+    bootstrap: int | None = None,
+    seed: int | None = None,
+    **dask_options: object,
+) -> LRTestResult:
     """Compare two nested fits; the one with fewer parameters is the null model.
 
     Parameters
     ----------
     a, b : fitted results, in either order.
     names : labels of ``a`` and ``b`` for the printed assumption line.
+    bootstrap : if given, also simulate this many responses under the null model
+        and refit both models (parametric bootstrap, as pbkrtest and
+        MixedModels.jl do): an exact-ish p-value where the chi2 reference
+        distribution is wrong (a variance tested on its boundary).
+    seed, dask_options : for the bootstrap (``client=``, ``workers=``...).
 
     Raises
     ------
@@ -72,6 +85,10 @@ def lrtest(a: MixedResult, b: MixedResult, names: tuple[str, str] = ("A", "B")) 
         in their fixed effects, the parameter counts are equal, or the
         larger model fits worse (the models cannot be nested).
     """
+    if bootstrap:
+        from ..resampling import bootstrap_lrtest  # lazy: Dask, and it imports this module
+
+        return bootstrap_lrtest(a, b, n=bootstrap, seed=seed, **dask_options)
     _check_comparable(a, b)
     df = a.df_model - b.df_model
     if df == 0:

@@ -214,7 +214,7 @@ class BayesResult:
 
     def warn(self) -> None:
         for msg in self.check():
-            warnings.warn(msg, RuntimeWarning, stacklevel=3)
+            warnings.warn(msg, RuntimeWarning, stacklevel=4)
 
     def loo(self):
         """PSIS-LOO from the pointwise log likelihood (conditional on the random effects)."""

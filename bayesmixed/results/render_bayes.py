@@ -37,21 +37,27 @@ def header_lines(result: BayesResult, summary) -> list[str]:
     if result.method == "nuts":
         how = f"Hamiltonian Monte Carlo (NUTS, {result.sampler})"
         total = result.chains * (result.draws + result.tune)
-        rows = [(title, _right("MCMC iterations", _int(total))),
-                (how, _right("Burn-in", _int(result.chains * result.tune))),
-                ("", _right("MCMC sample size", _int(result.chains * result.draws)))]
+        rows = [
+            (title, _right("MCMC iterations", _int(total))),
+            (how, _right("Burn-in", _int(result.chains * result.tune))),
+            ("", _right("MCMC sample size", _int(result.chains * result.draws))),
+        ]
     else:
-        rows = [(title, _right("Approx. draws", _int(result.draws))),
-                ("Laplace approximation at the posterior mode", "")]
+        rows = [
+            (title, _right("Approx. draws", _int(result.draws))),
+            ("Laplace approximation at the posterior mode", ""),
+        ]
     for g in d.group_info:
         rows.append((f"Group variable: {g.level}", _right("Number of groups", _int(g.n_groups))))
     rows.append(("", _right("Number of obs", _int(d.n))))
     if result.method == "nuts":
         eff = summary["ess_bulk"].to_numpy() / (result.chains * result.draws)
-        rows += [("", _right("Acceptance rate", fmt_g(result.acceptance_rate))),
-                 ("", f"{'Efficiency:  min':<17}= {fmt_g(np.nanmin(eff)):>10}"),
-                 ("", f"{'avg':>16} = {fmt_g(np.nanmean(eff)):>10}"),
-                 ("", f"{'max':>16} = {fmt_g(np.nanmax(eff)):>10}")]
+        rows += [
+            ("", _right("Acceptance rate", fmt_g(result.acceptance_rate))),
+            ("", f"{'Efficiency:  min':<17}= {fmt_g(np.nanmin(eff)):>10}"),
+            ("", f"{'avg':>16} = {fmt_g(np.nanmean(eff)):>10}"),
+            ("", f"{'max':>16} = {fmt_g(np.nanmax(eff)):>10}"),
+        ]
     return [_two(a, b) for a, b in rows]
 
 
@@ -64,20 +70,25 @@ def _cells(row) -> str:
 
 
 def table_lines(summary, level: float = 95.0) -> list[str]:
-    rule = "-" * WIDTH
-    sep = "-" * STUB + "-+" + "-" * (WIDTH - STUB - 2)
+    # a stub as wide as the longest label (Stata's is 12; cov(...) labels are longer)
+    stub = min(max([STUB] + [len(p) for _, p in summary.index]), 28)
+    width = WIDTH + stub - STUB
+    rule = "-" * width
+    sep = "-" * stub + "-+" + "-" * (width - stub - 2)
     ci = f"[{level:g}% cred. interval]"
-    head1 = f"{'':<{STUB}} | {'':>54}Equal-tailed"
-    head2 = (f"{'':<{STUB}} | {'Mean':>10} {'Std. dev.':>10} {'MCSE':>10} {'Median':>10}"
-             f"  {ci:>20} {'R-hat':>6} {'ESS':>7}")
+    head1 = f"{'':<{stub}} | {'':>54}Equal-tailed"
+    head2 = (
+        f"{'':<{stub}} | {'Mean':>10} {'Std. dev.':>10} {'MCSE':>10} {'Median':>10}"
+        f"  {ci:>20} {'R-hat':>6} {'ESS':>7}"
+    )
     lines = [rule, head1, head2]
     current = None
     for (eq, par), row in summary.iterrows():
         if eq != current:
             lines.append(sep)
-            lines.append(f"{eq[:STUB]:<{STUB}} |")
+            lines.append(f"{eq[:stub]:<{stub}} |")
             current = eq
-        lines.append(f"{par[-STUB:]:>{STUB}} | {_cells(row)}")
+        lines.append(f"{par[-stub:]:>{stub}} | {_cells(row)}")
     lines.append(rule)
     return lines
 
@@ -85,8 +96,10 @@ def table_lines(summary, level: float = 95.0) -> list[str]:
 def note_lines(result: BayesResult) -> list[str]:
     notes = []
     if result.marginalized:
-        notes.append("Note: random effects integrated out while sampling and drawn from their "
-                     "exact conditional posterior.")
+        notes.append(
+            "Note: random effects integrated out while sampling and drawn from their "
+            "exact conditional posterior."
+        )
     if result.method == "nuts":
         notes.append(f"Note: {result.divergences} divergent transitions.")
     notes.append("Priors:")

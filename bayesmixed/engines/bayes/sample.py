@@ -1,0 +1,69 @@
+"""Run NUTS with an explicitly chosen sampler.
+
+PyMC 6 silently switches ``pm.sample`` to nutpie when nutpie is installed, so the sampler
+is always passed explicitly: the user gets the sampler they asked for, and a clear error
+(with the install command) when an optional one is missing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import pymc as pm
+
+from ...errors import NotSupportedError, SpecificationError
+
+SAMPLERS = {"pymc": None, "nutpie": "nutpie", "numpyro": "numpyro"}
+
+
+def check_sampler(sampler: str) -> None:
+    if sampler not in SAMPLERS:
+        raise SpecificationError(f"unknown sampler '{sampler}': use 'pymc', 'nutpie' or 'numpyro'")
+    module = SAMPLERS[sampler]
+    if module is not None and importlib.util.find_spec(module) is None:
+        extra = "nutpie" if sampler == "nutpie" else "numpyro"
+        raise NotSupportedError(
+            f"sampler='{sampler}' needs the optional package {module}, which is not installed; "
+            f"install it with `pip install bayesmixed[{extra}]` or use sampler='pymc'"
+        )
+
+
+def run_nuts(
+    model: pm.Model,
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int | None,
+    target_accept: float,
+    sampler: str,
+    progressbar: bool,
+):
+    """Sample ``model`` and return PyMC's DataTree (posterior and sample_stats)."""
+    check_sampler(sampler)
+    if draws < 1 or tune < 0 or chains < 1:
+        raise SpecificationError("draws and chains must be positive and tune non-negative")
+    if not 0 < target_accept < 1:
+        raise SpecificationError(f"target_accept must lie in (0, 1), got {target_accept}")
+    cores = min(chains, os.cpu_count() or 1)
+    kwargs = {}
+    if sampler == "pymc":
+        kwargs["target_accept"] = target_accept
+        # PyTensor's C backend caches compiled modules on disk; numba (PyMC 6's default
+        # mode) JIT-compiles the logp again for every new model, ~10 s each time.
+        kwargs["compile_kwargs"] = {"mode": "FAST_RUN"}
+    else:
+        kwargs["nuts_sampler_kwargs"] = {"target_accept": target_accept}
+    with model:
+        return pm.sample(
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            cores=cores,
+            random_seed=seed,
+            progressbar=progressbar,
+            nuts_sampler=sampler,
+            compute_convergence_checks=False,
+            **kwargs,
+        )

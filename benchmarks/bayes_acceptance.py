@@ -1,0 +1,127 @@
+"""Acceptance runs of the Bayesian engine on the workshop Gaussian models (issue 5).
+
+4 chains x 1000 draws (1000 tuning), default priors, PyMC's NUTS on the marginal model;
+reports R-hat, bulk/tail ESS, divergences, the fixed effects against ML (``fit_lmm``),
+wall time and min-ESS/s, then Laplace with flat priors against ML and REML.
+Run: ``.venv/bin/python benchmarks/bayes_acceptance.py [--draws 1000] [--json out.json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+
+import numpy as np
+
+from bayesmixed import datasets
+from bayesmixed.design import build_design
+from bayesmixed.engines.bayes import fit_bayes
+from bayesmixed.engines.ml.fit import fit_lmm
+from bayesmixed.spec.model import Component, ModelSpec, RandomEquation, Term
+
+
+def _terms(*names):
+    return tuple(Term((Component(n),)) for n in names)
+
+
+MODELS = {
+    "jsp2": ModelSpec(
+        "math5", _terms("math3"), (RandomEquation(("school",), _terms("math3"), True, "un"),)
+    ),
+    "productivity": ModelSpec(
+        "gsp",
+        _terms(*"private emp hwy water other unemp".split()),
+        (
+            RandomEquation(("_all",), (), True, "identity", factor="year"),
+            RandomEquation(("region",)),
+            RandomEquation(("region", "state")),
+        ),
+    ),
+    "grunfeld": ModelSpec(
+        "invest",
+        _terms("mvalue", "cstock"),
+        (
+            RandomEquation(("_all",), (), True, "identity", factor="company"),
+            RandomEquation(("year",)),
+        ),
+    ),
+}
+
+
+def nuts_row(name: str, design, draws: int, chains: int, seed: int) -> dict:
+    ml = fit_lmm(design)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = fit_bayes(design, draws=draws, tune=draws, chains=chains, seed=seed, progressbar=False)
+    wall = time.perf_counter() - t0
+    diag = r.diagnostics()
+    summ = r.summary()
+    sd = summ.loc[design.spec.response, "sd"].to_numpy()
+    z = np.abs(r.coef.to_numpy() - ml.coef.to_numpy()) / sd
+    depth = float(r.idata["sample_stats"]["tree_depth"].values.mean())
+    return {
+        "model": name,
+        "wall_s": round(wall, 1),
+        "sampling_s": round(r.sampling_seconds, 1),
+        "max_rhat": float(diag.r_hat.max()),
+        "min_ess_bulk": float(diag.ess_bulk.min()),
+        "min_ess_tail": float(diag.ess_tail.min()),
+        "divergences": r.divergences,
+        "max_beta_z_vs_ml": float(z.max()),
+        "min_ess_per_s": float(diag.ess_bulk.min() / wall),
+        "mean_tree_depth": depth,
+        "warnings": r.check(),
+        "pass": bool(
+            diag.r_hat.max() <= 1.01
+            and diag.ess_bulk.min() >= 400
+            and r.divergences == 0
+            and z.max() < 1
+        ),
+    }
+
+
+def laplace_row(name: str, design, reml: bool) -> dict:
+    ml = fit_lmm(design, reml=reml)
+    t0 = time.perf_counter()
+    r = fit_bayes(design, method="laplace", priors="flat", reml=reml, draws=1000, seed=1)
+    rel = [
+        np.max(np.abs(r.mode.to_numpy() / ml.coef.to_numpy() - 1)),
+        abs(r.mode_values["sigma"] ** 2 / ml.sigma2 - 1),
+    ]
+    for frame, cov in zip(r.mode_re_cov.values(), ml.cov_blocks):
+        rel.append(np.max(np.abs(frame.to_numpy() - cov) / np.abs(cov).max()))
+    return {
+        "model": name,
+        "reml": reml,
+        "wall_s": round(time.perf_counter() - t0, 2),
+        "max_rel_diff": float(max(rel)),
+        "pass": bool(max(rel) < 1e-4),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--chains", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=20240501)
+    parser.add_argument("--json", default=None)
+    parser.add_argument("--models", default=",".join(MODELS))
+    args = parser.parse_args()
+    rows = []
+    for name in args.models.split(","):
+        design = build_design(MODELS[name], datasets.load(name))
+        for reml in (False, True):
+            rows.append(laplace_row(name, design, reml))
+            print(json.dumps(rows[-1]), flush=True)
+        rows.append(nuts_row(name, design, args.draws, args.chains, args.seed))
+        print(json.dumps(rows[-1]), flush=True)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(rows, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()
