@@ -14,6 +14,7 @@ from importlib import import_module
 from . import datasets
 from .api import fit, mixed, stata
 from .errors import BayesmixedError
+from .postestimation.compare import compare
 from .postestimation.estat import estat_ic
 from .postestimation.estimates import estimates, estimates_table
 from .postestimation.lrtest import lrtest
@@ -43,6 +44,7 @@ __all__ = [
     "DoFileError",
     "bootstrap",
     "bootstrap_lrtest",
+    "compare",
     "datasets",
     "estat_ic",
     "estimates",

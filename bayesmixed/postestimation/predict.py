@@ -60,18 +60,23 @@ def predict(
     relevel: str | None = None,
     *,
     marginal: bool = False,
+    interval: float | None = None,
+    seed: int | None = 0,
 ):
     """Stata's ``predict`` for a fitted mixed model (see the module notes).
 
     Parameters
     ----------
-    result : a :class:`MixedResult` or :class:`GLMMResult`.
+    result : a :class:`MixedResult` or :class:`GLMMResult`; a Bayesian fit is handed to
+        :func:`~bayesmixed.postestimation.bayes_predict.bayes_predict` (posterior means).
     kind : one of :data:`LMM_KINDS` / :data:`GLMM_KINDS`; default ``xb``
         (``mu`` for GLMMs), as Stata.
     data : new rows (a DataFrame); ``None`` predicts for the estimation sample.
     relevel : a grouping level: include random effects from the top level down
         to this one only.
     marginal : GLMMs: integrate the random effects out instead of plugging in modes.
+    interval, seed : Bayesian fits only: credible intervals, and the seed of the
+        effects drawn for unseen groups.
 
     Returns
     -------
@@ -79,8 +84,15 @@ def predict(
     ``reffects``/``reses``, a DataFrame with one column per effect.
     """
     if hasattr(result, "idata"):
+        from .bayes_predict import bayes_predict  # it imports this module's helpers
+
+        return bayes_predict(
+            result, kind, data, relevel, interval=interval, marginal=marginal, seed=seed
+        )
+    if interval is not None:
         raise NotSupportedError(
-            "predict after a Bayesian fit (posterior means, SDs and intervals) is not available yet"
+            "interval= gives credible intervals after a Bayesian fit; after an ML/REML fit "
+            "use stdp (xb) or reses (reffects) for standard errors"
         )
     glmm = hasattr(result, "family")
     kind = _check_kind(result, kind, glmm, relevel, marginal)

@@ -79,7 +79,14 @@ class BayesResult:
                 i = 0 if entry.i is None else entry.i
                 j = (1 if entry.kind == "cov" else 0) if entry.j is None else entry.j
                 out[(name, entry.label)] = cov[..., i, j]
-        out[("Residual", "var(e)")] = post["sigma"].values ** 2
+        if "sigma_e" in post:  # heteroskedastic residual cells, labelled as Stata prints them
+            for i, label in enumerate(post["sigma_e"].coords["residual_cells"].values):
+                out[("Residual", str(label))] = post["sigma_e"].values[..., i] ** 2
+        elif "sigma" in post:
+            out[("Residual", "var(e)")] = post["sigma"].values ** 2
+        for name in ("alpha", "phi"):  # GLMM dispersion
+            if name in post:
+                out[(self.design.spec.response, f"/{name}")] = post[name].values
         return out
 
     # -- conventional accessors ------------------------------------------------------
@@ -118,6 +125,8 @@ class BayesResult:
 
     @property
     def sigma2(self) -> float:
+        if "sigma" not in self.posterior:  # GLMMs have no residual variance
+            return float("nan")
         return float((self.posterior["sigma"].values ** 2).mean())
 
     @property
@@ -137,14 +146,62 @@ class BayesResult:
             return float("nan")
         return float(self.idata["sample_stats"]["acceptance_rate"].values.mean())
 
-    def random_effects(self, name: str) -> pd.DataFrame:
-        """Posterior means of one block's random effects (groups x effects)."""
+    def random_effects(self, name: str | None = None):
+        """Posterior means and SDs of the random effects, per group.
+
+        With no argument, as the frequentist ``random_effects()``: a dict keyed by block
+        name of frames indexed by group, with one column per effect (posterior mean) and
+        one ``sd(effect)`` column per effect (posterior SD).  ``random_effects(name)``
+        keeps the older form: one block's posterior means only (groups x effects).
+        """
+        if name is None:
+            from ..postestimation.bayes_predict import bayes_random_effects
+
+            return bayes_random_effects(self)
         if name not in self.block_names:
             from ..errors import BayesmixedError
 
             raise BayesmixedError(f"no random-effects level '{name}': use {self.block_names}")
         b = self.posterior[f"b[{name}]"]
         return b.mean(dim=("chain", "draw")).to_pandas()
+
+    @property
+    def se(self) -> pd.Series:
+        """Posterior SDs of the fixed effects (what ``estimates table, se`` prints)."""
+        beta = self.posterior["beta"].values.reshape(-1, self.design.p)
+        return pd.Series(beta.std(axis=0, ddof=1), index=self.design.fixed_names, name="se")
+
+    # -- postestimation ----------------------------------------------------------------
+    def predict(
+        self,
+        kind: str | None = None,
+        data=None,
+        relevel: str | None = None,
+        *,
+        interval: float | None = None,
+        **options,
+    ):
+        """Stata's ``predict`` as posterior means (SDs for ``stdp``/``reses``).
+
+        ``interval=0.95`` adds equal-tailed credible intervals; see
+        :func:`bayesmixed.postestimation.bayes_predict.bayes_predict`.
+        """
+        from ..postestimation.bayes_predict import bayes_predict
+
+        return bayes_predict(self, kind, data, relevel, interval=interval, **options)
+
+    def posterior_predictive(self, draws: int | None = None, seed: int | None = None, data=None):
+        """Replicated responses, one per posterior draw (``draws`` per chain; all by default).
+
+        For the estimation sample (``data=None``) they are also stored in ``idata`` as the
+        ``posterior_predictive`` group, where ArviZ's checks look for them.
+        """
+        from ..postestimation.bayes_predict import replicate
+
+        rep = replicate(self, draws, seed, data)
+        if data is None:
+            self.idata["posterior_predictive"] = xr.DataTree(rep.to_dataset())
+        return rep
 
     # -- summaries ---------------------------------------------------------------------
     def summary(self, level: float = 95.0) -> pd.DataFrame:

@@ -1,0 +1,457 @@
+"""``predict`` after a Bayesian fit: every kind as a posterior summary over draws.
+
+Each kind is first computed once per posterior draw -- X beta_s, X beta_s + Z b_s,
+y - fitted_s, (y - fitted_s) / sigma_s, g^-1(eta_s), the effects b_s -- and then
+summarized: the posterior mean (``stdp`` and ``reses``: the posterior SD), and with
+``interval=0.95`` the equal-tailed credible interval.  Summarizing last, rather than
+plugging posterior means into the frequentist formulas, is what makes the intervals
+honest: they carry the uncertainty of beta, of the covariance parameters and of the
+effects together.
+
+New data: rows in groups seen in training use those groups' draws; rows in groups the
+model never saw get a fresh effect per draw, b_new,s ~ N(0, Sigma_s) -- the posterior
+predictive of a new group, so their intervals widen by the between-group spread
+(the frequentist ``predict`` uses the population value, zero, instead).  The returned
+object's ``attrs["new_groups"]`` lists those rows per level and ``attrs["new_group_effects"]``
+says how they were treated.  The fresh draws use ``seed`` so repeated calls agree.
+
+Rows are processed in chunks so an (S x n) array of draws never has to exist at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..design.random import ALL, group_codes
+from ..errors import NotSupportedError, SpecificationError
+from .newdata import predictor_names
+from .predict import (
+    GH_POINTS,
+    GLMM_KINDS,
+    LMM_KINDS,
+    RELEVEL_KINDS,
+    _included_levels,
+    _new_group_labels,
+    _rows,
+    effect_columns,
+)
+
+SD_KINDS = ("stdp", "reses")
+CHUNK_VALUES = 4_000_000  # draws x rows held at once
+NEW_GROUPS_NOTE = "fresh draws from N(0, Sigma) per posterior draw (posterior predictive)"
+
+
+@dataclass
+class PosteriorDraws:
+    """Flattened posterior draws (S = chains x draws) of what predictions need."""
+
+    beta: np.ndarray  # (S, p)
+    b: list[np.ndarray]  # per block (S, groups, k)
+    cov: list[np.ndarray]  # per block (S, k, k)
+    sigma: np.ndarray | None  # (S,), Gaussian models with iid errors
+    dispersion: np.ndarray | None = None  # (S,), alpha (nbinomial) or phi (gamma)
+
+    @property
+    def n(self) -> int:
+        return self.beta.shape[0]
+
+
+def posterior_draws(result) -> PosteriorDraws:
+    """The draws of ``result``'s posterior group, flattened over chains."""
+    post = result.posterior
+
+    def flat(name):
+        v = post[name].values
+        return v.reshape((-1,) + v.shape[2:])
+
+    sigma = flat("sigma") if "sigma" in post else None
+    dispersion = next((flat(n) for n in ("alpha", "phi") if n in post), None)
+    names = result.block_names
+    return PosteriorDraws(
+        flat("beta"),
+        [flat(f"b[{n}]") for n in names],
+        [flat(f"cov[{n}]") for n in names],
+        sigma,
+        dispersion,
+    )
+
+
+def family_of(result):
+    """The response family, or ``None`` for a Gaussian identity-link model."""
+    fam = getattr(result, "family", None)
+    if fam is not None:
+        return None if (fam.name, fam.link.name) == ("gaussian", "identity") else fam
+    spec = result.design.spec
+    if (spec.family, spec.link) == ("gaussian", "identity"):
+        return None
+    from ..spec.family import get_family
+
+    return get_family(spec.family, spec.link)
+
+
+def bayes_predict(
+    result,
+    kind: str | None = None,
+    data=None,
+    relevel: str | None = None,
+    *,
+    interval: float | None = None,
+    marginal: bool = False,
+    seed: int | None = 0,
+):
+    """Posterior means (SDs for ``stdp``/``reses``) of Stata's ``predict`` kinds.
+
+    Parameters
+    ----------
+    result : a :class:`~bayesmixed.results.bayes.BayesResult`.
+    kind, data, relevel, marginal : as the frequentist
+        :func:`~bayesmixed.postestimation.predict.predict`.
+    interval : credible mass of equal-tailed intervals (``0.95`` or ``95``); adds
+        ``lower``/``upper`` columns (``lower(<effect>)``/``upper(<effect>)`` for ``reffects``).
+    seed : seed of the fresh effects drawn for groups not seen in training.
+
+    Returns
+    -------
+    Series (one value per row), or a DataFrame for ``reffects``/``reses`` and whenever
+    ``interval`` is given.
+    """
+    family = family_of(result)
+    kind = _check(result, kind, family, relevel, marginal, interval)
+    mass = _interval_mass(interval)
+    rows = _rows(result, data, family is not None)
+    draws = posterior_draws(result)
+    rng = np.random.default_rng(seed)
+    fresh = _fresh_effects(result, data, rows, draws, rng)
+    levels = _included_levels(result, relevel)
+    if kind in ("reffects", "reses"):
+        out = _effects(result, rows, draws, fresh, kind, mass)
+    else:
+        calc = _Scalar(result, rows, draws, fresh, kind, levels, family, marginal)
+        out = _summarize_rows(calc, rows, kind, mass)
+    if rows.new_data:
+        out.attrs["new_groups"] = _new_group_labels(result, rows)
+        out.attrs["new_group_effects"] = NEW_GROUPS_NOTE
+    if mass is not None:
+        out.attrs["interval"] = mass
+    return out
+
+
+# -- checks ---------------------------------------------------------------------------------------
+def _check(result, kind, family, relevel, marginal, interval) -> str:
+    allowed = GLMM_KINDS if family is not None else LMM_KINDS
+    kind = kind or ("mu" if family is not None else "xb")
+    if kind not in allowed:
+        raise SpecificationError(
+            f"predict: unknown kind '{kind}' after {result.design.spec.command}; "
+            f"use one of {', '.join(allowed)}"
+        )
+    if kind == "pr" and family.name not in ("bernoulli", "binomial"):
+        raise SpecificationError(
+            f"predict pr is for binary and binomial outcomes; use mu after a {family.name} model"
+        )
+    if relevel is not None and kind not in RELEVEL_KINDS:
+        raise SpecificationError(f"relevel() is for {', '.join(RELEVEL_KINDS)}, not {kind}")
+    if marginal and (family is None or kind not in ("mu", "pr", "residuals")):
+        raise SpecificationError(
+            f"marginal is for mu, pr and residuals after a GLMM, not {kind}"
+            + ("" if family is not None else " (a linear model's marginal mean is xb)")
+        )
+    if marginal and relevel is not None:
+        raise SpecificationError("marginal and relevel() cannot be combined")
+    if interval is not None and kind in SD_KINDS:
+        raise SpecificationError(
+            f"interval= is for posterior means; {kind} is a posterior SD (use "
+            f"{'reffects' if kind == 'reses' else 'xb'} with interval= for its interval)"
+        )
+    if kind == "rstandard" and result.design.residual is not None:
+        raise NotSupportedError("rstandard after a residuals() structure is not available yet")
+    return kind
+
+
+def _interval_mass(interval) -> float | None:
+    if interval is None:
+        return None
+    try:
+        value = float(interval)
+    except (TypeError, ValueError):
+        raise SpecificationError(
+            f"interval must be a number such as 0.95, got {interval!r}"
+        ) from None
+    if 10 <= value < 100:  # a percentage, as Stata's level(95)
+        value /= 100
+    if not 0 < value < 1:
+        raise SpecificationError(
+            f"interval must lie in (0, 1), or be a percentage from 10 to 99.99, got {interval}"
+        )
+    return value
+
+
+# -- new groups -----------------------------------------------------------------------------------
+def _fresh_effects(result, data, rows, draws: PosteriorDraws, rng) -> list[np.ndarray | None]:
+    """Per block: (S, rows, k) fresh effects for rows in unseen groups (None if there are none).
+
+    Rows of the same unseen group share one draw of its effect per posterior draw.
+    """
+    out: list[np.ndarray | None] = []
+    frame = None
+    for block, codes, cov in zip(result.design.blocks, rows.codes, draws.cov):
+        new = codes < 0
+        if not new.any():
+            out.append(None)
+            continue
+        if frame is None:
+            frame = data.loc[rows.valid, predictor_names(result.design.spec)]
+        ids = _group_ids(block, frame)[new]
+        uniq, inverse = np.unique(ids, return_inverse=True)
+        z = rng.standard_normal((draws.n, len(uniq), block.k))
+        effects = np.einsum("skl,sgl->sgk", sqrt_psd(cov), z)
+        full = np.zeros((draws.n, len(codes), block.k))
+        full[:, new] = effects[:, inverse]
+        out.append(full)
+    return out
+
+
+def _group_ids(block, frame: pd.DataFrame) -> np.ndarray:
+    eq = block.equation
+    path = tuple(v for v in eq.path if v != ALL) + ((eq.factor,) if eq.factor else ())
+    return group_codes(frame, path)[0] if path else np.zeros(len(frame), dtype=np.intp)
+
+
+def sqrt_psd(cov: np.ndarray) -> np.ndarray:
+    """Batched square roots L L' = cov (Cholesky; eigen fallback at a singular boundary)."""
+    try:
+        return np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        w, v = np.linalg.eigh(cov)
+        return v * np.sqrt(np.clip(w, 0, None))[..., None, :]
+
+
+# -- per-draw values ------------------------------------------------------------------------------
+@dataclass
+class _Scalar:
+    """Computes one scalar kind for a slice of rows, one value per draw: (S, rows)."""
+
+    result: object
+    rows: object
+    draws: PosteriorDraws
+    fresh: list
+    kind: str
+    levels: set
+    family: object
+    marginal: bool
+
+    def __call__(self, sl: slice) -> np.ndarray:
+        rows, d = self.rows, self.draws
+        xb = d.beta @ rows.X[sl].T
+        if self.kind in ("xb", "stdp"):
+            return xb
+        re = random_part(self.result, rows, d, self.fresh, self.levels, sl)
+        if self.family is None:
+            fitted = xb + re
+            if self.kind == "fitted":
+                return fitted
+            resid = _need_y(rows, self.kind)[sl] - fitted
+            return resid if self.kind == "residuals" else resid / d.sigma[:, None]
+        return self._glmm(xb + rows.offset[sl], re, sl)
+
+    def _glmm(self, eta0, re, sl) -> np.ndarray:
+        if self.kind == "eta":
+            return eta0 + re
+        if self.marginal:
+            p = _marginal_mean(self.family, self.rows, self.draws, eta0, sl)
+        else:
+            p = self.family.link.inverse(eta0 + re)
+        trials = self.rows.trials
+        n = 1.0
+        if self.family.name == "binomial" and trials is not None:
+            n = trials[sl] if np.ndim(trials) else trials
+        if self.kind == "pr":
+            return p
+        mu = n * p
+        return mu if self.kind == "mu" else _need_y(self.rows, self.kind)[sl] - mu
+
+
+def random_part(result, rows, d: PosteriorDraws, fresh, levels, sl: slice) -> np.ndarray:
+    """Sum over the included blocks of z'b per draw: (S, rows in ``sl``)."""
+    total = np.zeros((d.n, len(rows.X[sl])))
+    for j, block in enumerate(result.design.blocks):
+        if block.level not in levels:
+            continue
+        codes, z = rows.codes[j][sl], rows.Z[j][sl]
+        seen = codes >= 0
+        total[:, seen] += np.einsum("snk,nk->sn", d.b[j][:, codes[seen]], z[seen])
+        if fresh[j] is not None and (~seen).any():
+            total[:, ~seen] += np.einsum("snk,nk->sn", fresh[j][:, sl][:, ~seen], z[~seen])
+    return total
+
+
+def _marginal_mean(family, rows, d: PosteriorDraws, eta0, sl) -> np.ndarray:
+    """Per draw, E[g^-1(eta0 + z'b)] over b ~ N(0, Sigma_s) by Gauss-Hermite quadrature."""
+    var = np.zeros_like(eta0)
+    for z, cov in zip(rows.Z, d.cov):
+        var += np.einsum("nk,skl,nl->sn", z[sl], cov, z[sl])
+    nodes, weights = np.polynomial.hermite_e.hermegauss(GH_POINTS)
+    weights = weights / weights.sum()
+    eta = eta0[..., None] + np.sqrt(var)[..., None] * nodes
+    return family.link.inverse(eta) @ weights
+
+
+def _need_y(rows, kind: str) -> np.ndarray:
+    if rows.y is None:
+        from ..errors import DataError
+
+        raise DataError(f"predict {kind} needs the response in the new data")
+    return rows.y
+
+
+# -- summaries ------------------------------------------------------------------------------------
+def _chunks(n_rows: int, n_draws: int, width: int = 1):
+    size = max(1, CHUNK_VALUES // max(1, n_draws * width))
+    for start in range(0, n_rows, size):
+        yield slice(start, min(start + size, n_rows))
+
+
+def _summaries(values: np.ndarray, sd: bool, mass: float | None) -> list[np.ndarray]:
+    """Mean (or SD) over draws (axis 0), then the interval bounds when asked."""
+    centre = values.std(axis=0, ddof=1) if sd else values.mean(axis=0)
+    if mass is None:
+        return [centre]
+    lo, hi = np.quantile(values, [(1 - mass) / 2, (1 + mass) / 2], axis=0)
+    return [centre, lo, hi]
+
+
+def _summarize_rows(calc: _Scalar, rows, kind: str, mass: float | None):
+    n_valid = int(rows.valid.sum())
+    parts = [np.empty(n_valid) for _ in range(1 if mass is None else 3)]
+    for sl in _chunks(n_valid, calc.draws.n):
+        for part, got in zip(parts, _summaries(calc(sl), kind in SD_KINDS, mass)):
+            part[sl] = got
+    columns = [kind] if mass is None else [kind, "lower", "upper"]
+    full = np.full((len(rows.index), len(columns)), np.nan)
+    full[rows.valid] = np.column_stack(parts)
+    if mass is None:
+        return pd.Series(full[:, 0], index=rows.index, name=kind)
+    return pd.DataFrame(full, index=rows.index, columns=columns)
+
+
+def _effects(result, rows, d: PosteriorDraws, fresh, kind: str, mass):
+    """Per-row effect summaries: one column per effect (plus interval columns)."""
+    names = effect_columns(result)
+    n_valid = int(rows.valid.sum())
+    blocks = []
+    for j, block in enumerate(result.design.blocks):
+        codes = rows.codes[j]
+        stats = [np.zeros((n_valid, block.k)) for _ in range(1 if mass is None else 3)]
+        for sl in _chunks(n_valid, d.n, block.k):
+            c = codes[sl]
+            values = np.zeros((d.n, len(c), block.k))
+            values[:, c >= 0] = d.b[j][:, c[c >= 0]]
+            if fresh[j] is not None:
+                values[:, c < 0] = fresh[j][:, sl][:, c < 0]
+            for st, got in zip(stats, _summaries(values, kind == "reses", mass)):
+                st[sl] = got
+        blocks.append(stats)
+    columns = list(names)
+    arrays = [np.column_stack([b[0] for b in blocks])]
+    if mass is not None:
+        columns += [f"lower({n})" for n in names] + [f"upper({n})" for n in names]
+        arrays += [np.column_stack([b[i] for b in blocks]) for i in (1, 2)]
+    full = np.full((len(rows.index), len(columns)), np.nan)
+    full[rows.valid] = np.column_stack(arrays)
+    frame = pd.DataFrame(full, index=rows.index, columns=columns)
+    if mass is not None:
+        order = [c for n in names for c in (n, f"lower({n})", f"upper({n})")]
+        frame = frame[order]
+    return frame
+
+
+# -- per-group effects and replicated data --------------------------------------------------------
+def bayes_random_effects(result) -> dict[str, pd.DataFrame]:
+    """Per block: posterior means and SDs of each group's effects, like the frequentist frames."""
+    d = posterior_draws(result)
+    out: dict[str, pd.DataFrame] = {}
+    for name, block, b in zip(result.block_names, result.design.blocks, d.b):
+        effects = list(block.effect_names)
+        out[name] = pd.DataFrame(
+            np.column_stack([b.mean(axis=0), b.std(axis=0, ddof=1)]),
+            index=block.groups,
+            columns=effects + [f"sd({e})" for e in effects],
+        )
+    return out
+
+
+def replicate(result, draws: int | None = None, seed: int | None = None, data=None):
+    """Replicated responses y_rep ~ p(y | beta_s, b_s, sigma_s): a (chain, draw, obs) DataArray.
+
+    ``draws`` is per chain (evenly spaced through each chain); ``None`` keeps them all.
+    With ``data``, replicates the new rows (unseen groups get fresh effects).
+    """
+    import xarray as xr
+
+    family = family_of(result)
+    post = result.posterior
+    chains, total = post.sizes["chain"], post.sizes["draw"]
+    keep = _kept_draws(total, draws)
+    rng = np.random.default_rng(seed)
+    rows = _rows(result, data, family is not None)
+    d = posterior_draws(result)
+    index = (np.arange(chains)[:, None] * total + keep[None, :]).ravel()
+    d = PosteriorDraws(
+        d.beta[index],
+        [b[index] for b in d.b],
+        [c[index] for c in d.cov],
+        None if d.sigma is None else d.sigma[index],
+        None if d.dispersion is None else d.dispersion[index],
+    )
+    fresh = _fresh_effects(result, data, rows, d, rng)
+    levels = set(result.design.spec.levels)
+    mean_kind = "fitted" if family is None else ("pr" if _binary(family) else "mu")
+    calc = _Scalar(result, rows, d, fresh, mean_kind, levels, family, False)
+    n_valid = int(rows.valid.sum())
+    y = np.empty((d.n, n_valid))
+    for sl in _chunks(n_valid, d.n):
+        y[:, sl] = _draw_response(family, calc(sl), d, rows, sl, rng)
+    obs = np.arange(n_valid) if data is None else np.asarray(rows.index[rows.valid])
+    return xr.DataArray(
+        y.reshape(chains, len(keep), n_valid),
+        dims=("chain", "draw", "obs"),
+        coords={"chain": post["chain"].values, "draw": post["draw"].values[keep], "obs": obs},
+        name=result.design.spec.response,
+    )
+
+
+def _kept_draws(total: int, draws: int | None) -> np.ndarray:
+    if draws is None:
+        return np.arange(total)
+    if not isinstance(draws, (int, np.integer)) or not 1 <= draws <= total:
+        raise SpecificationError(f"draws must be a whole number from 1 to {total} (per chain)")
+    return np.unique(np.linspace(0, total - 1, int(draws)).round().astype(int))
+
+
+def _binary(family) -> bool:
+    return family.name in ("bernoulli", "binomial")
+
+
+def _draw_response(family, mean, d: PosteriorDraws, rows, sl, rng) -> np.ndarray:
+    if family is None:
+        if d.sigma is None:
+            raise NotSupportedError(
+                "posterior predictive draws after a residuals() structure are not available yet"
+            )
+        return mean + d.sigma[:, None] * rng.standard_normal(mean.shape)
+    if family.name == "bernoulli":
+        return rng.binomial(1, np.clip(mean, 0, 1)).astype(float)
+    if family.name == "binomial":
+        trials = rows.trials[sl] if np.ndim(rows.trials) else rows.trials
+        return rng.binomial(np.asarray(trials, int), np.clip(mean, 0, 1)).astype(float)
+    if family.name == "poisson":
+        return rng.poisson(mean).astype(float)
+    if d.dispersion is None:
+        raise NotSupportedError(f"the posterior of this {family.name} model has no dispersion")
+    disp = d.dispersion[:, None]
+    if family.name == "nbinomial":  # Var = mu (1 + alpha mu): a gamma-Poisson mixture
+        return rng.poisson(rng.gamma(1 / disp, disp * mean)).astype(float)
+    return rng.gamma(1 / disp, disp * mean)  # gamma: phi = 1 / shape
