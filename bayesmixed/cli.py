@@ -9,6 +9,7 @@ keeps the older behaviour: fit and print the workshop's linear models only.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from pathlib import Path
@@ -68,19 +69,43 @@ def run_workshop(out=sys.stdout) -> int:
 
 
 WORKSHOP_DO = Path(__file__).resolve().parent.parent / "tutorials" / "workshop.do"
-DEFAULT_DRAWS = 500  # per chain, tuning as many: a few minutes for the whole workshop on 2 cores
+DEFAULT_DRAWS = 1000  # per chain, tuning as many: about 1.5 min for the whole workshop on 2 cores
+DEFAULT_CHAINS = 2  # one per core of a small machine; enough for R-hat and rank plots
 
 
 def _progress(line: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {line}", file=sys.stderr, flush=True)
 
 
-def run_dofile(path: str, out: str | None, draws: int | None) -> int:
+def run_dofile(
+    path: str, out: str | None, draws: int | None, chains: int | None, strict: bool
+) -> int:
     """Run a do-file, printing each command as it starts; write the report if asked."""
     from .dofile import run_do
+    from .dofile.session import Unavailable
 
+    tty = sys.stderr.isatty()
+    if not tty:
+        # PyMC's "Initializing NUTS..." lines add nothing to ours; a root handler set before
+        # PyMC is imported keeps it from installing its own INFO-level one
+        logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     start = time.perf_counter()
-    run_do(path, out=out, draws=draws, progress=_progress)
+    session = run_do(
+        path,
+        out=out,
+        draws=draws,
+        progress=_progress,
+        chains=chains,
+        progressbar=tty,
+        strict=strict,
+    )
+    missing = sum(isinstance(e, Unavailable) for e in session.log)
+    if missing:
+        print(
+            f"{path}: {missing} bayes: model(s) not available in this version "
+            "(noted in the report; --strict stops at them instead)",
+            file=sys.stderr,
+        )
     where = f"; report in {Path(out) / 'index.html'}" if out else ""
     print(f"{path}: done in {time.perf_counter() - start:.0f} s{where}", file=sys.stderr)
     return 0
@@ -91,6 +116,19 @@ def run_fit(command: str, data: str) -> int:
 
     print(api.stata(command, datasets.load(data)))
     return 0
+
+
+def _mcmc_flags(parser: argparse.ArgumentParser, chains: int | None) -> None:
+    default = f"default {chains}" if chains else "default: the do-file's nchains() or 4"
+    parser.add_argument(
+        "--chains", type=int, default=chains, help=f"MCMC chains per bayes: model ({default})"
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop at a bayes: model this version cannot fit (default: note it in the "
+        "report and go on)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_DRAWS,
         help=f"MCMC draws (and tuning steps) per chain (default {DEFAULT_DRAWS})",
     )
+    _mcmc_flags(work, DEFAULT_CHAINS)
     work.add_argument("--do", default=str(WORKSHOP_DO), help=argparse.SUPPRESS)
     work.add_argument(
         "--print",
@@ -114,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("dofile", help="the .do file")
     run.add_argument("--out", default=None, help="write an HTML report to this folder")
     run.add_argument("--draws", type=int, default=None, help="MCMC draws of every bayes: model")
+    _mcmc_flags(run, None)
     fit = sub.add_parser("fit", help="fit one Stata command on a bundled data set or file")
     fit.add_argument("command", help='e.g. "mixed math5 math3 || school:"')
     fit.add_argument("--data", required=True, help="bundled name (jsp2 ...) or a .dta/.csv path")
@@ -124,9 +164,9 @@ def main(argv: list[str] | None = None) -> int:
                 return run_workshop()
             if not Path(args.do).is_file():
                 raise BayesmixedError(f"the workshop do-file is missing: {args.do}")
-            return run_dofile(args.do, args.out, args.draws)
+            return run_dofile(args.do, args.out, args.draws, args.chains, args.strict)
         if args.what == "run":
-            return run_dofile(args.dofile, args.out, args.draws)
+            return run_dofile(args.dofile, args.out, args.draws, args.chains, args.strict)
         return run_fit(args.command, args.data)
     except BayesmixedError as err:
         print(f"bayesmixed: {err}", file=sys.stderr)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from . import data_cmds, graph_cmds, model_cmds
 from .errors import CommandError
-from .session import ModelEntry, Session
+from .session import ModelEntry, Session, Unavailable
 
 Handler = Callable[[Session, str, int], str]
 
@@ -78,7 +78,8 @@ def execute(session: Session, text: str, line: int) -> None:
         for entry in session.log[before:]:
             if isinstance(entry, ModelEntry):
                 entry.quiet = True
-        session.log[before:] = [e for e in session.log[before:] if isinstance(e, ModelEntry)]
+        kept = (ModelEntry, Unavailable)  # a missing Bayesian twin is news even when quiet
+        session.log[before:] = [e for e in session.log[before:] if isinstance(e, kept)]
     else:
         session.say(text, printed, line)
         # the echo belongs before what the command itself logged (a model, a figure)

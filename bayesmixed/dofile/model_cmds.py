@@ -8,6 +8,8 @@ Python calls give, and the ``bayes:`` prefix works here the day the API supports
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -18,7 +20,7 @@ from .args import expand_varlist, parse_args
 from .errors import CommandError
 from .predict import predict_columns
 from .regress import fit_ols
-from .session import Estimate, ModelEntry, Session
+from .session import Estimate, ModelEntry, Session, Unavailable
 
 MODEL_COMMANDS = (
     "mixed",
@@ -78,9 +80,24 @@ def _vce(args, frame) -> tuple[str | None, bool]:
 
 def cmd_model(session: Session, text: str, line: int) -> str:
     frame = session.require_data()
-    bayes = _has_bayes_prefix(text)
-    result = fit_command(text, frame, session.draws if bayes else None)
-    _activate(session, result, text, line, bayes)
+    if not _has_bayes_prefix(text):
+        _activate(session, fit_command(text, frame, None), text, line)
+        return ""
+    try:
+        with warnings.catch_warnings():
+            # the same messages come back from result.check() and go into the report
+            warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"bayesmixed\.")
+            result = fit_command(text, frame, session)
+    except NotSupportedError as err:
+        if session.strict:
+            raise
+        _unavailable(session, text, line, str(err))
+        return ""
+    notes = result.check() if hasattr(result, "check") else []
+    _activate(session, result, text, line, bayes=True, notes=notes)
+    if session.progress is not None:
+        for note in notes:
+            session.progress(f"  warning: {note}")
     return ""
 
 
@@ -88,17 +105,40 @@ def _has_bayes_prefix(text: str) -> bool:
     return text.split(None, 1)[0].rstrip(",:") == "bayes"
 
 
-def fit_command(text: str, frame: pd.DataFrame, draws: int | None) -> object:
-    """Fit through the API; ``draws`` (``--draws``) sets the draws and tuning steps."""
-    if draws is None:
+def fit_command(text: str, frame: pd.DataFrame, session: Session | None) -> object:
+    """Fit through the API; a session's ``--draws``/``--chains`` override the prefix.
+
+    ``draws`` sets the tuning steps too: the CLI's one knob for "how long may it run".
+    """
+    if session is None:
         return api.stata(text, frame)
-    return api.stata(text, frame, draws=draws, tune=draws)
+    options: dict[str, object] = {"progressbar": session.progressbar}
+    if session.draws is not None:
+        options.update(draws=session.draws, tune=session.draws)
+    if session.chains is not None:
+        options["chains"] = session.chains
+    return api.stata(text, frame, **options)
 
 
-def _activate(session: Session, result, text: str, line: int, bayes: bool = False) -> None:
+def _unavailable(session: Session, text: str, line: int, reason: str) -> None:
+    """Record a ``bayes:`` twin the engine refuses; later uses of ``e()`` fail loudly."""
+    session.current = Estimate(None, text, session.data_token, True, unavailable=reason)
+    session.log.append(Unavailable(text, reason, line))
+    if session.progress is not None:
+        session.progress(f"  not available in this version, noted in the report: {reason}")
+
+
+def _activate(
+    session: Session,
+    result,
+    text: str,
+    line: int,
+    bayes: bool = False,
+    notes: list[str] | None = None,
+) -> None:
     est = Estimate(result, text, session.data_token, bayes)
     session.current = est
-    session.log.append(ModelEntry(est, str(result), line))
+    session.log.append(ModelEntry(est, str(result), line, notes=notes or []))
 
 
 # ------------------------------------------------------------------ estimates
@@ -128,8 +168,12 @@ def _one_name(rest: str, what: str) -> str:
 
 def _store(session: Session, rest: str) -> str:
     name = _one_name(rest, "estimates store")
-    est = session.require_estimate("estimates store")
-    session.stored[name] = Estimate(est.result, est.command, est.data_token, est.bayes, name)
+    if session.current is None:
+        session.require_estimate("estimates store")  # raises: nothing to store
+    est = session.current  # an unavailable bayes: fit is stored as such, used nowhere
+    session.stored[name] = Estimate(
+        est.result, est.command, est.data_token, est.bayes, name, est.unavailable
+    )
     est.name = name
     return ""
 

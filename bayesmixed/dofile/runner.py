@@ -8,6 +8,8 @@ failed run leaves the previous report, or none, never half of a new one.
 from __future__ import annotations
 
 import os
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from ..errors import BayesmixedError
 from .dispatch import execute
 from .errors import CommandError, DoFileError
 from .lexer import split_commands
-from .session import Heading, Session
+from .session import Heading, ModelEntry, Session, Unavailable
 
 MAX_DEPTH = 10
 
@@ -25,6 +27,10 @@ def run_do(
     out: str | os.PathLike[str] | None = None,
     draws: int | None = None,
     progress: Callable[[str], None] | None = None,
+    *,
+    chains: int | None = None,
+    progressbar: bool | None = None,
+    strict: bool = False,
 ) -> Session:
     """Run the do-file at ``path``; with ``out``, write the HTML report folder there.
 
@@ -33,6 +39,15 @@ def run_do(
     draws : MCMC draws (and tuning steps) of every ``bayes:`` model, overriding the
         do-file's ``mcmcsize()``/``burnin()``; ``None`` keeps them.
     progress : called with one line per command as it starts (the CLI prints them).
+    chains : MCMC chains of every ``bayes:`` model, overriding ``nchains()``.
+    progressbar : the sampler's progress bar; ``None`` shows it only on a terminal
+        (a bar redrawn into a log file or CI output is just noise).
+    strict : stop at a ``bayes:`` model the engine does not support.  By default the
+        run goes on and the report shows, where that fit would be, that this Bayesian
+        twin is not available in this version -- nothing is drawn in its place, and a
+        later command that needs those estimates (``predict``, ``estimates table`` ...)
+        stops the run with the reason.  Unknown commands, syntax errors and unknown
+        variables always stop the run.
 
     Returns
     -------
@@ -48,15 +63,51 @@ def run_do(
     from ..report import check_destination, write_report
 
     path = Path(path)
-    if draws is not None and draws < 1:
-        raise BayesmixedError(f"draws must be a positive number, got {draws}")
+    for name, value in (("draws", draws), ("chains", chains)):
+        if value is not None and value < 1:
+            raise BayesmixedError(f"{name} must be a positive number, got {value}")
     if out is not None:
         check_destination(Path(out))
-    session = Session(base_dir=path.parent, draws=draws, progress=progress)
+    if progressbar is None:
+        progressbar = sys.stderr.isatty()
+    session = Session(
+        base_dir=path.parent,
+        draws=draws,
+        chains=chains,
+        progressbar=progressbar,
+        strict=strict,
+        progress=progress,
+    )
+    start = time.perf_counter()
     run_file(session, path)
     if out is not None:
-        write_report(session.log, Path(out), title=f"bayesmixed: {path.name}")
+        if progress is not None:
+            progress(f"writing the report to {out}")
+        meta = _run_facts(session, time.perf_counter() - start)
+        write_report(session.log, Path(out), title=f"bayesmixed: {path.name}", facts=meta)
     return session
+
+
+def _run_facts(session: Session, seconds: float) -> list[str]:
+    """What a reader of the report needs to know about how it was made."""
+    fits = [e for e in session.log if isinstance(e, ModelEntry)]
+    n_bayes = sum(e.estimate.bayes for e in fits)
+    n_missing = sum(isinstance(e, Unavailable) for e in session.log)
+    facts = [f"{len(fits) - n_bayes} frequentist fits, {n_bayes} Bayesian fits."]
+    if n_missing:
+        facts[0] += (
+            f" {n_missing} Bayesian twin(s) not available in this version of bayesmixed "
+            "(marked where they would be)."
+        )
+    if n_bayes:
+        draws = session.draws and f"{session.draws} tuning steps and {session.draws} draws each"
+        chains = session.chains and f"{session.chains} chain{'s' * (session.chains != 1)}"
+        given = ", ".join(x for x in (chains, draws) if x) or "the do-file's MCMC settings"
+        facts.append(f"MCMC (NUTS) for each Bayesian model: {given}.")
+    facts.append(
+        f"Run in {seconds:.0f} s on {os.cpu_count()} CPU cores, {time.strftime('%Y-%m-%d %H:%M')}."
+    )
+    return facts
 
 
 def run_file(session: Session, path: Path) -> None:

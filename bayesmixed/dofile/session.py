@@ -25,6 +25,7 @@ class Estimate:
     data_token: int  # which ``use`` the data came from (predict checks it)
     bayes: bool = False
     name: str = "."
+    unavailable: str = ""  # why a ``bayes:`` fit could not be made (then ``result`` is None)
 
 
 @dataclass
@@ -55,21 +56,37 @@ class ModelEntry:
     text: str
     line: int = 0
     quiet: bool = False
+    notes: list[str] = field(default_factory=list)  # the sampler's convergence warnings
 
 
-Entry = Heading | Output | Figure | ModelEntry
+@dataclass
+class Unavailable:
+    """A ``bayes:`` twin this version's engine refuses: the report says so, in its place."""
+
+    command: str
+    reason: str
+    line: int = 0
+
+
+Entry = Heading | Output | Figure | ModelEntry | Unavailable
 
 
 @dataclass
 class Session:
     """Current data, estimates and output of a run.
 
-    ``draws`` overrides the MCMC sample size of every ``bayes:`` command (the CLI's
-    ``--draws``); ``progress`` receives one line per command.
+    ``draws`` and ``chains`` override the MCMC settings of every ``bayes:`` command
+    (the CLI's ``--draws``/``--chains``); ``progressbar`` turns the sampler's bar on or
+    off; ``progress`` receives one line per command.  With ``strict``, a ``bayes:`` model
+    the engine does not support stops the run; otherwise it becomes an
+    :class:`Unavailable` note in the log and the run goes on.
     """
 
     base_dir: Path = field(default_factory=Path.cwd)
     draws: int | None = None
+    chains: int | None = None
+    progressbar: bool = False
+    strict: bool = False
     progress: Callable[[str], None] | None = None
     data: pd.DataFrame | None = None
     data_name: str = ""
@@ -90,7 +107,7 @@ class Session:
     def require_estimate(self, what: str) -> Estimate:
         if self.current is None:
             raise CommandError(f"{what}: last estimates not found (fit a model first)")
-        return self.current
+        return usable(self.current, what)
 
     def estimate(self, name: str) -> Estimate:
         """A stored estimate by name; ``.`` is the active one."""
@@ -99,7 +116,7 @@ class Session:
         if name not in self.stored:
             known = ", ".join(self.stored) or "none stored yet"
             raise CommandError(f"estimation result '{name}' not found (stored: {known})")
-        return self.stored[name]
+        return usable(self.stored[name], f"estimates {name}")
 
     def say(self, command: str, text: str, line: int = 0) -> None:
         self.log.append(Output(command, text, line))
@@ -107,3 +124,13 @@ class Session:
     def new_figure_name(self, stem: str) -> str:
         self.figure_count += 1
         return f"fig{self.figure_count:02d}_{stem}.png"
+
+
+def usable(est: Estimate, what: str) -> Estimate:
+    """``est``, unless it stands for a ``bayes:`` fit that could not be made."""
+    if est.unavailable:
+        raise CommandError(
+            f"{what}: the estimates come from '{est.command}', which this version cannot "
+            f"fit ({est.unavailable})"
+        )
+    return est

@@ -4,7 +4,7 @@ Every function returns a ``matplotlib.figure.Figure`` built without ``pyplot``, 
 works headless; :func:`to_png` turns one into the bytes a report stores.
 """
 
-from .diagnostics import ppc_density, trace_rank
+from .diagnostics import ppc_density, ppc_statistics, trace_rank
 from .effects import caterpillar, shrinkage
 from .twoway import Layer, matrix, to_png, twoway
 from .workshop import fitted_lines, residual_vs_fitted, scores_by_school
@@ -15,6 +15,7 @@ __all__ = [
     "fitted_lines",
     "matrix",
     "ppc_density",
+    "ppc_statistics",
     "residual_vs_fitted",
     "scores_by_school",
     "shrinkage",

@@ -18,36 +18,44 @@ from .twoway import PALETTE
 
 def caterpillar(
     labels: list[str],
-    blup: np.ndarray,
-    se: np.ndarray,
+    blup: np.ndarray | None,
+    se: np.ndarray | None,
     posterior: np.ndarray | None = None,
     level: float = 0.95,
     title: str = "",
 ) -> Figure:
-    """BLUPs with +- z SE bars; ``posterior`` (draws, groups) adds credible intervals."""
-    blup, se = np.asarray(blup, float), np.asarray(se, float)
-    if not (len(labels) == len(blup) == len(se)):
+    """BLUPs with +- z SE bars; ``posterior`` (draws, groups) adds credible intervals.
+
+    Either side may be missing (``blup=se=None`` draws the posterior alone, as after a
+    model whose BLUPs postestimation cannot give yet); groups are sorted by the BLUP,
+    or by the posterior mean without one.
+    """
+    if blup is None and posterior is None:
+        raise DataError("caterpillar: give BLUPs, posterior draws or both")
+    draws = None if posterior is None else np.asarray(posterior, float)
+    centre = np.asarray(blup, float) if blup is not None else draws.mean(axis=0)
+    if len(labels) != len(centre) or (blup is not None and len(np.asarray(se)) != len(centre)):
         raise DataError("caterpillar: labels, estimates and SEs differ in length")
-    order = np.argsort(blup)
+    if draws is not None and draws.shape[1] != len(centre):
+        raise DataError("caterpillar: posterior draws do not match the groups")
+    order = np.argsort(centre)
     pos = np.arange(len(order))
     z = stats.norm.ppf(0.5 + level / 2)
     fig = Figure(figsize=(6.5, max(3.0, 0.13 * len(order) + 1.2)), layout="constrained")
     ax = fig.subplots()
-    shift = 0.18 if posterior is not None else 0.0
-    ax.errorbar(
-        blup[order],
-        pos - shift,
-        xerr=z * se[order],
-        fmt="o",
-        ms=3,
-        color=PALETTE[0],
-        elinewidth=0.9,
-        label=f"BLUP ± {z:.2f} SE",
-    )
-    if posterior is not None:
-        draws = np.asarray(posterior, float)
-        if draws.shape[1] != len(blup):
-            raise DataError("caterpillar: posterior draws do not match the groups")
+    shift = 0.18 if blup is not None and draws is not None else 0.0
+    if blup is not None:
+        ax.errorbar(
+            centre[order],
+            pos - shift,
+            xerr=z * np.asarray(se, float)[order],
+            fmt="o",
+            ms=3,
+            color=PALETTE[0],
+            elinewidth=0.9,
+            label=f"BLUP ± {z:.2f} SE",
+        )
+    if draws is not None:
         lo, hi = np.percentile(draws, [50 * (1 - level), 50 * (1 + level)], axis=0)
         mean = draws.mean(axis=0)
         ax.errorbar(

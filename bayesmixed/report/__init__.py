@@ -30,11 +30,16 @@ def check_destination(out: Path) -> None:
         )
 
 
-def write_report(log: list, out: Path, title: str = "bayesmixed report") -> Path:
-    """Write ``out/index.html`` and its figures; returns the page's path."""
+def write_report(
+    log: list, out: Path, title: str = "bayesmixed report", facts: list[str] | None = None
+) -> Path:
+    """Write ``out/index.html`` and its figures; returns the page's path.
+
+    ``facts`` are lines printed under the title (how the run was made: draws, time).
+    """
     out = Path(out)
     check_destination(out)
-    page, files = build_page(log, title)
+    page, files = build_page(log, title, facts or [])
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:

@@ -10,7 +10,7 @@ with a note saying why, never drawn from made-up numbers.
 from __future__ import annotations
 
 from ..errors import BayesmixedError
-from ..plot import caterpillar, ppc_density, shrinkage, to_png, trace_rank
+from ..plot import caterpillar, ppc_density, ppc_statistics, shrinkage, to_png, trace_rank
 from ..plot.from_results import (
     bayes_effect_draws,
     ml_effects,
@@ -46,15 +46,26 @@ def _labels(design, block: int) -> list[str]:
 
 
 def _caterpillar(bayes, ml):
+    """BLUP +- SE beside the posterior; the posterior alone when ML cannot give BLUPs."""
     block = bayes.design.blocks[0]
     j = block.k - 1  # _cons is last; the intercept is what users compare first
     draws = bayes_effect_draws(bayes, 0)[:, :, j]
-    if ml is None or not _same_blocks(ml, bayes):
-        raise BayesmixedError("no matching ML fit earlier in the do-file to compare with")
-    means, sds = ml_effects(ml)
-    title = f"{block.key}: {block.effect_names[j]} (ML BLUP ± 1.96 SE vs posterior 95% CrI)"
-    fig = caterpillar(_labels(bayes.design, 0), means[0][:, j], sds[0][:, j], draws, title=title)
-    return fig, title
+    blup = se = None
+    why = "no matching ML fit earlier in the do-file"
+    if ml is not None and _same_blocks(ml, bayes):
+        try:
+            means, sds = ml_effects(ml)
+            blup, se = means[0][:, j], sds[0][:, j]
+        except BayesmixedError as err:
+            why = str(err)
+    name = f"{block.key}: {block.effect_names[j]}"
+    if blup is None:
+        title = f"{name} (posterior 95% CrI; no ML BLUPs: {why})"
+        plot_title = f"{name} (posterior 95% CrI only)"
+    else:
+        title = plot_title = f"{name} (ML BLUP ± 1.96 SE vs posterior 95% CrI)"
+    labels = _labels(bayes.design, 0)
+    return caterpillar(labels, blup, se, draws, title=plot_title), title
 
 
 def _shrinkage(bayes, ml):
@@ -74,8 +85,14 @@ def _trace(bayes):
 
 
 def _ppc(bayes):
-    title = f"Posterior predictive check of {bayes.design.spec.response}"
-    return ppc_density(bayes.design.y, posterior_predictive(bayes), title=title), title
+    design = bayes.design
+    title = f"Posterior predictive check of {design.spec.response}"
+    reps = posterior_predictive(bayes)
+    if design.spec.family == "gaussian":
+        return ppc_density(design.y, reps, title=title), title
+    codes = design.blocks[0].codes
+    title += f" (rate and its spread across {design.blocks[0].key})"
+    return ppc_statistics(design.y, reps, codes, title=title), title
 
 
 def _same_blocks(ml, bayes) -> bool:

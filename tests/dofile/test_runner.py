@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 
 import bayesmixed as bm
+from bayesmixed.cli import main
 from bayesmixed.dofile import DoFileError, run_do
-from bayesmixed.dofile.session import Figure, ModelEntry
+from bayesmixed.dofile.session import Figure, ModelEntry, Unavailable
+from bayesmixed.errors import NotSupportedError
 
 GOOD = """\
 * # Schools
@@ -131,19 +133,60 @@ def test_do_runs_nested_files_relative_to_the_caller(tmp_path):
     assert info.value.path.endswith("inner.do") and info.value.line == 2
 
 
-def test_bayes_prefix_stops_with_the_api_error_until_the_engine_lands(tmp_path):
-    data = bm.datasets.load("jsp2")
-    try:
-        bm.stata("bayes: mixed math5 math3 || school:", data)
-    except bm.BayesmixedError as err:
-        with pytest.raises(DoFileError) as info:
-            run_do(
-                write(tmp_path, "use jsp2\nbayes: mixed math5 math3 || school:\n"),
-                out=tmp_path / "r",
-            )
-        assert info.value.line == 2 and str(err) in str(info.value)
-        assert not (tmp_path / "r").exists()
-    else:
-        pytest.skip("the Bayesian engine is wired: tests/test_tutorials.py runs bayes: fits")
+@pytest.fixture
+def engine_refuses_bayes(monkeypatch):
+    """The API as it is, except that every bayes: fit is refused as not supported."""
+    from bayesmixed.dofile import model_cmds
+
+    real = model_cmds.api.stata
+
+    def stata(text, data, **options):
+        if text.startswith("bayes"):
+            raise NotSupportedError("Bayesian estimation of this model is not available yet")
+        return real(text, data, **options)
+
+    monkeypatch.setattr(model_cmds.api, "stata", stata)
 
 
+TWIN = "use jsp2\nmixed math5 math3 || school:\nbayes: mixed math5 math3 || school:\n"
+
+
+def test_unsupported_bayes_twin_is_noted_and_the_run_goes_on(tmp_path, engine_refuses_bayes):
+    out = tmp_path / "r"
+    session = run_do(write(tmp_path, TWIN + "estimates store b\nsummarize math5\n"), out=out)
+    missing = [e for e in session.log if isinstance(e, Unavailable)]
+    assert [(e.line, e.reason) for e in missing] == [
+        (3, "Bayesian estimation of this model is not available yet")
+    ]
+    page = (out / "index.html").read_text()
+    assert page.count('class="unavailable"') == 1 and "not available in this version" in page
+    assert '<div class="side">' not in page and not list((out / "figures").glob("bayes*"))
+    assert "1 Bayesian twin(s) not available" in page and "Std. dev." in page  # summarize ran
+
+
+@pytest.mark.parametrize("after", ["predict x", "estat ic", "estimates restore b"])
+def test_using_a_missing_bayes_fit_stops_with_the_reason(tmp_path, engine_refuses_bayes, after):
+    text = TWIN + f"estimates store b\n{after}\n"
+    with pytest.raises(DoFileError, match="cannot fit") as info:
+        run_do(write(tmp_path, text), out=tmp_path / "r")
+    assert info.value.line == 5 and not (tmp_path / "r").exists()
+
+
+def test_strict_stops_at_an_unsupported_bayes_twin(tmp_path, engine_refuses_bayes):
+    with pytest.raises(DoFileError, match="not available yet") as info:
+        run_do(write(tmp_path, TWIN), out=tmp_path / "r", strict=True)
+    assert info.value.line == 3 and not (tmp_path / "r").exists()
+
+
+def test_cli_error_names_the_line_and_writes_no_report(tmp_path, capsys):
+    out = tmp_path / "report"
+    bad = write(tmp_path, "use jsp2\nsummarize math5\nmixed math5 nothere || school:\n")
+    assert main(["run", str(bad), "--out", str(out)]) == 2
+    assert "line 3" in capsys.readouterr().err and not out.exists()
+    assert main(["workshop", "--do", str(bad), "--out", str(out), "--draws", "5"]) == 2
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["t.do"]
+
+
+def test_draws_and_chains_must_be_positive(tmp_path):
+    with pytest.raises(bm.BayesmixedError, match="chains must be a positive"):
+        run_do(write(tmp_path, "use jsp2\n"), chains=0)

@@ -11,6 +11,7 @@ from bayesmixed.plot import (
     caterpillar,
     matrix,
     ppc_density,
+    ppc_statistics,
     scores_by_school,
     shrinkage,
     to_png,
@@ -81,3 +82,24 @@ def test_rank_counts_are_flat_for_mixed_chains_and_not_for_stuck_ones():
     assert rank_counts(good, 10).std() < 25 < rank_counts(bad, 10).std()
     fig = trace_rank({"mu": good, "sigma": np.abs(good)})
     assert len(fig.axes) == 4
+
+
+def test_caterpillar_without_blups_sorts_by_posterior_mean():
+    draws = np.random.default_rng(3).normal([2.0, -1.0, 0.5], 0.01, size=(200, 3))
+    ax = caterpillar(["a", "b", "c"], None, None, draws).axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["b", "c", "a"]
+    (line,) = [c for c in ax.containers if c.lines[0].get_marker() == "s"]
+    assert np.allclose(np.sort(line.lines[0].get_xdata()), [-1.0, 0.5, 2.0], atol=0.01)
+    with pytest.raises(DataError):
+        caterpillar(["a"], None, None, None)
+
+
+def test_ppc_statistics_marks_the_observed_rate_and_group_spread():
+    groups = np.repeat([0, 1, 2], 4)
+    y = np.array([1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 1, 0], float)  # group rates 1, 0, .5
+    reps = np.random.default_rng(4).integers(0, 2, size=(30, 12)).astype(float)
+    fig = ppc_statistics(y, reps, groups)
+    observed = [ax.lines[0].get_xdata()[0] for ax in fig.axes]
+    assert observed == pytest.approx([0.5, np.std([1.0, 0.0, 0.5])])
+    with pytest.raises(DataError):
+        ppc_statistics(y, reps[:, :5], groups)

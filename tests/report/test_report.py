@@ -91,3 +91,48 @@ def test_side_by_side_pairs_posterior_rows_with_ml_rows(fit):
     assert [(r.equation, r.label) for r in rows[:3]] == list(index)
     assert rows[0].ml == pytest.approx(float(fit.coef["math3"])) and rows[0].mean == 0.6
     assert len(rows) == 6  # ML-only parameters keep their rows
+
+
+@pytest.fixture(scope="module")
+def real_twin(tmp_path_factory):
+    """A real (tiny) Bayesian twin through the do-file runner: what the report gets."""
+    from bayesmixed.dofile import run_do
+
+    tmp = tmp_path_factory.mktemp("twin")
+    do = tmp / "twin.do"
+    do.write_text(
+        "* # Random intercepts\nuse jsp2, clear\nmixed math5 math3 || school:\n"
+        "bayes, rseed(5): mixed math5 math3 || school:\n"
+    )
+    out = tmp / "report"
+    session = run_do(do, out=out, draws=40, chains=1, progressbar=False)
+    return session, out
+
+
+def test_real_twin_table_pairs_ml_with_posterior(real_twin):
+    session, out = real_twin
+    ml, bayes = (e.estimate.result for e in session.log if isinstance(e, ModelEntry))
+    page = (out / "index.html").read_text()
+    assert page.count('<div class="side">') == 1
+    table = page[page.index('<table class="bm-compare">') :]
+    table = table[: table.index("</table>")]
+    assert table.count("<tr") == 5  # header + math3, _cons, var(_cons), var(e)
+    summ = bayes.summary()
+    from bayesmixed.results.format import fmt_g
+
+    for value in (float(ml.coef["math3"]), float(summ.loc[("math5", "math3"), "mean"])):
+        assert fmt_g(value) in table
+    assert fmt_g(float(summ.loc[("school", "var(_cons)"), "mean"])) in table
+
+
+def test_real_twin_has_every_bayesian_figure(real_twin):
+    _, out = real_twin
+    made = sorted(p.name for p in (out / "figures").iterdir())
+    assert made == [f"bayes01_{k}.png" for k in ("caterpillar", "ppc", "shrinkage", "trace")]
+    page = (out / "index.html").read_text()
+    assert (
+        "ML BLUP ± 1.96 SE vs posterior 95% CrI" in page
+        and "MCMC (NUTS) for each Bayesian model: 1 chain, 40 tuning steps" in page
+    )
+    for name in made:
+        assert (out / "figures" / name).read_bytes()[:4] == b"\x89PNG"
