@@ -50,6 +50,10 @@ def fit_spec(
         from .engines.bayes import fit_bayes
 
         options = {**from_prefix(spec.options.get("bayes_options", {})), **bayes}
+        if spec.family != "gaussian":
+            from .engines.glmm import glm_extras
+
+            options.update(glm_extras(design, data))  # offset/exposure and binomial trials
         return fit_bayes(design, method=method or "nuts", **options)
     if spec.command == "mixed" and spec.family == "gaussian":
         from .engines.ml.fit import fit_lmm

@@ -1,10 +1,13 @@
 """One PyMC model per Design: coordinates, priors, covariance blocks, then a likelihood.
 
-The likelihood is either the integrated (marginal) one of :mod:`.marginal` or the
-non-centred one of :mod:`.noncentred`; everything before it is shared, so both
-parameterizations carry the same priors, names and coordinates.  Variables the rest of
-the engine reads from a trace: ``sigma``, ``cov[<block>]`` (k x k), ``beta`` when it is
-sampled, ``b[<block>]`` (groups x effects) when the random effects are sampled.
+The likelihood is the integrated (marginal) one of :mod:`.marginal` (Gaussian models,
+heteroskedastic cells from :mod:`.hetero`), the non-centred Gaussian one of
+:mod:`.noncentred`, or the non-centred GLMM one of :mod:`.glmm`; everything before it is
+shared, so all parameterizations carry the same priors, names and coordinates.  Variables
+the rest of the engine reads from a trace (:func:`trace_names`): ``sigma`` (Gaussian),
+``sigma_e`` (one SD per residual cell), ``alpha``/``phi`` (GLMM dispersion),
+``cov[<block>]`` (k x k), ``beta`` when it is sampled, ``b[<block>]`` (groups x effects)
+when the random effects are sampled.
 """
 
 from __future__ import annotations
@@ -16,7 +19,15 @@ import pymc as pm
 
 from ...design.types import Design
 from ...errors import SpecificationError
-from .covariance import beta_prior_moments, beta_variable, block_covariance, residual_sd
+from .covariance import (
+    beta_prior_moments,
+    beta_variable,
+    block_covariance,
+    residual_sd,
+    scale_variable,
+)
+from .glmm import DISPERSION, add_glmm_likelihood, observed
+from .hetero import Cells, cell_sds, residual_cells
 from .marginal import SuffStats, add_marginal_likelihood, suff_stats
 from .priors import Prior, block_names
 
@@ -37,6 +48,31 @@ class BuiltModel:
     lams: list = field(default_factory=list, repr=False)
     sigma: object = field(default=None, repr=False)
     beta: object = field(default=None, repr=False)
+    cells: Cells | None = None
+    parts: list[SuffStats] | None = None
+    sigma_e: object = field(default=None, repr=False)
+    family: object = None  # spec.family.Family for GLMMs, None for Gaussian models
+    y_obs: np.ndarray | None = None
+    trials: np.ndarray | None = None
+    offset: np.ndarray | None = None
+    dispersion: object = field(default=None, repr=False)
+
+    @property
+    def gaussian(self) -> bool:
+        return self.family is None
+
+
+def trace_names(built: BuiltModel) -> list[str]:
+    """The variables to read from a trace; the rest is derived from them."""
+    names = [f"cov[{n}]" for n in built.names]
+    if built.gaussian:
+        names.insert(0, "sigma")
+        names += ["sigma_e"] if built.cells is not None else []
+    elif built.design.spec.family in DISPERSION:
+        names.append(DISPERSION[built.design.spec.family])
+    names += [] if built.integrate_beta else ["beta"]
+    names += [] if built.marginal else [f"b[{n}]" for n in built.names]
+    return names
 
 
 def group_labels(block) -> list[str]:
@@ -49,6 +85,9 @@ def group_labels(block) -> list[str]:
 
 def coords_of(design: Design) -> dict[str, list[str]]:
     coords = {"fixed": list(design.fixed_names), "obs": list(range(design.n))}
+    cells = residual_cells(design)
+    if cells is not None:
+        coords["residual_cells"] = cells.labels
     for name, block in zip(block_names(design), design.blocks):
         coords[f"{name}_effects"] = list(block.effect_names)
         coords[f"{name}_groups"] = group_labels(block)
@@ -56,9 +95,17 @@ def coords_of(design: Design) -> dict[str, list[str]]:
 
 
 def build_model(
-    design: Design, priors: dict[str, Prior], marginal: bool, integrate_beta: bool
+    design: Design,
+    priors: dict[str, Prior],
+    marginal: bool,
+    integrate_beta: bool,
+    offset: np.ndarray | None = None,
+    trials: np.ndarray | float | None = None,
 ) -> BuiltModel:
-    """Build the PyMC model of ``design``; ``integrate_beta`` needs ``marginal``."""
+    """Build the PyMC model of ``design``; ``integrate_beta`` needs ``marginal``.
+
+    ``offset`` (log exposure included) and ``trials`` only apply to GLMMs.
+    """
     names = block_names(design)
     mean, prec = beta_prior_moments(list(design.fixed_names), priors)
     if integrate_beta and not marginal:
@@ -66,17 +113,38 @@ def build_model(
     st = suff_stats(design)
     with pm.Model(coords=coords_of(design)) as model:
         built = BuiltModel(model, design, priors, names, marginal, integrate_beta, st, mean, prec)
-        built.sigma = residual_sd(priors["sigma"])
+        _response_parts(built, design, priors, offset, trials)
         for name, block in zip(names, design.blocks):
             cov, lam = block_covariance(name, block, priors)
             pm.Deterministic(f"cov[{name}]", cov)
             built.lams.append(lam)
         if not integrate_beta:
             built.beta = beta_variable(list(design.fixed_names), priors)
-        if marginal:
+        if not built.gaussian:
+            add_glmm_likelihood(built, design)
+        elif marginal:
             add_marginal_likelihood(built, design, st)
         else:
             from .noncentred import add_noncentred_likelihood
 
             add_noncentred_likelihood(built, design)
     return built
+
+
+def _response_parts(built: BuiltModel, design: Design, priors, offset, trials) -> None:
+    """Residual SDs (per cell) for Gaussian models; y, trials, offset, dispersion otherwise."""
+    spec = design.spec
+    if spec.family == "gaussian":
+        built.cells = residual_cells(design)
+        if built.cells is None:
+            built.sigma = residual_sd(priors["sigma"])
+        else:
+            built.sigma_e = cell_sds(built.cells, priors["sigma"])
+            built.sigma = built.sigma_e[0]
+            built.parts = [suff_stats(design, rows) for rows in built.cells.rows]
+        return
+    built.family, built.y_obs, built.trials = observed(design, trials)
+    built.offset = np.zeros(design.n) if offset is None else np.asarray(offset, float)
+    if spec.family in DISPERSION:
+        name = DISPERSION[spec.family]
+        built.dispersion = scale_variable(name, priors[name])

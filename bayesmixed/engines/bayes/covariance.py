@@ -37,7 +37,10 @@ def scale_variable(name: str, prior: Prior) -> pt.TensorVariable:
     if d == "flat":
         return pm.HalfFlat(name)
     if d == "igamma":
-        var_name = "sigma2" if name == "sigma" else name.replace("sd[", "var[", 1)
+        if name.startswith("sigma"):
+            var_name = "sigma2" + name[len("sigma") :]
+        else:
+            var_name = name.replace("sd[", "var[", 1)
         var = pm.InverseGamma(var_name, alpha=p[0], beta=p[1])
         return pm.Deterministic(name, pt.sqrt(var))
     raise ValueError(f"no scale prior {d}")  # priors.as_prior validated the name

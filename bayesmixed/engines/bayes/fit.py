@@ -17,7 +17,9 @@ from threadpoolctl import threadpool_limits
 from ...design.types import Design
 from ...errors import EstimationError, NotSupportedError, SpecificationError
 from ...results.bayes import BayesResult
-from .build import build_model
+from .build import build_model, trace_names
+from .glmm import check_family
+from .hetero import residual_cells
 from .laplace import find_mode, laplace_draws
 from .posterior import to_datatree
 from .priors import describe, resolve_priors
@@ -26,20 +28,24 @@ from .sample import run_nuts
 METHODS = ("nuts", "laplace")
 
 
-def _check_supported(design: Design) -> None:
+def _check_supported(design: Design, method: str, marginalize: bool | None) -> None:
     spec = design.spec
-    if spec.family != "gaussian" or spec.link != "identity":
-        raise NotSupportedError(
-            f"Bayesian estimation of {spec.command} (family {spec.family}, link {spec.link}) "
-            "is not available yet: only Gaussian linear mixed models can be fitted"
-        )
-    if design.residual is not None or spec.residual.type != "independent" or spec.residual.by:
-        raise NotSupportedError(
-            "Bayesian estimation with residuals() structures is not available yet; "
-            "only independent, homoskedastic errors are supported"
-        )
+    check_family(spec)
     if not design.blocks:
         raise NotSupportedError("a mixed model needs at least one random-effects equation")
+    if spec.family != "gaussian":
+        if marginalize:
+            raise SpecificationError(
+                f"the random effects of {spec.command} (family {spec.family}) cannot be "
+                "integrated out analytically; use marginalize=False or leave it unset"
+            )
+        if method == "laplace":
+            raise NotSupportedError(
+                f"method='laplace' is available for Gaussian models only; fit {spec.command} "
+                "with method='nuts'"
+            )
+    elif design.residual is not None:
+        residual_cells(design)  # raises for correlated structures, naming what works
 
 
 def fit_bayes(
@@ -50,12 +56,14 @@ def fit_bayes(
     tune: int = 1000,
     chains: int = 4,
     seed: int | None = None,
-    target_accept: float = 0.9,
+    target_accept: float | None = None,
     sampler: str = "pymc",
     priors: str | dict | None = None,
     marginalize: bool | None = None,
     reml: bool | None = None,
     progressbar: bool = True,
+    offset: np.ndarray | None = None,
+    trials: np.ndarray | float | None = None,
 ) -> BayesResult:
     """Fit ``design`` the Bayesian way.
 
@@ -67,9 +75,14 @@ def fit_bayes(
         of changes by prior name (see :mod:`.priors`).
     marginalize : integrate the random effects out (default for Gaussian models);
         ``False`` samples them, non-centred.
+    target_accept : NUTS's target acceptance; ``None`` takes 0.95 when a level has an
+        unstructured covariance (correlations near +-1, as jsp's -0.998, curve the
+        posterior sharply at the boundary and 0.9 lets a few transitions diverge), else 0.9.
     reml : Laplace only: integrate the fixed effects out too, so the flat-prior mode is the
         REML estimate; defaults to ``design.spec.reml``.  NUTS always integrates them out
         when marginalizing (exact under normal or flat priors, and faster).
+    offset, trials : GLMMs only, in the design's row order (offset with log exposure
+        included): what :func:`bayesmixed.engines.glmm.glm_extras` reads from the data.
     """
     # Multithreaded BLAS on matrices of this size is ~30x slower than one thread.
     with threadpool_limits(limits=1, user_api="blas"):
@@ -86,6 +99,8 @@ def fit_bayes(
             marginalize,
             reml,
             progressbar,
+            offset,
+            trials,
         )
 
 
@@ -102,13 +117,16 @@ def _fit(
     marginalize,
     reml,
     progressbar,
+    offset=None,
+    trials=None,
 ) -> BayesResult:
     start = time.perf_counter()
-    _check_supported(design)
     if method not in METHODS:
         raise SpecificationError(f"unknown method '{method}': use 'nuts' or 'laplace'")
+    _check_supported(design, method, marginalize)
     resolved = resolve_priors(design, priors)
-    marginal = True if marginalize is None else bool(marginalize)
+    gaussian = design.spec.family == "gaussian"
+    marginal = gaussian if marginalize is None else bool(marginalize)
     if reml is None:
         reml = bool(design.spec.reml)
     if method == "nuts":
@@ -117,10 +135,13 @@ def _fit(
         integrate = bool(reml)
         if integrate and not marginal:
             raise SpecificationError("reml=True needs marginalize=True in Laplace mode")
-    built = build_model(design, resolved, marginal, integrate)
+    built = build_model(design, resolved, marginal, integrate, offset, trials)
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
     mode_values, info, stats = None, {}, None
+    if target_accept is None:
+        unstructured = any(b.structure.name == "unstructured" and b.k > 1 for b in design.blocks)
+        target_accept = 0.95 if unstructured else 0.9
     if method == "nuts":
         raw_tree = run_nuts(
             built.model,
@@ -133,10 +154,7 @@ def _fit(
             progressbar=progressbar,
         )
         post = raw_tree["posterior"]
-        names = ["sigma", *[f"cov[{n}]" for n in built.names]]
-        names += [] if built.integrate_beta else ["beta"]
-        names += [] if built.marginal else [f"b[{n}]" for n in built.names]
-        raw = {n: post[n].values for n in names}
+        raw = {n: post[n].values for n in trace_names(built)}
         stats = raw_tree["sample_stats"].to_dataset()
     else:
         fit, jacobian = _laplace_mode(built)
@@ -193,6 +211,7 @@ def _mode_values(built, fit, rng) -> dict:
     mode = dict(fit.mode)
     covs = [np.asarray(mode[f"cov[{n}]"])[None] for n in built.names]
     sigma = np.atleast_1d(mode["sigma"])
+    weights = None if built.cells is None else 1.0 / np.atleast_2d(mode["sigma_e"]) ** 2
     beta = None if built.integrate_beta else np.asarray(mode["beta"])[None]
     _, beta_hat = conditional_draws(
         built.stats,
@@ -204,6 +223,8 @@ def _mode_values(built, fit, rng) -> dict:
         built.prior_mean,
         built.prior_prec,
         noise=False,
+        parts=built.parts,
+        weights=weights,
     )
     mode["beta"] = beta_hat[0]
     return mode

@@ -21,7 +21,7 @@ from scipy.optimize import minimize
 
 from ...errors import EstimationError
 from ..ml.fit import fit_lmm
-from .build import BuiltModel
+from .build import BuiltModel, trace_names
 
 
 @dataclass
@@ -45,10 +45,7 @@ class _Objective:
         # The C backend: its compiled modules are cached on disk, unlike numba's JIT.
         self._logp = model.compile_logp(jacobian=jacobian, mode="FAST_RUN")
         self._dlogp = model.compile_dlogp(jacobian=jacobian, mode="FAST_RUN")
-        names = ["sigma"] + [f"cov[{n}]" for n in built.names]
-        if not built.integrate_beta:
-            names.append("beta")
-        self.names = names
+        self.names = names = [n for n in trace_names(built) if not n.startswith("b[")]
         outs = model.replace_rvs_by_values([model[n] for n in names])
         self._values = model.compile_fn(
             outs, inputs=model.value_vars, point_fn=False, on_unused_input="ignore", mode="FAST_RUN"

@@ -65,17 +65,19 @@ def sparse_z(design: Design) -> sp.csr_matrix:
     return sp.hstack(parts).tocsr()
 
 
-def suff_stats(design: Design) -> SuffStats:
+def suff_stats(design: Design, rows: np.ndarray | None = None) -> SuffStats:
+    """Cross-products of the whole sample, or of the subset ``rows`` (a residual cell)."""
     z = sparse_z(design)
     x, y = design.X, design.y
+    zr, xr, yr = (z, x, y) if rows is None else (z[rows], x[rows], y[rows])
     return SuffStats(
-        ztz=(z.T @ z).toarray(),
-        ztx=np.asarray(z.T @ x),
-        zty=np.asarray(z.T @ y),
-        xtx=x.T @ x,
-        xty=x.T @ y,
-        yty=float(y @ y),
-        n=design.n,
+        ztz=(zr.T @ zr).toarray(),
+        ztx=np.asarray(zr.T @ xr),
+        zty=np.asarray(zr.T @ yr),
+        xtx=xr.T @ xr,
+        xty=xr.T @ yr,
+        yty=float(yr @ yr),
+        n=len(yr),
         z=z,
     )
 
@@ -89,29 +91,58 @@ def full_lambda(lams: list, design: Design):
 def marginal_loglik(st: SuffStats, lam, sigma, beta=None, prior_mean=None, prior_prec=None):
     """Log likelihood with u (and beta when ``beta`` is None) integrated out (PyTensor)."""
     s2 = sigma**2
-    zl = lam.T @ st.ztz @ lam
+    return weighted_loglik([st], [1.0 / s2], st.n * pt.log(s2), lam, beta, prior_mean, prior_prec)
+
+
+def weighted_loglik(parts, weights, logvar_sum, lam, beta=None, prior_mean=None, prior_prec=None):
+    """The integrated likelihood when rows of part r have error variance 1 / weights[r].
+
+    ``parts`` are the cross-products of disjoint row sets (one per residual variance cell,
+    a single part for homoskedastic errors); ``logvar_sum`` is sum_i log var(e_i).
+    Weighting the cross-products is exact because the error covariance is diagonal.
+    """
+    n = sum(st.n for st in parts)
+    ztz = _wsum(weights, [st.ztz for st in parts])
+    zty = _wsum(weights, [st.zty for st in parts])
+    ztx = _wsum(weights, [st.ztx for st in parts])
+    zl = lam.T @ ztz @ lam
     if beta is None:
-        lzx = lam.T @ st.ztx
+        xtx = _wsum(weights, [st.xtx for st in parts])
+        xty = _wsum(weights, [st.xty for st in parts])
+        lzx = lam.T @ ztx
         top = pt.concatenate([zl, lzx], axis=1)
-        bottom = pt.concatenate([lzx.T, pt.as_tensor(st.xtx)], axis=1)
-        prec = np.concatenate([np.ones(st.q), prior_prec])
-        mean = np.concatenate([np.zeros(st.q), prior_mean])
+        bottom = pt.concatenate([lzx.T, xtx], axis=1)
+        q = parts[0].q
+        prec = np.concatenate([np.ones(q), prior_prec])
+        mean = np.concatenate([np.zeros(q), prior_mean])
         wtw = pt.concatenate([top, bottom], axis=0)
-        wty = pt.concatenate([lam.T @ st.zty, pt.as_tensor(st.xty)])
-        quad0 = st.yty / s2 + float(np.sum(prior_prec * prior_mean**2))
+        wty = pt.concatenate([lam.T @ zty, xty])
+        quad0 = _wsum(weights, [st.yty for st in parts]) + float(np.sum(prior_prec * prior_mean**2))
         const = 0.5 * float(np.sum(np.log(prior_prec[prior_prec > 0])))
     else:
-        prec, mean = np.ones(st.q), np.zeros(st.q)
+        prec, mean = np.ones(parts[0].q), np.zeros(parts[0].q)
         wtw = zl
-        wty = lam.T @ (st.zty - st.ztx @ beta)
-        rtr = st.yty - 2 * pt.dot(beta, st.xty) + pt.dot(beta, pt.dot(st.xtx, beta))
-        quad0, const = rtr / s2, 0.0
-    prec_mat = wtw / s2 + pt.diag(prec)
-    h = wty / s2 + prec * mean
+        wty = lam.T @ (zty - ztx @ beta)
+        quad0, const = _wsum(weights, [_rss(st, beta) for st in parts]), 0.0
+    prec_mat = wtw + pt.diag(prec)
+    h = wty + prec * mean
     chol = pt.linalg.cholesky(prec_mat)
     c = pt.linalg.solve_triangular(chol, h, lower=True)
     logdet = 2.0 * pt.sum(pt.log(pt.diag(chol)))
-    return const - 0.5 * (st.n * (LOG_2PI + pt.log(s2)) + logdet + quad0 - pt.dot(c, c))
+    return const - 0.5 * (n * LOG_2PI + logvar_sum + logdet + quad0 - pt.dot(c, c))
+
+
+def _wsum(weights, values):
+    """sum_r weights[r] * values[r] (PyTensor or NumPy)."""
+    out = weights[0] * values[0]
+    for w, v in zip(weights[1:], values[1:]):
+        out = out + w * v
+    return out
+
+
+def _rss(st: SuffStats, beta):
+    """(y - X beta)'(y - X beta) from the cross-products."""
+    return st.yty - 2 * pt.dot(beta, st.xty) + pt.dot(beta, pt.dot(st.xtx, beta))
 
 
 # -- exact conditional draws, NumPy --------------------------------------------------
@@ -150,28 +181,26 @@ def conditional_draws(
     prior_prec: np.ndarray | None = None,
     batch: int = 256,
     noise: bool = True,
+    parts: list[SuffStats] | None = None,
+    weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw (b, beta) from their Gaussian conditional for each of S posterior draws.
 
     ``sigma`` is (S,), each ``covs[i]`` (S, k, k); ``beta`` (S, p) when it was sampled.
+    Heteroskedastic errors pass the cross-products of each variance cell as ``parts``
+    and the (S, cells) inverse variances as ``weights`` (``sigma`` is then unused).
     Returns b as (S, q) and beta as (S, p); ``noise=False`` gives the conditional means.
     """
-    s_total = len(sigma)
+    if parts is None:
+        parts, weights = [st], 1.0 / np.asarray(sigma, float)[:, None] ** 2
+    s_total = len(weights)
     b_out = np.empty((s_total, st.q))
     beta_out = np.empty((s_total, st.p)) if beta is None else np.asarray(beta, float)
     for start in range(0, s_total, batch):
         sl = slice(start, min(start + batch, s_total))
         lam = _lambda_batch([c[sl] for c in covs], design)
-        gamma = _draw_batch(
-            st,
-            lam,
-            sigma[sl],
-            rng,
-            beta_out[sl] if beta is not None else None,
-            prior_mean,
-            prior_prec,
-            noise,
-        )
+        given = beta_out[sl] if beta is not None else None
+        gamma = _draw_batch(parts, lam, weights[sl], rng, given, prior_mean, prior_prec, noise)
         u = gamma[:, : st.q]
         b_out[sl] = np.einsum("sij,sj->si", lam, u)
         if beta is None:
@@ -179,27 +208,29 @@ def conditional_draws(
     return b_out, beta_out
 
 
-def _draw_batch(st, lam, sigma, rng, beta, prior_mean, prior_prec, noise) -> np.ndarray:
-    s2 = (sigma**2)[:, None, None]
-    lzz = np.einsum("sji,jk,skl->sil", lam, st.ztz, lam, optimize=True)
+def _draw_batch(parts, lam, w, rng, beta, prior_mean, prior_prec, noise) -> np.ndarray:
+    """One batch of draws; ``w`` (S, cells) weights each part's cross-products."""
+    q = parts[0].q
+    wt = [w[:, r, None, None] for r in range(len(parts))]
+    lzz = _wsum(wt, [np.einsum("sji,jk,skl->sil", lam, st.ztz, lam, optimize=True) for st in parts])
+    zty = w @ np.stack([st.zty for st in parts])
     if beta is None:
-        lzx = np.einsum("sji,jk->sik", lam, st.ztx)
+        xtx = _wsum(wt, [st.xtx[None] for st in parts])
+        lzx = _wsum(wt, [np.einsum("sji,jk->sik", lam, st.ztx) for st in parts])
         top = np.concatenate([lzz, lzx], axis=2)
-        bottom = np.concatenate(
-            [lzx.transpose(0, 2, 1), np.broadcast_to(st.xtx, (len(lam), st.p, st.p))], axis=2
-        )
+        bottom = np.concatenate([lzx.transpose(0, 2, 1), xtx], axis=2)
         wtw = np.concatenate([top, bottom], axis=1)
-        wty = np.concatenate(
-            [np.einsum("sji,j->si", lam, st.zty), np.broadcast_to(st.xty, (len(lam), st.p))], axis=1
-        )
-        prec = np.concatenate([np.ones(st.q), prior_prec])
-        mean = np.concatenate([np.zeros(st.q), prior_mean])
+        xty = w @ np.stack([st.xty for st in parts])
+        wty = np.concatenate([np.einsum("sji,sj->si", lam, zty), xty], axis=1)
+        prec = np.concatenate([np.ones(q), prior_prec])
+        mean = np.concatenate([np.zeros(q), prior_mean])
     else:
+        ztxb = _wsum([w[:, r, None] for r in range(len(parts))], [beta @ st.ztx.T for st in parts])
         wtw = lzz
-        wty = np.einsum("sji,sj->si", lam, st.zty[None, :] - beta @ st.ztx.T)
-        prec, mean = np.ones(st.q), np.zeros(st.q)
-    p_mat = wtw / s2 + np.eye(len(prec)) * prec
-    h = wty / s2[:, :, 0] + prec * mean
+        wty = np.einsum("sji,sj->si", lam, zty - ztxb)
+        prec, mean = np.ones(q), np.zeros(q)
+    p_mat = wtw + np.eye(len(prec)) * prec
+    h = wty + prec * mean
     chol = np.linalg.cholesky(p_mat)
     mu = np.linalg.solve(p_mat, h[..., None])[..., 0]
     if not noise:
@@ -214,21 +245,36 @@ def pointwise_loglik(
     """log N(y_i | x_i beta + z_i b, sigma2) for each draw: (S, n), conditional on b."""
     mu = beta @ design.X.T + (st.z @ b.T).T
     resid = design.y[None, :] - mu
-    s2 = (sigma**2)[:, None]
+    s2 = np.asarray(sigma, float) ** 2
+    s2 = s2[:, None] if s2.ndim == 1 else s2  # (S,) or per observation (S, n)
     return -0.5 * (LOG_2PI + np.log(s2) + resid**2 / s2)
 
 
 def add_marginal_likelihood(model_parts, design: Design, st: SuffStats) -> None:
-    """Add the integrated likelihood as a Potential to the current PyMC model."""
+    """Add the integrated likelihood as a Potential to the current PyMC model.
+
+    One random-effects equation: factored group by group (:mod:`.blocked`); several:
+    one dense Cholesky.  Heteroskedastic cells weight their own cross-products.
+    """
     import pymc as pm
 
-    lam = full_lambda(model_parts.lams, design)
-    value = marginal_loglik(
-        st,
-        lam,
-        model_parts.sigma,
-        model_parts.beta,
-        model_parts.prior_mean,
-        model_parts.prior_prec,
-    )
+    from .blocked import blocked_applies, blocked_loglik, group_parts
+
+    parts = model_parts.parts or [st]
+    if model_parts.cells is None:
+        s2 = model_parts.sigma**2
+        weights, logvar_sum = [1.0 / s2], st.n * pt.log(s2)
+    else:
+        var = model_parts.sigma_e**2
+        weights = [var[c] ** -1 for c in range(len(parts))]
+        logvar_sum = sum(p.n * pt.log(var[c]) for c, p in enumerate(parts))
+    args = (model_parts.beta, model_parts.prior_mean, model_parts.prior_prec)
+    if blocked_applies(design):
+        block = design.blocks[0]
+        grouped = [group_parts(p, block.n_groups, block.k) for p in parts]
+        lam = model_parts.lams[0]
+        value = blocked_loglik(grouped, weights, logvar_sum, lam, block.k, *args)
+    else:
+        lam = full_lambda(model_parts.lams, design)
+        value = weighted_loglik(parts, weights, logvar_sum, lam, *args)
     pm.Potential("marginal_loglik", value)

@@ -1,10 +1,10 @@
 """The non-centred parameterization: random effects sampled as b = Lambda u, u ~ N(0, I).
 
-Used when the random effects cannot be integrated out analytically (non-Gaussian
-families, once they land) or on request (``marginalize=False``).  Sampling u rather than
-b removes the funnel between a level's scale and its effects, which is what makes
-centred hierarchical models diverge.  The observed response is an ordinary PyMC
-likelihood, so PyMC's pointwise log-likelihood serves LOO directly.
+Used for Gaussian models on request (``marginalize=False``); GLMMs use the same
+construction in :mod:`.glmm`.  Sampling u rather than b removes the funnel between a
+level's scale and its effects, which is what makes centred hierarchical models diverge.
+The observed response is an ordinary PyMC likelihood, so PyMC's pointwise log-likelihood
+serves LOO directly.
 """
 
 from __future__ import annotations
@@ -23,4 +23,5 @@ def add_noncentred_likelihood(built, design: Design) -> None:
         u = pm.Normal(f"u[{name}]", 0.0, 1.0, dims=dims)
         b = pm.Deterministic(f"b[{name}]", u @ lam.T, dims=dims)
         mu = mu + pt.sum(block.Z * b[block.codes], axis=1)
-    pm.Normal("y", mu=mu, sigma=built.sigma, observed=design.y, dims="obs")
+    sigma = built.sigma if built.cells is None else built.sigma_e[built.cells.of_obs]
+    pm.Normal("y", mu=mu, sigma=sigma, observed=design.y, dims="obs")

@@ -3,7 +3,8 @@
 Whatever produced the draws -- NUTS on the marginal model, NUTS on the non-centred model,
 or the Laplace approximation -- the result has the same groups and names: ``posterior``
 (``beta``, ``sigma``, ``sd[<block>]``, ``corr[<block>]``, ``cov[<block>]``,
-``b[<block>]``), ``log_likelihood`` (pointwise, conditional on the random effects, for
+``b[<block>]``, ``sigma_e`` per residual cell, ``alpha``/``phi`` for dispersed GLMMs),
+``log_likelihood`` (pointwise, conditional on the random effects, for
 LOO), ``observed_data`` and, for NUTS, ``sample_stats``.
 """
 
@@ -13,6 +14,7 @@ import numpy as np
 import xarray as xr
 
 from .build import BuiltModel, coords_of
+from .glmm import DISPERSION, pointwise
 from .marginal import conditional_draws, pointwise_loglik
 
 
@@ -21,20 +23,46 @@ def _flat(a: np.ndarray) -> np.ndarray:
 
 
 def complete_draws(built: BuiltModel, raw: dict[str, np.ndarray], rng: np.random.Generator):
-    """Fill in beta and b (exact conditional draws) for marginal models; flat arrays (S, ...)."""
+    """Fill in beta and b (exact conditional draws) for marginal models; flat arrays (S, ...).
+
+    ``sigma`` is (S,) for iid errors, (S, cells) under heteroskedastic cells, None for GLMMs.
+    """
     design = built.design
-    sigma = _flat(raw["sigma"])
+    sigma = None
+    if built.gaussian:
+        sigma = _flat(raw["sigma_e"] if built.cells is not None else raw["sigma"])
     covs = [_flat(raw[f"cov[{n}]"]) for n in built.names]
     beta = None if built.integrate_beta else _flat(raw["beta"])
     if built.marginal:
+        weights = None if built.cells is None else 1.0 / sigma**2
+        ref = sigma if built.cells is None else sigma[:, 0]
         b, beta = conditional_draws(
-            built.stats, design, sigma, covs, rng, beta, built.prior_mean, built.prior_prec
+            built.stats,
+            design,
+            ref,
+            covs,
+            rng,
+            beta,
+            built.prior_mean,
+            built.prior_prec,
+            parts=built.parts,
+            weights=weights,
         )
     else:
         b = np.concatenate(
-            [_flat(raw[f"b[{n}]"]).reshape(len(sigma), -1) for n in built.names], axis=1
+            [_flat(raw[f"b[{n}]"]).reshape(len(covs[0]), -1) for n in built.names], axis=1
         )
     return sigma, covs, beta, b
+
+
+def _loglik(built: BuiltModel, raw, sigma, beta, b) -> np.ndarray:
+    """Pointwise log likelihood (S, n), conditional on the random effects."""
+    if not built.gaussian:
+        name = DISPERSION.get(built.design.spec.family)
+        disp = None if name is None else _flat(raw[name])
+        return pointwise(built, beta, b, disp)
+    per_obs = sigma if built.cells is None else sigma[:, built.cells.of_obs]
+    return pointwise_loglik(built.design, built.stats, beta, b, per_obs)
 
 
 def to_datatree(
@@ -46,14 +74,22 @@ def to_datatree(
 ) -> xr.DataTree:
     """Assemble the result's DataTree from ``raw`` draws shaped (chain, draw, ...)."""
     design = built.design
-    chains, draws = np.shape(raw["sigma"])[:2]
+    chains, draws = np.shape(raw[f"cov[{built.names[0]}]"])[:2]
     sigma, covs, beta, b = complete_draws(built, raw, rng)
 
     def shaped(a):
         return a.reshape((chains, draws) + a.shape[1:])
 
     cd = ("chain", "draw")
-    data = {"beta": (cd + ("fixed",), shaped(beta)), "sigma": (cd, shaped(sigma))}
+    data = {"beta": (cd + ("fixed",), shaped(beta))}
+    if built.cells is not None:
+        data["sigma"] = (cd, shaped(sigma[:, 0]))
+        data["sigma_e"] = (cd + ("residual_cells",), shaped(sigma))
+    elif sigma is not None:
+        data["sigma"] = (cd, shaped(sigma))
+    name = DISPERSION.get(design.spec.family)
+    if name is not None:
+        data[name] = (cd, shaped(_flat(raw[name])))
     off = 0
     for name, block, cov in zip(built.names, design.blocks, covs):
         eff, eff2, grp = f"{name}_effects", f"{name}_effects_", f"{name}_groups"
@@ -64,7 +100,7 @@ def to_datatree(
                 corr = cov / (sd[:, :, None] * sd[:, None, :])
             data[f"corr[{name}]"] = (cd + (eff, eff2), shaped(corr))
         data[f"cov[{name}]"] = (cd + (eff, eff2), shaped(cov))
-        bb = b[:, off : off + block.q].reshape(len(sigma), block.n_groups, block.k)
+        bb = b[:, off : off + block.q].reshape(len(beta), block.n_groups, block.k)
         data[f"b[{name}]"] = (cd + (grp, eff), shaped(bb))
         off += block.q
     coords = coords_of(design)
@@ -73,16 +109,17 @@ def to_datatree(
         coords[f"{name}_effects_"] = coords[f"{name}_effects"]
     coords.update(chain=np.arange(chains), draw=np.arange(draws))
     posterior = xr.Dataset(data, coords=coords, attrs=attrs or {})
-    ll = pointwise_loglik(design, built.stats, beta, b, sigma)
+    ll = _loglik(built, raw, sigma, beta, b)
     obs = {"obs": np.arange(design.n)}
     response = design.spec.response
+    y_obs = design.y if built.y_obs is None else built.y_obs
     groups = {
         "posterior": posterior,
         "log_likelihood": xr.Dataset(
             {response: (cd + ("obs",), shaped(ll))},
             coords={**obs, "chain": np.arange(chains), "draw": np.arange(draws)},
         ),
-        "observed_data": xr.Dataset({response: (("obs",), design.y)}, coords=obs),
+        "observed_data": xr.Dataset({response: (("obs",), y_obs)}, coords=obs),
     }
     if sample_stats is not None:
         groups["sample_stats"] = sample_stats

@@ -21,6 +21,11 @@ Three sets of defaults (``priors=None`` / ``"stata"`` / ``"flat"``):
   however far the covariates are from zero; every standard deviation
   ``halfnormal(2.5 sd(y)/sd(z))`` (``sd(z) = 1`` for constants and ``R.`` effects); LKJ(1).
   Scales come from the data so that the same model is weakly informative in dollars or cents.
+  GLMMs work on the link scale, so there sd(y) is replaced by 1 and mean(y) by 0 (rstanarm's
+  convention), there is no ``sigma``, and the dispersion of ``menbreg``/gamma models
+  (``alpha``/``phi``) is ``halfnormal(2.5)`` in every set (Stata's normal prior on its log is
+  not reproduced).
+* residual cells (``residuals(independent, by())``) each get the ``sigma`` prior.
 * *Stata's* ``bayes:`` defaults: ``normal(0, 10000)`` (a variance) on coefficients,
   ``igamma(0.01, 0.01)`` on variances, ``iwishart(k+1, I)`` on unstructured matrices.
 * *flat*: improper uniform on coefficients, standard deviations and (LKJ(1)) correlations, so
@@ -54,7 +59,10 @@ _ALLOWED = {
     "sd": {"halfnormal", "halfstudentt", "exponential", "igamma", "flat"},
     "corr": {"lkj", "uniform", "flat"},
     "cov": {"iwishart"},
+    "alpha": {"halfnormal", "halfstudentt", "exponential", "flat"},
+    "phi": {"halfnormal", "halfstudentt", "exponential", "flat"},
 }
+DISPERSION = {"nbinomial": "alpha", "gamma": "phi"}
 
 
 @dataclass(frozen=True)
@@ -118,8 +126,14 @@ def _scale(values: np.ndarray) -> float:
     return sd if sd > 0 else 1.0
 
 
+def _gaussian(design: Design) -> bool:
+    return design.spec.family == "gaussian"
+
+
 def _default_priors(design: Design) -> dict[str, Prior]:
-    sdy = _scale(design.y)
+    # GLMMs: the linear predictor is on the link scale, where unit scale is the reference
+    sdy = _scale(design.y) if _gaussian(design) else 1.0
+    ymean = float(np.mean(design.y)) if _gaussian(design) else 0.0
     out: dict[str, Prior] = {}
     const_scale = 2.5 * sdy
     constants = []
@@ -132,14 +146,20 @@ def _default_priors(design: Design) -> dict[str, Prior]:
         out[f"beta[{name}]"] = Prior("normal", (0.0, s * s))
         const_scale += abs(float(np.mean(col))) * s
     for name, value in constants:
-        out[f"beta[{name}]"] = Prior(
-            "normal", (float(np.mean(design.y)) / value, (const_scale / abs(value)) ** 2)
-        )
-    out["sigma"] = Prior("halfnormal", (2.5 * sdy,))
+        out[f"beta[{name}]"] = Prior("normal", (ymean / value, (const_scale / abs(value)) ** 2))
+    _residual_default(out, design, Prior("halfnormal", (2.5 * sdy,)))
     for name, block in zip(block_names(design), design.blocks):
         scales = [2.5 * sdy / _scale(block.Z[:, e]) for e in range(block.k)]
         _block_defaults(out, name, block, scales, Prior("lkj", (1.0,)))
     return out
+
+
+def _residual_default(out: dict[str, Prior], design: Design, prior: Prior) -> None:
+    """``sigma`` for Gaussian models, ``alpha``/``phi`` for dispersed GLMMs, else nothing."""
+    if _gaussian(design):
+        out["sigma"] = prior
+    elif design.spec.family in DISPERSION:
+        out[DISPERSION[design.spec.family]] = Prior("halfnormal", (2.5,))
 
 
 def _block_defaults(out, name, block, scales, corr_prior) -> None:
@@ -158,7 +178,7 @@ def _block_defaults(out, name, block, scales, corr_prior) -> None:
 
 def _stata_priors(design: Design) -> dict[str, Prior]:
     out = {f"beta[{n}]": Prior("normal", (0.0, 10000.0)) for n in design.fixed_names}
-    out["sigma"] = Prior("igamma", (0.01, 0.01))
+    _residual_default(out, design, Prior("igamma", (0.01, 0.01)))
     for name, block in zip(block_names(design), design.blocks):
         kind = block.structure.name
         if kind == "unstructured" and block.k > 1:

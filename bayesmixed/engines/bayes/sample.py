@@ -54,7 +54,13 @@ def run_nuts(
         # mode) JIT-compiles the logp again for every new model, ~10 s each time.
         kwargs["compile_kwargs"] = {"mode": "FAST_RUN"}
     else:
-        kwargs["nuts_sampler_kwargs"] = {"target_accept": target_accept}
+        # PyMC 6 deprecates nuts_sampler_kwargs for nuts={...}; for numpyro it lifts
+        # chain_method (and target_accept) to the JAX driver.
+        kwargs["nuts"] = {"target_accept": target_accept}
+        if sampler == "numpyro":
+            from .jax_sampler import numpyro_options
+
+            kwargs["nuts"].update(numpyro_options(chains))
     with model:
         return pm.sample(
             draws=draws,

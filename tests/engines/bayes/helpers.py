@@ -53,3 +53,11 @@ def toy_design(cov: str = "unstructured", seed: int = 0, n_groups: int = 6) -> D
         RandomEquation(("g",), terms("x"), True, cov),
     )
     return build_design(ModelSpec("y", terms("x"), eqs), frame)
+
+
+def slope_design(seed: int = 0, n_groups: int = 8) -> Design:
+    """One random-slope equation (the blocked path), tiny."""
+    design = toy_design("unstructured", seed, n_groups)
+    frame = pd.DataFrame({"g": design.blocks[1].codes, "x": design.X[:, 0], "y": design.y})
+    eq = RandomEquation(("g",), terms("x"), True, "unstructured")
+    return build_design(ModelSpec("y", terms("x"), (eq,)), frame)
