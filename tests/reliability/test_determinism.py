@@ -72,3 +72,16 @@ def test_laplace_draws_repeat_with_the_seed():
     pa, pb, pc = a.posterior, b.posterior, c.posterior
     assert all(np.array_equal(pa[v].values, pb[v].values) for v in pa.data_vars)
     assert not np.array_equal(pa["beta"].values, pc["beta"].values)
+
+
+def test_nuts_draws_repeat_with_the_seed():
+    """Same seed, same draws -- bit for bit, chains run in parallel processes included."""
+    pytest.importorskip("pymc")
+    df = bm.datasets.load("rats")
+    cmd = "bayes, nchains(2) mcmcsize(60) burnin(60) rseed(5): mixed weight female || litter:"
+    a = bm.stata(cmd, df, progressbar=False)
+    b = bm.stata(cmd, df, progressbar=False)
+    c = bm.stata(cmd.replace("rseed(5)", "rseed(6)"), df, progressbar=False)
+    pa, pb, pc = a.posterior, b.posterior, c.posterior
+    assert all(np.array_equal(pa[v].values, pb[v].values) for v in pa.data_vars)
+    assert not np.array_equal(pa["sigma"].values, pc["sigma"].values)
