@@ -20,6 +20,7 @@ from .deviance import ProfiledDeviance
 from .inference import WorkingMap, working_covariance
 from .optimize import minimize_theta
 from .rescale import column_scales, scaled_design, unscale_theta
+from .start import moment_start
 
 
 def make_deviance(design: Design, reml: bool) -> ProfiledDeviance:
@@ -126,9 +127,15 @@ def _warn_unidentified(design: Design) -> None:
 
 def _optimize(design: Design, dev: ProfiledDeviance, reml: bool):
     """Optimize theta, on unit-scaled random-effect columns where they are badly scaled."""
+    if design.n <= design.p:
+        raise EstimationError(
+            f"the likelihood cannot be evaluated: {design.n} observations for {design.p} "
+            "fixed-effect coefficients leave no residual variation"
+        )
     scales = column_scales(design)
     search = dev if scales is None else make_deviance(scaled_design(design, scales), reml)
     start, bounds = _start_and_bounds(search)
+    start = moment_start(design, dev.cp.order, search.split(start))
     if not np.isfinite(search(start)):
         raise EstimationError(
             "the likelihood cannot be evaluated: the fixed-effects design is singular "
