@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 
 from ..design.types import Design
@@ -70,37 +69,6 @@ class GLMMResult(LikelihoodAccessors):
         from .render_glmm import render_text
 
         return render_text(self)
-
-    def save(self, path):
-        """Save to ``path`` in open formats (Stata's ``estimates save``); see bayesmixed.io."""
-        from ..io import save
-
-        return save(self, path)
-
-    # -- postestimation (delegates; imports stay inside to keep the one-way flow) ----------
-    def predict(self, kind: str | None = None, data=None, relevel: str | None = None, **options):
-        """Stata's ``predict``: see :func:`bayesmixed.postestimation.predict.predict`."""
-        from ..postestimation.predict import predict
-
-        return predict(self, kind, data, relevel, **options)
-
-    def random_effects(self) -> dict[str, pd.DataFrame]:
-        """Per-group BLUPs with their conditional SDs, keyed like ``re_cov``."""
-        from ..postestimation.predict import random_effects
-
-        return random_effects(self)
-
-    def estat_icc(self, level: float | None = None) -> pd.DataFrame:
-        """Stata's ``estat icc``: intraclass correlations with delta-method CIs."""
-        from ..postestimation.estat import estat_icc
-
-        return estat_icc(self, level)
-
-    def estat_recovariance(self, correlation: bool = False) -> dict[str, pd.DataFrame]:
-        """Stata's ``estat recovariance``: each level's random-effects covariance."""
-        from ..postestimation.estat import estat_recovariance
-
-        return estat_recovariance(self, correlation)
 
     @property
     def link(self) -> str:

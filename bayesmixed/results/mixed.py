@@ -89,45 +89,8 @@ class MixedResult(LikelihoodAccessors):
 
         return render_html(self)
 
-    def save(self, path):
-        """Save to ``path`` in open formats (Stata's ``estimates save``); see bayesmixed.io."""
-        from ..io import save
-
-        return save(self, path)
-
-    # -- postestimation (delegates; imports stay inside to keep the one-way flow) ----------
-    def predict(self, kind: str | None = None, data=None, relevel: str | None = None, **options):
-        """Stata's ``predict``: see :func:`bayesmixed.postestimation.predict.predict`."""
-        from ..postestimation.predict import predict
-
-        return predict(self, kind, data, relevel, **options)
-
-    def random_effects(self) -> dict[str, pd.DataFrame]:
-        """Per-group BLUPs with their conditional SDs, keyed like ``re_cov``."""
-        from ..postestimation.predict import random_effects
-
-        return random_effects(self)
-
-    def estat_icc(self, level: float | None = None) -> pd.DataFrame:
-        """Stata's ``estat icc``: intraclass correlations with delta-method CIs."""
-        from ..postestimation.estat import estat_icc
-
-        return estat_icc(self, level)
-
-    def estat_recovariance(self, correlation: bool = False) -> dict[str, pd.DataFrame]:
-        """Stata's ``estat recovariance``: each level's random-effects covariance."""
-        from ..postestimation.estat import estat_recovariance
-
-        return estat_recovariance(self, correlation)
-
     def estat_wcorrelation(self, at: dict | None = None, covariance: bool = False):
         """Stata's ``estat wcorrelation``: model-implied correlation within one cluster."""
         from ..postestimation.estat import estat_wcorrelation
 
         return estat_wcorrelation(self, at, covariance)
-
-    def estat_ic(self) -> pd.DataFrame:
-        """Stata's ``estat ic``: N, ll(model), df, AIC, BIC."""
-        from ..postestimation.estat import estat_ic
-
-        return estat_ic(self)
