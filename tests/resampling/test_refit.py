@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import numpy as np
 import pytest
@@ -75,10 +74,8 @@ def test_with_response_checks_the_length(ri):
         with_response(cp, ri.design, np.zeros(3))
 
 
-def test_random_intercept_refits_are_fast(ri):
+def test_many_refits_all_converge(ri):
+    # speed (1,000 refits in about a second) is measured by benchmarks/scale_bench.py
     refitter = Refitter.from_result(ri)
-    ys = simulate(ri, 100, seed=2)
-    t0 = time.perf_counter()
-    for y in ys:
-        refitter.fit(y)
-    assert time.perf_counter() - t0 < 3.0  # ~0.15 s measured; 1,000 refits take seconds
+    fits = [refitter.fit(y) for y in simulate(ri, 100, seed=2)]
+    assert all(f.converged and np.isfinite(f.loglik) for f in fits)
