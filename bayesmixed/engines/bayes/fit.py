@@ -8,6 +8,7 @@ return the same ArviZ structure.
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 
@@ -48,6 +49,18 @@ def _check_supported(design: Design, method: str, marginalize: bool | None) -> N
         residual_cells(design)  # raises for correlated structures, naming what works
 
 
+def _single_threaded_blas(fn):
+    """Multithreaded BLAS on matrices of this size is ~30x slower than one thread."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with threadpool_limits(limits=1, user_api="blas"):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@_single_threaded_blas
 def fit_bayes(
     design: Design,
     *,
@@ -86,42 +99,6 @@ def fit_bayes(
     offset, trials : GLMMs only, in the design's row order (offset with log exposure
         included): what :func:`bayesmixed.engines.glmm.glm_extras` reads from the data.
     """
-    # Multithreaded BLAS on matrices of this size is ~30x slower than one thread.
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _fit(
-            design,
-            method,
-            draws,
-            tune,
-            chains,
-            seed,
-            target_accept,
-            sampler,
-            priors,
-            marginalize,
-            reml,
-            progressbar,
-            offset,
-            trials,
-        )
-
-
-def _fit(
-    design,
-    method,
-    draws,
-    tune,
-    chains,
-    seed,
-    target_accept,
-    sampler,
-    priors,
-    marginalize,
-    reml,
-    progressbar,
-    offset=None,
-    trials=None,
-) -> BayesResult:
     start = time.perf_counter()
     if method not in METHODS:
         raise SpecificationError(f"unknown method '{method}': use 'nuts' or 'laplace'")
