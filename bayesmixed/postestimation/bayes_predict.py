@@ -67,7 +67,9 @@ def posterior_draws(result) -> PosteriorDraws:
         v = post[name].values
         return v.reshape((-1,) + v.shape[2:])
 
-    sigma = flat("sigma") if "sigma" in post else None
+    # one residual SD for every row only with iid errors (a residuals() structure: None)
+    iid = "sigma" in post and result.design.residual is None
+    sigma = flat("sigma") if iid else None
     dispersion = next((flat(n) for n in ("alpha", "phi") if n in post), None)
     names = result.block_names
     return PosteriorDraws(
@@ -412,8 +414,18 @@ def replicate(result, draws: int | None = None, seed: int | None = None, data=No
     calc = _Scalar(result, rows, d, fresh, mean_kind, levels, family, False)
     n_valid = int(rows.valid.sum())
     y = np.empty((d.n, n_valid))
+    structured = family is None and result.design.residual is not None
+    if structured and data is not None:
+        raise NotSupportedError(
+            "posterior predictive draws for new data after a residuals() structure are not "
+            "available (new panels have no fitted time pattern); replicate the estimation sample"
+        )
     for sl in _chunks(n_valid, d.n):
-        y[:, sl] = _draw_response(family, calc(sl), d, rows, sl, rng)
+        y[:, sl] = calc(sl) if structured else _draw_response(family, calc(sl), d, rows, sl, rng)
+    if structured:
+        from .bayes_residuals import residual_noise
+
+        y += residual_noise(result, index, rng)
     obs = np.arange(n_valid) if data is None else np.asarray(rows.index[rows.valid])
     return xr.DataArray(
         y.reshape(chains, len(keep), n_valid),
@@ -437,10 +449,6 @@ def _binary(family) -> bool:
 
 def _draw_response(family, mean, d: PosteriorDraws, rows, sl, rng) -> np.ndarray:
     if family is None:
-        if d.sigma is None:
-            raise NotSupportedError(
-                "posterior predictive draws after a residuals() structure are not available yet"
-            )
         return mean + d.sigma[:, None] * rng.standard_normal(mean.shape)
     if family.name == "bernoulli":
         return rng.binomial(1, np.clip(mean, 0, 1)).astype(float)

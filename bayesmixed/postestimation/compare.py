@@ -134,6 +134,14 @@ def _names(results, names) -> list[str]:
 
 
 def _check_same_data(results, names) -> None:
+    units = [_pointwise_unit(r) for r in results]
+    if len(set(units)) > 1:
+        raise SpecificationError(
+            "the pointwise log likelihoods are over different units ("
+            + ", ".join(f"{n}: {u}" for n, u in zip(names, units))
+            + "): a correlated residuals() structure scores each panel as a whole, so its "
+            "elpd is comparable only with that of another such model"
+        )
     y0 = np.asarray(results[0].design.y, float)
     for name, r in zip(names[1:], results[1:]):
         y = np.asarray(r.design.y, float)
@@ -143,6 +151,12 @@ def _check_same_data(results, names) -> None:
                 f"({len(y0)} vs {len(y)} rows, or different responses): their elpd values "
                 "are not comparable"
             )
+
+
+def _pointwise_unit(result) -> str:
+    ll = result.idata["log_likelihood"].to_dataset()
+    dims = [d for d in ll[next(iter(ll.data_vars))].dims if d not in ("chain", "draw")]
+    return dims[0] if dims else "obs"
 
 
 # -- LOO ------------------------------------------------------------------------------------------

@@ -79,7 +79,10 @@ class BayesResult:
                 i = 0 if entry.i is None else entry.i
                 j = (1 if entry.kind == "cov" else 0) if entry.j is None else entry.j
                 out[(name, entry.label)] = cov[..., i, j]
-        if "sigma_e" in post:  # heteroskedastic residual cells, labelled as Stata prints them
+        if "residual" in post:  # a correlated structure: Stata's rows, computed per draw
+            for i, label in enumerate(post["residual"].coords["residual_rows"].values):
+                out[("Residual", str(label))] = post["residual"].values[..., i]
+        elif "sigma_e" in post:  # heteroskedastic residual cells, labelled as Stata prints
             for i, label in enumerate(post["sigma_e"].coords["residual_cells"].values):
                 out[("Residual", str(label))] = post["sigma_e"].values[..., i] ** 2
         elif "sigma" in post:

@@ -19,6 +19,9 @@ import pymc as pm
 
 from ...design.types import Design
 from ...errors import SpecificationError
+from .correlated import NAME as CORR_PRIOR
+from .correlated import coords as correlated_coords
+from .correlated import correlation_variables
 from .covariance import (
     beta_prior_moments,
     beta_variable,
@@ -29,6 +32,7 @@ from .covariance import (
 from .glmm import DISPERSION, add_glmm_likelihood, observed
 from .hetero import Cells, cell_sds, residual_cells
 from .marginal import SuffStats, add_marginal_likelihood, suff_stats
+from .panels import PanelLayout, panel_layout
 from .priors import Prior, block_names
 
 
@@ -56,6 +60,8 @@ class BuiltModel:
     trials: np.ndarray | None = None
     offset: np.ndarray | None = None
     dispersion: object = field(default=None, repr=False)
+    panels: PanelLayout | None = None  # correlated residual structures
+    resid_z: list | None = field(default=None, repr=False)
 
     @property
     def gaussian(self) -> bool:
@@ -70,9 +76,15 @@ def trace_names(built: BuiltModel) -> list[str]:
         names += ["sigma_e"] if built.cells is not None else []
     elif built.design.spec.family in DISPERSION:
         names.append(DISPERSION[built.design.spec.family])
+    names += ["resid_z"] if built.panels is not None else []
     names += [] if built.integrate_beta else ["beta"]
     names += [] if built.marginal else [f"b[{n}]" for n in built.names]
     return names
+
+
+def correlated(design: Design) -> bool:
+    """A residuals() structure with correlations within panels."""
+    return design.residual is not None and not design.residual.diagonal
 
 
 def group_labels(block) -> list[str]:
@@ -88,6 +100,8 @@ def coords_of(design: Design) -> dict[str, list[str]]:
     cells = residual_cells(design)
     if cells is not None:
         coords["residual_cells"] = cells.labels
+    if correlated(design):
+        coords.update(correlated_coords(design))
     for name, block in zip(block_names(design), design.blocks):
         coords[f"{name}_effects"] = list(block.effect_names)
         coords[f"{name}_groups"] = group_labels(block)
@@ -142,6 +156,9 @@ def _response_parts(built: BuiltModel, design: Design, priors, offset, trials) -
             built.sigma_e = cell_sds(built.cells, priors["sigma"])
             built.sigma = built.sigma_e[0]
             built.parts = [suff_stats(design, rows) for rows in built.cells.rows]
+        if correlated(design):
+            built.panels = panel_layout(design, built.cells.of_obs)
+            built.resid_z = correlation_variables(design, priors[CORR_PRIOR])
         return
     built.family, built.y_obs, built.trials = observed(design, trials)
     built.offset = np.zeros(design.n) if offset is None else np.asarray(offset, float)

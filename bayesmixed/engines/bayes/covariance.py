@@ -8,7 +8,8 @@ Each random-effects block becomes a k x k covariance ``cov`` and a square root `
   matrix.  Keeping the standard deviations as separate variables is what
   ``pm.LKJCholeskyCov`` does inside; doing it here lets any scale prior (flat,
   inverse-gamma on the variance) sit under the LKJ, and avoids the list-of-scales
-  ``sd_dist`` that nutpie cannot initialise.
+  ``sd_dist`` that nutpie cannot initialise.  The factor is unconstrained through tanh'd
+  canonical partial correlations (:mod:`.cpc`), Stan's transform, not PyMC's default.
 * independent: one standard deviation per effect; identity: one shared;
   exchangeable: one shared plus one correlation (closed-form symmetric square root,
   as the ML engine's structure uses, valid up to the boundary of the correlation).
@@ -22,6 +23,7 @@ import pytensor.tensor as pt
 from scipy.special import multigammaln
 
 from ...design.types import REBlock
+from .cpc import CPCTransform
 from .priors import Prior
 
 
@@ -69,7 +71,7 @@ def block_covariance(
     )
     if kind == "unstructured" and k > 1:
         eta = priors[f"corr[{name}]"].params[0] if priors[f"corr[{name}]"].params else 1.0
-        chol_corr = pm.LKJCorr(f"corr[{name}]", n=k, eta=eta)
+        chol_corr = pm.LKJCorr(f"corr[{name}]", n=k, eta=eta, default_transform=CPCTransform(k))
         lam = sds[:, None] * chol_corr
     else:
         lam = pt.diag(sds)

@@ -20,7 +20,6 @@ from ...errors import EstimationError, NotSupportedError, SpecificationError
 from ...results.bayes import BayesResult
 from .build import build_model, trace_names
 from .glmm import check_family
-from .hetero import residual_cells
 from .laplace import find_mode, laplace_draws
 from .posterior import to_datatree
 from .priors import describe, resolve_priors
@@ -45,8 +44,11 @@ def _check_supported(design: Design, method: str, marginalize: bool | None) -> N
                 f"method='laplace' is available for Gaussian models only; fit {spec.command} "
                 "with method='nuts'"
             )
-    elif design.residual is not None:
-        residual_cells(design)  # raises for correlated structures, naming what works
+    elif design.residual is not None and not design.residual.diagonal and marginalize is False:
+        raise NotSupportedError(
+            f"residuals({spec.residual.type}) under the Bayesian engine needs the random "
+            "effects integrated out (marginalize=True, the default for Gaussian models)"
+        )
 
 
 def _single_threaded_blas(fn):
@@ -88,11 +90,12 @@ def fit_bayes(
         of changes by prior name (see :mod:`.priors`).
     marginalize : integrate the random effects out (default for Gaussian models);
         ``False`` samples them, non-centred.
-    target_accept : NUTS's target acceptance; ``None`` takes 0.99 when a level has an
-        unstructured covariance (correlations near +-1, as jsp's -0.998, curve the
-        posterior sharply at the boundary: at 0.95, 4 x 1000 draws on jsp had 104
-        divergences with seed 1 and 0 with seed 2; 0.99 gave 0 for both, for ~20% more
-        time), else 0.9.
+    target_accept : NUTS's target acceptance; ``None`` takes 0.9, or 0.95 when random
+        effects with an unstructured covariance are sampled (non-centred GLMMs: correlations
+        near +-1 curve the posterior of the effects themselves).  Integrated-out models
+        need no more: their correlations are unconstrained through tanh'd partial
+        correlations (:mod:`.cpc`), which leaves jsp's boundary-hugging posterior
+        (corr ~ -0.995) 0 divergences at 0.9 for seeds 1-8.
     reml : Laplace only: integrate the fixed effects out too, so the flat-prior mode is the
         REML estimate; defaults to ``design.spec.reml``.  NUTS always integrates them out
         when marginalizing (exact under normal or flat priors, and faster).
@@ -119,8 +122,7 @@ def fit_bayes(
     t0 = time.perf_counter()
     mode_values, info, stats = None, {}, None
     if target_accept is None:
-        unstructured = any(b.structure.name == "unstructured" and b.k > 1 for b in design.blocks)
-        target_accept = 0.99 if unstructured else 0.9
+        target_accept = _default_target_accept(design, marginal)
     if method == "nuts":
         raw_tree = run_nuts(
             built.model,
@@ -136,15 +138,16 @@ def fit_bayes(
         raw = {n: post[n].values for n in trace_names(built)}
         stats = raw_tree["sample_stats"].to_dataset()
     else:
-        fit, jacobian = _laplace_mode(built)
+        mode, fit, jacobian = _laplace_mode(built)
         raw = laplace_draws(built, fit, draws, rng)
-        mode_values = _mode_values(built, fit, rng)
+        mode_values = _mode_values(built, mode, rng)
         info = {
-            "logp_mode": fit.logp,
-            "iterations": fit.iterations,
-            "converged": fit.converged,
+            "logp_mode": mode.logp,
+            "iterations": mode.iterations,
+            "converged": mode.converged,
             "reml": bool(built.integrate_beta),
             "jacobian": jacobian,
+            "boundary": mode.cov is None,
         }
     sampling = time.perf_counter() - t0
     tree = to_datatree(built, raw, rng, stats, attrs={"method": method, "sampler": sampler})
@@ -167,20 +170,37 @@ def fit_bayes(
     return result
 
 
+def _default_target_accept(design: Design, marginal: bool) -> float:
+    """0.95 for sampled effects with an unstructured covariance, else 0.9."""
+    unstructured = any(b.structure.name == "unstructured" and b.k > 1 for b in design.blocks)
+    return 0.95 if unstructured and not marginal else 0.9
+
+
 def _laplace_mode(built):
-    """The natural-scale mode; if it sits on a boundary, the unconstrained-scale one."""
-    try:
-        return find_mode(built), False
-    except EstimationError:
-        fit = find_mode(built, jacobian=True)
+    """The natural-scale mode, and the fit whose Gaussian approximation gives the draws.
+
+    On the boundary (jsp's ML correlation is -1) the mode is still reported -- with flat
+    priors it is the ML/REML estimate -- but no Gaussian approximation exists there, so
+    the draws come from the one at the mode on the unconstrained scale, which is interior.
+    """
+    mode = find_mode(built)
+    if mode.cov is not None:
+        return mode, mode, False
     warnings.warn(
         "the posterior mode of the natural parameters lies on the boundary (a variance at zero "
-        "or a correlation at +-1); the Laplace approximation is centred at the mode on the "
-        "unconstrained scale instead (Jacobian included). Prefer method='nuts' here.",
+        "or a correlation at +-1); it is reported as the mode, but the Laplace draws come from "
+        "the Gaussian approximation at the mode on the unconstrained scale instead (Jacobian "
+        "included). Prefer method='nuts' here.",
         RuntimeWarning,
         stacklevel=4,
     )
-    return fit, True
+    approx = find_mode(built, jacobian=True)
+    if approx.cov is None:
+        raise EstimationError(
+            "the posterior has no interior mode on the unconstrained scale either, so no "
+            "Laplace approximation exists; use method='nuts' or proper priors"
+        )
+    return mode, approx, True
 
 
 def _mode_values(built, fit, rng) -> dict:
@@ -190,8 +210,15 @@ def _mode_values(built, fit, rng) -> dict:
     mode = dict(fit.mode)
     covs = [np.asarray(mode[f"cov[{n}]"])[None] for n in built.names]
     sigma = np.atleast_1d(mode["sigma"])
-    weights = None if built.cells is None else 1.0 / np.atleast_2d(mode["sigma_e"]) ** 2
     beta = None if built.integrate_beta else np.asarray(mode["beta"])[None]
+    if built.panels is not None:
+        from .panel_draws import evaluator, panel_conditional
+
+        sd, z = np.atleast_2d(mode["sigma_e"]), np.asarray(mode["resid_z"])[None]
+        _, beta_hat = panel_conditional(built, evaluator(built), sd, z, covs, rng, beta, False)
+        mode["beta"] = beta_hat[0]
+        return mode
+    weights = None if built.cells is None else 1.0 / np.atleast_2d(mode["sigma_e"]) ** 2
     _, beta_hat = conditional_draws(
         built.stats,
         built.design,

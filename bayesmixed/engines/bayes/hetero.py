@@ -9,8 +9,8 @@ likelihood weights each cell's cross-products by its inverse variance
 (:func:`.marginal.weighted_loglik`), which is exact because R is diagonal.
 
 Correlated structures (exchangeable, ar, ma, toeplitz, exponential, unstructured,
-banded k > 0) would need every panel re-whitened at every gradient; they are refused
-with a :class:`~bayesmixed.errors.NotSupportedError` naming what works.
+banded k > 0) use the same cells for their standard deviations; their correlations and
+likelihood live in :mod:`.correlated` and :mod:`.panels`.
 """
 
 from __future__ import annotations
@@ -22,11 +22,8 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from ...design.types import Design
-from ...errors import NotSupportedError
 from .covariance import scale_variable
 from .priors import Prior
-
-SUPPORTED = "residuals(independent [, by(var)]) and residuals(banded 0, t(var) [, by(var)])"
 
 
 @dataclass
@@ -37,28 +34,31 @@ class Cells:
     rows: list[np.ndarray]
     labels: list[str]
     keys: list[str]
+    codes: np.ndarray | None = None
 
 
 def residual_cells(design: Design) -> Cells | None:
-    """The variance cells of ``design`` (None for iid errors)."""
+    """The variance cells of ``design`` (None for iid errors).
+
+    Cells are by() group x time level where each level has its own variance
+    (unstructured, banded), else by() groups; ``codes`` holds group * levels + level.
+    """
     data = design.residual
     if data is None:
         return None
     model = data.model
-    if not model.structure.diagonal:
-        raise NotSupportedError(
-            f"Bayesian estimation with residuals({design.spec.residual.type}) is not "
-            f"available: correlated residual structures are not supported by the PyMC "
-            f"engine; supported are {SUPPORTED}"
-        )
     n_levels = model.structure.n_levels
-    full = np.asarray(data.groups, int) * n_levels + np.asarray(data.levels, int)
+    levels = np.asarray(data.levels, int) if n_levels > 1 else 0
+    full = np.asarray(data.groups, int) * n_levels + levels
     present, of_obs = np.unique(full, return_inverse=True)
-    printed = model.printed(np.zeros(model.n_params), 1.0)
-    labels = [printed[i][0] for i in present]
     keys = [_key(model, int(i), n_levels) for i in present]
+    if model.structure.diagonal:
+        printed = model.printed(np.zeros(model.n_params), 1.0)
+        labels = [printed[i][0] for i in present]
+    else:  # Stata's rows of a correlated structure come from resid_z (see .correlated)
+        labels = keys
     rows = [np.flatnonzero(of_obs == c) for c in range(len(present))]
-    return Cells(of_obs.astype(np.intp), rows, labels, keys)
+    return Cells(of_obs.astype(np.intp), rows, labels, keys, present)
 
 
 def _key(model, cell: int, n_levels: int) -> str:

@@ -26,11 +26,15 @@ from .build import BuiltModel, trace_names
 
 @dataclass
 class LaplaceFit:
-    """The mode (natural scale), its unconstrained location/covariance and the optimizer."""
+    """The mode (natural scale), its unconstrained location/covariance and the optimizer.
+
+    ``cov`` is None when the mode lies on the boundary (a correlation at +-1, a variance at
+    zero): no Gaussian approximation exists there.
+    """
 
     mode: dict[str, np.ndarray]
     x_hat: np.ndarray
-    cov: np.ndarray
+    cov: np.ndarray | None
     logp: float
     iterations: int
     converged: bool
@@ -137,13 +141,40 @@ def _newton_polish(obj: _Objective, x: np.ndarray, steps: int = 20) -> tuple[np.
             step = np.linalg.solve(fd_hessian(obj.g, x), g)
         except np.linalg.LinAlgError:
             return x, False
+        # Newton decrement: the log density still to gain; scale-free, unlike |g|
+        if np.max(np.abs(step)) < 1e-10 or abs(0.5 * g @ step) < 1e-9:
+            return x, True
         t, f0 = 1.0, obj.f(x)
         while t > 1e-4 and obj.f(x - t * step) > f0 + 1e-12 * abs(f0):
             t /= 2
+        if obj.f(x - t * step) > f0 + 1e-12 * abs(f0):
+            # no descent along the Newton direction: at the optimum up to rounding, or on
+            # a flat/indefinite stretch (a boundary) where a full step could leave the space
+            return x, False
         x = x - t * step
         if np.max(np.abs(t * step)) < 1e-10:
             return x, True
     return x, bool(np.max(np.abs(obj.g(x))) < 1e-6)
+
+
+def _on_boundary(mode: dict[str, np.ndarray], tol: float = 1e-6) -> bool:
+    """A correlation within ``tol`` of +-1 (or undefined) at the mode.
+
+    tanh'd correlations approach +-1 only as their working value runs off to infinity, where
+    the gradient vanishes: the optimizer stops far out with a tiny, still positive, Hessian
+    instead of failing, so the boundary must be read off the natural values.
+    """
+    for name, value in mode.items():
+        if not name.startswith("cov["):
+            continue
+        cov = np.asarray(value, float)
+        sd = np.sqrt(np.diag(cov))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            corr = cov / np.outer(sd, sd)
+        off = corr[~np.eye(len(sd), dtype=bool)]
+        if not np.all(np.isfinite(off)) or np.any(np.abs(off) > 1 - tol):
+            return True
+    return False
 
 
 def find_mode(built: BuiltModel, jacobian: bool = False) -> LaplaceFit:
@@ -162,18 +193,19 @@ def find_mode(built: BuiltModel, jacobian: bool = False) -> LaplaceFit:
         options={"gtol": 1e-9, "maxiter": 10000},
     )
     x, polished = _newton_polish(obj, res.x)
-    hess = fd_hessian(obj.g, x)
-    try:
-        cov = np.linalg.inv(np.linalg.cholesky(hess))
-        cov = cov.T @ cov
-    except np.linalg.LinAlgError as exc:
-        raise EstimationError(
-            "the posterior mode lies on the boundary of the parameter space (a variance at "
-            "zero or a correlation at +-1), so a Gaussian approximation does not exist; "
-            "use method='nuts' or proper priors"
-        ) from exc
     mode = obj.values(x)
-    return LaplaceFit(mode, x, cov, -obj.f(x), int(res.nit), polished or bool(res.success), obj)
+    if not np.isfinite(obj.f(x)) or obj.f(x) >= 1e300:
+        raise EstimationError("the search for the posterior mode left the parameter space")
+    converged = polished or bool(res.success)
+    fit = LaplaceFit(mode, x, None, -obj.f(x), int(res.nit), converged, obj)
+    if _on_boundary(mode):
+        return fit
+    try:
+        cov = np.linalg.inv(np.linalg.cholesky(fd_hessian(obj.g, x)))
+    except np.linalg.LinAlgError:
+        return fit
+    fit.cov = cov.T @ cov
+    return fit
 
 
 def laplace_draws(built: BuiltModel, fit: LaplaceFit, draws: int, rng: np.random.Generator):

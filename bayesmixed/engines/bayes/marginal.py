@@ -193,6 +193,11 @@ def conditional_draws(
     """
     if parts is None:
         parts, weights = [st], 1.0 / np.asarray(sigma, float)[:, None] ** 2
+    from .blocked import blocked_applies
+
+    if blocked_applies(design):
+        return _blocked_conditional(parts, design, covs[0], weights, rng, beta, prior_mean,
+                                    prior_prec, batch, noise)  # fmt: skip
     s_total = len(weights)
     b_out = np.empty((s_total, st.q))
     beta_out = np.empty((s_total, st.p)) if beta is None else np.asarray(beta, float)
@@ -205,6 +210,28 @@ def conditional_draws(
         b_out[sl] = np.einsum("sij,sj->si", lam, u)
         if beta is None:
             beta_out[sl] = gamma[:, st.q :]
+    return b_out, beta_out
+
+
+def _blocked_conditional(parts, design, cov, weights, rng, beta, prior_mean, prior_prec,
+                         batch, noise):  # fmt: skip
+    """:func:`conditional_draws` for one random-effects equation, group by group."""
+    from .blocked import blocked_draws, group_parts
+
+    block = design.blocks[0]
+    grouped = [group_parts(p, block.n_groups, block.k) for p in parts]
+    s_total = len(weights)
+    b_out = np.empty((s_total, block.q))
+    beta_out = np.empty((s_total, parts[0].p)) if beta is None else np.asarray(beta, float)
+    for start in range(0, s_total, batch):
+        sl = slice(start, min(start + batch, s_total))
+        lam = _sqrt_psd(np.asarray(cov[sl], float))
+        given = beta_out[sl] if beta is not None else None
+        u, beta_sl = blocked_draws(
+            grouped, weights[sl], lam, rng, given, prior_mean, prior_prec, noise
+        )
+        b_out[sl] = (lam[:, None] @ u[..., None])[..., 0].reshape(len(u), -1)
+        beta_out[sl] = beta_sl
     return b_out, beta_out
 
 
@@ -260,6 +287,9 @@ def add_marginal_likelihood(model_parts, design: Design, st: SuffStats) -> None:
 
     from .blocked import blocked_applies, blocked_loglik, group_parts
 
+    if model_parts.panels is not None:
+        pm.Potential("marginal_loglik", _panel_loglik(model_parts, design))
+        return
     parts = model_parts.parts or [st]
     if model_parts.cells is None:
         s2 = model_parts.sigma**2
@@ -278,3 +308,23 @@ def add_marginal_likelihood(model_parts, design: Design, st: SuffStats) -> None:
         lam = full_lambda(model_parts.lams, design)
         value = weighted_loglik(parts, weights, logvar_sum, lam, *args)
     pm.Potential("marginal_loglik", value)
+
+
+def _panel_loglik(model_parts, design: Design):
+    """The integrated likelihood under a correlated residual structure (:mod:`.panels`)."""
+    from .blocked import blocked_applies, blocked_loglik
+    from .panels import full_stats, group_parts_pt, panel_crossproducts
+
+    layout = model_parts.panels
+    structure = design.residual.model.structure
+    cross, logdet, _ = panel_crossproducts(
+        layout, structure, model_parts.sigma_e, model_parts.resid_z
+    )
+    args = (model_parts.beta, model_parts.prior_mean, model_parts.prior_prec)
+    if blocked_applies(design):
+        block = design.blocks[0]
+        parts = group_parts_pt(layout, cross, block.n_groups)
+        return blocked_loglik([parts], [1.0], logdet, model_parts.lams[0], block.k, *args)
+    stats = full_stats(layout, cross, [b.q for b in design.blocks])
+    lam = full_lambda(model_parts.lams, design)
+    return weighted_loglik([stats], [1.0], logdet, lam, *args)

@@ -5,7 +5,9 @@ or the Laplace approximation -- the result has the same groups and names: ``post
 (``beta``, ``sigma``, ``sd[<block>]``, ``corr[<block>]``, ``cov[<block>]``,
 ``b[<block>]``, ``sigma_e`` per residual cell, ``alpha``/``phi`` for dispersed GLMMs),
 ``log_likelihood`` (pointwise, conditional on the random effects, for
-LOO), ``observed_data`` and, for NUTS, ``sample_stats``.
+LOO; one value per panel under a correlated ``residuals()`` structure, whose rows are not
+conditionally independent), ``observed_data`` and, for NUTS, ``sample_stats``.  Correlated
+structures add ``resid_z`` and ``residual`` (Stata's printed residual rows, per draw).
 """
 
 from __future__ import annotations
@@ -16,6 +18,13 @@ import xarray as xr
 from .build import BuiltModel, coords_of
 from .glmm import DISPERSION, pointwise
 from .marginal import conditional_draws, pointwise_loglik
+from .panel_draws import (
+    evaluator,
+    panel_conditional,
+    panel_labels,
+    panel_loglik,
+    printed_rows,
+)
 
 
 def _flat(a: np.ndarray) -> np.ndarray:
@@ -33,7 +42,10 @@ def complete_draws(built: BuiltModel, raw: dict[str, np.ndarray], rng: np.random
         sigma = _flat(raw["sigma_e"] if built.cells is not None else raw["sigma"])
     covs = [_flat(raw[f"cov[{n}]"]) for n in built.names]
     beta = None if built.integrate_beta else _flat(raw["beta"])
-    if built.marginal:
+    if built.panels is not None:
+        z = _flat(raw["resid_z"])
+        b, beta = panel_conditional(built, evaluator(built), sigma, z, covs, rng, beta)
+    elif built.marginal:
         weights = None if built.cells is None else 1.0 / sigma**2
         ref = sigma if built.cells is None else sigma[:, 0]
         b, beta = conditional_draws(
@@ -61,6 +73,8 @@ def _loglik(built: BuiltModel, raw, sigma, beta, b) -> np.ndarray:
         name = DISPERSION.get(built.design.spec.family)
         disp = None if name is None else _flat(raw[name])
         return pointwise(built, beta, b, disp)
+    if built.panels is not None:
+        return panel_loglik(built, evaluator(built), sigma, _flat(raw["resid_z"]), beta, b)
     per_obs = sigma if built.cells is None else sigma[:, built.cells.of_obs]
     return pointwise_loglik(built.design, built.stats, beta, b, per_obs)
 
@@ -87,6 +101,11 @@ def to_datatree(
         data["sigma_e"] = (cd + ("residual_cells",), shaped(sigma))
     elif sigma is not None:
         data["sigma"] = (cd, shaped(sigma))
+    if built.panels is not None:
+        z = _flat(raw["resid_z"])
+        data["resid_z"] = (cd + ("residual_groups", "residual_params"), shaped(z))
+        labels, rows = printed_rows(built, sigma, z)
+        data["residual"] = (cd + ("residual_rows",), shaped(rows))
     name = DISPERSION.get(design.spec.family)
     if name is not None:
         data[name] = (cd, shaped(_flat(raw[name])))
@@ -108,16 +127,20 @@ def to_datatree(
     for name in built.names:
         coords[f"{name}_effects_"] = coords[f"{name}_effects"]
     coords.update(chain=np.arange(chains), draw=np.arange(draws))
+    if built.panels is not None:
+        coords["residual_rows"] = labels
     posterior = xr.Dataset(data, coords=coords, attrs=attrs or {})
     ll = _loglik(built, raw, sigma, beta, b)
+    unit = "obs" if built.panels is None else "panel"
+    units = np.arange(design.n) if built.panels is None else panel_labels(built)
     obs = {"obs": np.arange(design.n)}
     response = design.spec.response
     y_obs = design.y if built.y_obs is None else built.y_obs
     groups = {
         "posterior": posterior,
         "log_likelihood": xr.Dataset(
-            {response: (cd + ("obs",), shaped(ll))},
-            coords={**obs, "chain": np.arange(chains), "draw": np.arange(draws)},
+            {response: (cd + (unit,), shaped(ll))},
+            coords={unit: units, "chain": np.arange(chains), "draw": np.arange(draws)},
         ),
         "observed_data": xr.Dataset({response: (("obs",), y_obs)}, coords=obs),
     }

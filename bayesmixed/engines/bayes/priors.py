@@ -13,6 +13,11 @@ Every prior has a *name* so a user can change exactly one of them:
     LKJ(eta) for unstructured, uniform on the admissible range for exchangeable.
 ``cov[<key>]``
     an inverse-Wishart prior on a whole unstructured matrix (replaces its sd and corr priors).
+``corr[e]``
+    the correlation parameters of a correlated ``residuals()`` structure, on their natural
+    scale: uniform on the admissible range (AR/MA partial autocorrelations, Toeplitz and
+    banded correlations in (-1, 1), exponential's rho in (0, 1), exchangeable's in
+    (-1/(M-1), 1)), LKJ(1) for unstructured; the same in every set.
 
 Three sets of defaults (``priors=None`` / ``"stata"`` / ``"flat"``):
 
@@ -158,6 +163,10 @@ def _residual_default(out: dict[str, Prior], design: Design, prior: Prior) -> No
     """``sigma`` for Gaussian models, ``alpha``/``phi`` for dispersed GLMMs, else nothing."""
     if _gaussian(design):
         out["sigma"] = prior
+        if design.residual is not None and not design.residual.diagonal:
+            from .correlated import NAME, default_prior
+
+            out[NAME] = default_prior(design.residual.model.structure)
     elif design.spec.family in DISPERSION:
         out[DISPERSION[design.spec.family]] = Prior("halfnormal", (2.5,))
 

@@ -59,10 +59,10 @@ def test_weighted_likelihood_is_the_dense_heteroskedastic_normal():
     assert value == pytest.approx(expected, rel=1e-10)
 
 
-def test_correlated_structures_are_refused_naming_what_works():
+def test_correlated_structures_need_the_effects_integrated_out():
     design = _design(ResidualSpec("ar", order=1, t="t"))
-    with pytest.raises(NotSupportedError, match=r"residuals\(independent"):
-        fit_bayes(design)
+    with pytest.raises(NotSupportedError, match="marginalize=True"):
+        fit_bayes(design, marginalize=False)
 
 
 @pytest.mark.slow

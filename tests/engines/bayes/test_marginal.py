@@ -111,3 +111,63 @@ def test_conditional_means_and_covariance_match_dense_gaussian():
         st, design, sigma[:1], [c[:1] for c in covs], rng, None, mean, prec, noise=False
     )
     assert np.hstack([b0[0], beta0[0]]) == pytest.approx(post_mean, rel=1e-8, abs=1e-10)
+
+
+def _dense_posterior(design, lam, w_obs, mean, prec, beta=None):
+    """Mean and covariance of (u, beta) | y by brute force (n x q matrices)."""
+    z = suff_stats(design).z.toarray() @ np.kron(np.eye(design.blocks[0].n_groups), lam)
+    if beta is not None:
+        p_mat = (z.T * w_obs) @ z + np.eye(z.shape[1])
+        cov = np.linalg.inv(p_mat)
+        return cov @ ((z.T * w_obs) @ (design.y - design.X @ beta)), cov
+    w = np.hstack([z, design.X])
+    d = np.concatenate([np.ones(z.shape[1]), prec])
+    cov = np.linalg.inv((w.T * w_obs) @ w + np.diag(d))
+    return cov @ ((w.T * w_obs) @ design.y + d * np.concatenate([np.zeros(z.shape[1]), mean])), cov
+
+
+@pytest.mark.parametrize("given_beta", [False, True])
+def test_blocked_conditional_draws_match_the_dense_gaussian(given_beta):
+    """One random-effects equation takes the group-by-group path; it must be exact."""
+    from .helpers import jsp_design
+
+    design = jsp_design()
+    rows = [np.flatnonzero(design.X[:, 1] < 25), np.flatnonzero(design.X[:, 1] >= 25)]
+    parts = [suff_stats(design, r) for r in rows]  # two residual-variance cells
+    cell_w = np.array([1 / 30.0, 1 / 45.0])
+    w_obs = np.empty(design.n)
+    for r, wt in zip(rows, cell_w):
+        w_obs[r] = wt
+    cov = np.array([[0.04, -0.9], [-0.9, 30.0]])
+    lam = np.linalg.cholesky(cov)
+    mean, prec = np.array([30.0, 0.0]), np.array([1e-4, 0.01])
+    beta = np.array([[30.0, 0.6]]) if given_beta else None
+    s = 3000
+    args = (parts[0], design, None, [np.repeat(cov[None], s, 0)], np.random.default_rng(1))
+    draws = conditional_draws(
+        *args, None if beta is None else np.repeat(beta, s, 0), mean, prec,
+        parts=parts, weights=np.repeat(cell_w[None], s, 0),
+    )  # fmt: skip
+    given = None if beta is None else beta[0]
+    exact_mean, exact_cov = _dense_posterior(design, lam, w_obs, mean, prec, given)
+    b_big = np.kron(np.eye(design.blocks[0].n_groups), lam)
+    q = b_big.shape[0]
+    if given_beta:
+        b_mean, b_cov = b_big @ exact_mean, b_big @ exact_cov @ b_big.T
+        got = draws[0]
+    else:
+        t = block_diag(b_big, np.eye(2))
+        b_mean, b_cov = t @ exact_mean, t @ exact_cov @ t.T
+        got = np.hstack(draws)
+    means = conditional_draws(
+        parts[0], design, None, [cov[None]], np.random.default_rng(1), beta, mean, prec,
+        parts=parts, weights=cell_w[None], noise=False,
+    )  # fmt: skip
+    centre = means[0][0] if given_beta else np.hstack([means[0][0], means[1][0]])
+    assert centre == pytest.approx(b_mean, rel=1e-8, abs=1e-9)
+    se = np.sqrt(np.diag(b_cov) / s)
+    assert np.all(np.abs(got.mean(axis=0) - b_mean) < 5 * se)
+    emp = np.cov(got.T)
+    sd = np.sqrt(np.diag(b_cov))
+    assert np.abs(emp / np.outer(sd, sd) - b_cov / np.outer(sd, sd)).max() < 0.12
+    assert got.shape[1] == q + (0 if given_beta else 2)
