@@ -35,7 +35,7 @@ def test_every_workshop_model_has_a_bayes_twin():
     for line in BAYES_LINES:
         model = line.split(":", 1)[1].strip()
         assert f"\n{model}\n" in text, f"no ML fit before {line}"
-    assert len(BAYES_LINES) == 10
+    assert len(BAYES_LINES) == 11
 
 
 def test_workshop_ml_part_writes_the_report(tmp_path):
@@ -47,7 +47,7 @@ def test_workshop_ml_part_writes_the_report(tmp_path):
     session = run_do(ml_only, out=tmp_path / "report")
     models = [e for e in session.log if isinstance(e, ModelEntry)]
     figures = [e for e in session.log if isinstance(e, Figure)]
-    assert len(models) == 14 and len(figures) == 5
+    assert len(models) == 15 and len(figures) == 5
     page = (tmp_path / "report" / "index.html").read_text()
     assert page.count("<h2") == 7 and "Mixed-effects logistic regression" in page
 

@@ -63,6 +63,11 @@ mixed gsp private emp hwy water other unemp || _all: R.year || region: || state:
 estimates store crossed
 bayes: mixed gsp private emp hwy water other unemp || _all: R.year || region: || state:
 lrtest nested crossed
+* Within a state, one year's shock carries into the next: AR(1) errors over year
+mixed gsp private emp hwy water other unemp || region: || state:, residuals(ar 1, t(year))
+estimates store ar1
+lrtest nested ar1
+bayes: mixed gsp private emp hwy water other unemp || region: || state:, residuals(ar 1, t(year))
 
 * # 5. Grunfeld investment: firms and years
 use grunfeld, clear

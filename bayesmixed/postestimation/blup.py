@@ -63,12 +63,7 @@ def lmm_blups(result) -> BLUPs:
     """Modes and conditional covariances of a :class:`MixedResult`."""
     from ..engines.ml.fit import make_deviance, to_design_order
 
-    design = result.design
-    if design.residual is not None:
-        raise NotSupportedError(
-            "BLUPs after a model with a residuals() structure are not available yet; "
-            "xb and stdp are"
-        )
+    design = result.design if result.design.residual is None else _whitened(result)
     dev = make_deviance(design, result.reml)
     theta_eval = _eval_theta(result, dev.cp.order)
     fac = dev.factor(theta_eval)
@@ -86,6 +81,23 @@ def lmm_blups(result) -> BLUPs:
         covs.append(sigma2 * np.einsum("ab,gbc,dc->gad", lam, v_u, lam))
     order = dev.cp.order
     return BLUPs(to_design_order(values, order), to_design_order(covs, order))
+
+
+def _whitened(result):
+    """The design with every panel whitened at the fitted residual parameters.
+
+    Whitening by C_i^-1/2 leaves the random effects and their group codes alone, so the
+    conditional modes and covariances of the whitened iid model are those of the fitted
+    structured one (the ML engine optimizes the same way, :mod:`..engines.ml.residual`).
+    """
+    from ..engines.ml.residual import Whitener
+
+    n_psi = result.design.residual.model.n_params
+    n_blocks = len(result.working) - n_psi - 1
+    psi = np.asarray(result.working, float)[n_blocks : n_blocks + n_psi]
+    whitener = Whitener(result.design)
+    white, _ = whitener.whiten(psi)
+    return whitener.design_from(white)
 
 
 def _eval_theta(result, order: list[int]) -> np.ndarray:

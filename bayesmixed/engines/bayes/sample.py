@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import warnings
 
 import numpy as np
 import pymc as pm
@@ -78,7 +79,10 @@ def run_nuts(
             from .jax_sampler import numpyro_options
 
             kwargs["nuts"].update(numpyro_options(chains))
-    with model:
+    with model, warnings.catch_warnings():
+        # PyMC labels its dense-mass adaptation experimental; it is what we choose for
+        # small models on purpose (init_method), so the label is not the user's concern
+        warnings.filterwarnings("ignore", "QuadPotentialFullAdapt is an experimental")
         return pm.sample(
             draws=draws,
             tune=tune,
