@@ -7,7 +7,8 @@ HalfNormal(0.5), sd(_cons) ~ HalfNormal(1), corr ~ LKJ(2).  For each replication
 draw parameters from the prior (NumPy), simulate y, fit with NUTS (marginal model), and
 record the rank of the true value among thinned posterior draws.  Uniformity of the ranks
 is tested per parameter with a chi-square test on 10 bins.
-Run: ``.venv/bin/python benchmarks/bayes_sbc.py --reps 100 --json sbc.json``.
+Run: ``.venv/bin/python benchmarks/bayes_sbc.py --reps 100 --json sbc.json``; runs over
+disjoint seeds (``--start``) can go in parallel and be pooled with ``--summarize a.json b.json``.
 """
 
 from __future__ import annotations
@@ -105,27 +106,37 @@ def uniformity(ranks: pd.DataFrame, n_ranks: int, bins: int = 10) -> pd.DataFram
     return pd.DataFrame(rows).T
 
 
+def summarize(rows: list[dict], draws: int, thin: int, seconds: float | None = None) -> None:
+    ranks = pd.DataFrame(rows)
+    n_ranks = len(range(0, draws, thin))
+    print(uniformity(ranks, n_ranks).round(3).to_string())
+    took = "" if seconds is None else f" in {seconds:.0f} s"
+    print(f"{len(ranks)} replications{took}; {int(ranks.divergences.sum())} divergences in total")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reps", type=int, default=100)
+    parser.add_argument("--start", type=int, default=0, help="first replication (seed 1000+)")
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--thin", type=int, default=5)
     parser.add_argument("--json", default=None)
+    parser.add_argument(
+        "--summarize", nargs="+", metavar="JSON", help="only pool these runs' ranks and test them"
+    )
     args = parser.parse_args()
+    if args.summarize:
+        rows = [row for path in args.summarize for row in json.load(open(path))]
+        summarize(rows, args.draws, args.thin)
+        return
     rows, t0 = [], time.perf_counter()
-    for rep in range(args.reps):
+    for rep in range(args.start, args.start + args.reps):
         rows.append(one_rep(1000 + rep, args.draws, args.thin))
         print(json.dumps(rows[-1]), flush=True)
         if args.json:
             with open(args.json, "w") as fh:
                 json.dump(rows, fh)
-    ranks = pd.DataFrame(rows)
-    n_ranks = len(range(0, args.draws, args.thin))
-    print(uniformity(ranks, n_ranks).round(3).to_string())
-    print(
-        f"{args.reps} replications in {time.perf_counter() - t0:.0f} s; "
-        f"{int(ranks.divergences.sum())} divergences in total"
-    )
+    summarize(rows, args.draws, args.thin, time.perf_counter() - t0)
 
 
 if __name__ == "__main__":

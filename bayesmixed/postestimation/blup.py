@@ -92,12 +92,17 @@ def _whitened(result):
     """
     from ..engines.ml.residual import Whitener
 
+    whitener = Whitener(result.design)
+    white, _ = whitener.whiten(fitted_psi(result))
+    return whitener.design_from(white)
+
+
+def fitted_psi(result) -> np.ndarray:
+    """The residual model's unconstrained vector at the fit (between the working values
+    of the blocks and log sigma, as :func:`..engines.ml.residual._result` stores it)."""
     n_psi = result.design.residual.model.n_params
     n_blocks = len(result.working) - n_psi - 1
-    psi = np.asarray(result.working, float)[n_blocks : n_blocks + n_psi]
-    whitener = Whitener(result.design)
-    white, _ = whitener.whiten(psi)
-    return whitener.design_from(white)
+    return np.asarray(result.working, float)[n_blocks : n_blocks + n_psi]
 
 
 def _eval_theta(result, order: list[int]) -> np.ndarray:

@@ -5,7 +5,9 @@ Kinds (``predict newvar, kind``):
 * ``xb`` -- the fixed portion X beta; ``stdp`` its standard error;
 * ``fitted`` -- X beta + Z b with the BLUPs b, from the top level down to
   ``relevel`` (Stata's ``fitted relevel(region)``; all levels by default);
-* ``residuals`` -- y - fitted; ``rstandard`` -- residuals / sigma_e (iid errors);
+* ``residuals`` -- y - fitted; ``rstandard`` -- residuals / sigma_e (iid errors), or
+  whitened by each panel's error covariance after ``residuals()`` (nlme's normalized
+  residuals);
 * ``reffects`` -- each observation's BLUPs, one column per effect named as
   Stata names them (``school: _cons``, ``school: math3``); ``reses`` -- their
   conditional standard deviations (lme4's ``sqrt(postVar)``);
@@ -29,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, NotSupportedError, SpecificationError
-from .blup import blups, glmm_extras
+from .blup import blups, fitted_psi, glmm_extras
 from .newdata import new_rows
 
 LMM_KINDS = ("xb", "stdp", "fitted", "residuals", "rstandard", "reffects", "reses")
@@ -219,8 +221,25 @@ def _scalar(result, rows: _Rows, kind: str, levels: set[str], marginal: bool, gl
     if kind == "residuals":
         return resid
     if result.design.residual is not None:
-        raise NotSupportedError("rstandard after a residuals() structure is not available yet")
+        return _normalized(result, resid)
     return resid / np.sqrt(result.sigma2)
+
+
+def _normalized(result, resid: np.ndarray) -> np.ndarray:
+    """Residuals times the inverse Cholesky factor of each panel's error covariance.
+
+    Stata's rstandard after residuals() ("multiplied by the inverse square root of the
+    estimated error covariance matrix") and nlme's normalized residuals: iid N(0, 1) under
+    the fitted model, so they can be plotted and checked like rstandard without structure.
+    """
+    from ..engines.ml.residual import whiten_values
+
+    design = result.design
+    if len(resid) != design.n:
+        raise NotSupportedError(
+            "rstandard after a residuals() structure needs the estimation sample (whole panels)"
+        )
+    return whiten_values(design, fitted_psi(result), resid) / np.sqrt(result.sigma2)
 
 
 def _re_part(result, rows: _Rows, levels: set[str]) -> np.ndarray:

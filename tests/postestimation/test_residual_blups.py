@@ -50,12 +50,27 @@ def _block_values(r, effects, block):
     return out
 
 
-def test_fitted_adds_the_blups_and_rstandard_is_still_refused():
+def test_fitted_adds_the_blups():
     r, _ = _fit("prod_ma1")
     fitted = r.predict("fitted").to_numpy()
     xb = r.predict("xb").to_numpy()
     assert np.abs(fitted - xb).max() > 0.05  # the state effects are not zero here
     resid = r.predict("residuals").to_numpy()
     assert resid == pytest.approx(r.design.y - fitted, abs=1e-12)
-    with pytest.raises(NotSupportedError, match="rstandard"):
-        r.predict("rstandard")
+
+
+@pytest.mark.parametrize("name", ["rats_by_female", "prod_ma1"])
+def test_rstandard_is_nlmes_normalized_residual(name):
+    r, _ = _fit(name)
+    expect = np.asarray(REF[name]["normalized"])
+    got = r.predict("rstandard").to_numpy()
+    assert got == pytest.approx(expect, abs=1e-5)
+    # whitening changes them: dividing by sigma alone is not the same thing
+    plain = r.predict("residuals").to_numpy() / np.sqrt(r.sigma2)
+    assert np.abs(plain - expect).max() > 0.1
+
+
+def test_rstandard_needs_whole_panels():
+    r, data = _fit("prod_ma1")
+    with pytest.raises(NotSupportedError, match="estimation sample"):
+        r.predict("rstandard", data=data.head(30))

@@ -3,7 +3,9 @@
 # Run from the repository root:   Rscript tests/reference/residual_blups.R
 # Writes tests/reference/residual_blups.json.  Data: the CSV files bayesmixed ships.
 # Each case names the Stata command it stands for; `ranef` holds, per level, the group
-# labels and the BLUPs of `_cons` in nlme's order (tests match them by label).
+# labels and the BLUPs of `_cons` in nlme's order (tests match them by label);
+# `normalized` holds nlme's normalized residuals (innermost level) in data row order, what
+# Stata's rstandard is after residuals().
 
 suppressPackageStartupMessages({
   library(nlme)
@@ -26,13 +28,15 @@ m <- lme(weight ~ factor(dose) + size + female, random = ~ 1 | litter, data = ra
          weights = varIdent(form = ~ 1 | female), method = "ML", control = ctrl)
 cases$rats_by_female <- list(
   stata = "mixed weight i.dose size female || litter:, residuals(independent, by(female))",
-  loglik = as.numeric(logLik(m)), ranef = list(litter = level_blups(ranef(m))))
+  loglik = as.numeric(logLik(m)), ranef = list(litter = level_blups(ranef(m))),
+  normalized = unname(residuals(m, type = "normalized")))
 
 m <- lme(gsp ~ private + unemp, random = ~ 1 | state, data = prod, method = "ML",
          control = ctrl, correlation = corARMA(form = ~ year | state, q = 1))
 cases$prod_ma1 <- list(
   stata = "mixed gsp private unemp || state:, residuals(ma 1, t(year))",
-  loglik = as.numeric(logLik(m)), ranef = list(state = level_blups(ranef(m))))
+  loglik = as.numeric(logLik(m)), ranef = list(state = level_blups(ranef(m))),
+  normalized = unname(residuals(m, type = "normalized")))
 
 m <- lme(fx, random = ~ 1 | region / state, data = prod, method = "REML", control = ctrl,
          correlation = corAR1(form = ~ year | region / state))

@@ -97,6 +97,15 @@ class Whitener:
         return replace(self.design, X=parts[0], y=parts[1][:, 0], blocks=blocks, residual=None)
 
 
+def whiten_values(design: Design, psi: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``values`` (design row order) pre-multiplied by each panel's L_i^-1, C_i = L_i L_i'."""
+    whitener = Whitener(replace(design, y=np.asarray(values, float)))
+    white, _ = whitener.whiten(psi)
+    out = np.empty(design.n)
+    out[whitener.perm] = white[:, design.p]
+    return out
+
+
 class StructuredDeviance:
     """x = (theta, psi) -> ML deviance or REML criterion with structured residuals."""
 
