@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engines.bayes.hetero import residual_cells
+from ..engines.bayes.panels import same_pattern
 
 
 def _flat(post, name: str, index: np.ndarray) -> np.ndarray:
@@ -32,10 +33,7 @@ def residual_noise(result, index: np.ndarray, rng: np.random.Generator) -> np.nd
     structure = data.model.structure
     out = np.empty_like(noise)
     for batch in data.batches:
-        key = np.concatenate([batch.times, batch.levels], axis=1)
-        _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-        for u, i in enumerate(first):
-            rows = batch.rows[inverse.ravel() == u]  # (P, m)
+        for i, rows in same_pattern(structure, batch):  # rows: (P, m)
             sd_rows = sd[:, cells.of_obs[rows[0]]]  # (S, m)
             for s in range(len(index)):
                 r = structure.correlation(z[s, batch.group], batch.times[i], batch.levels[i])

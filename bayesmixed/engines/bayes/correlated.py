@@ -7,6 +7,8 @@ stationary or invertible), on each Toeplitz or banded correlation, on exponentia
 matrix -- and are mapped to the shared structure's unconstrained vector ``z`` (the one the
 ML engine optimizes), so both engines build the same R.  The trace keeps ``z`` as
 ``resid_z`` (by() groups x parameters): results read Stata's printed rows from it.
+Banded correlations are free in (-1, 1) but their matrix need not be positive definite
+(as in the ML engine); such a point has no density, and NUTS rejects it like a divergence.
 """
 
 from __future__ import annotations

@@ -52,11 +52,18 @@ def _check_supported(design: Design, method: str, marginalize: bool | None) -> N
 
 
 def _single_threaded_blas(fn):
-    """Multithreaded BLAS on matrices of this size is ~30x slower than one thread."""
+    """Multithreaded BLAS on matrices of this size is ~30x slower than one thread.
+
+    PyTensor also warns, at its first compilation, that it "could not link to a BLAS
+    installation" when installed from pip: its C code then leaves matrix products to
+    NumPy, which has its own BLAS, so for these small graphs the warning is noise and is
+    kept from the user.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        with threadpool_limits(limits=1, user_api="blas"):
+        with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "PyTensor could not link to a BLAS")
             return fn(*args, **kwargs)
 
     return wrapper
