@@ -130,6 +130,8 @@ def bayes_predict(
     levels = _included_levels(result, relevel)
     if kind in ("reffects", "reses"):
         out = _effects(result, rows, draws, fresh, kind, mass)
+    elif kind == "rstandard" and result.design.residual is not None:
+        out = _structured_rstandard(result, rows, draws, fresh, levels, data, mass)
     else:
         calc = _Scalar(result, rows, draws, fresh, kind, levels, family, marginal)
         out = _summarize_rows(calc, rows, kind, mass)
@@ -168,8 +170,6 @@ def _check(result, kind, family, relevel, marginal, interval) -> str:
             f"interval= is for posterior means; {kind} is a posterior SD (use "
             f"{'reffects' if kind == 'reses' else 'xb'} with interval= for its interval)"
         )
-    if kind == "rstandard" and result.design.residual is not None:
-        raise NotSupportedError("rstandard after a residuals() structure is not available yet")
     return kind
 
 
@@ -323,6 +323,26 @@ def _summaries(values: np.ndarray, sd: bool, mass: float | None) -> list[np.ndar
         return [centre]
     lo, hi = np.quantile(values, [(1 - mass) / 2, (1 + mass) / 2], axis=0)
     return [centre, lo, hi]
+
+
+def _structured_rstandard(result, rows, draws, fresh, levels, data, mass):
+    """rstandard after residuals(): each draw's residuals whitened by its own V (whole panels)."""
+    from .bayes_residuals import standardize
+
+    if data is not None:
+        raise NotSupportedError(
+            "rstandard after a residuals() structure needs the estimation sample (whole panels)"
+        )
+    calc = _Scalar(result, rows, draws, fresh, "residuals", levels, None, False)
+    n_valid = int(rows.valid.sum())
+    resid = np.concatenate([calc(sl) for sl in _chunks(n_valid, draws.n)], axis=1)
+    z = standardize(result, np.arange(draws.n), resid)
+    columns = ["rstandard"] if mass is None else ["rstandard", "lower", "upper"]
+    full = np.full((len(rows.index), len(columns)), np.nan)
+    full[rows.valid] = np.column_stack(_summaries(z, False, mass))
+    if mass is None:
+        return pd.Series(full[:, 0], index=rows.index, name="rstandard")
+    return pd.DataFrame(full, index=rows.index, columns=columns)
 
 
 def _summarize_rows(calc: _Scalar, rows, kind: str, mass: float | None):

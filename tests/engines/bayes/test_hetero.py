@@ -83,3 +83,10 @@ def test_rats_by_female_agrees_with_ml():
     assert var == pytest.approx(ml_var, rel=0.3)
     assert ("Residual", "1: var(e)") in r.parameter_draws()
     assert "1: var(e)" in str(r)
+    # rstandard divides by each row's own cell SD, not by sigma (cell 0's)
+    std = r.predict("rstandard").to_numpy()
+    raw = r.predict("residuals").to_numpy()
+    sd_cell = post["sigma_e"].values.reshape(-1, 2).mean(axis=0)[residual_cells(r.design).of_obs]
+    # (the mean of e_s / sd_s is not mean(e) / mean(sd), but close: 0.02 at most here,
+    # against 1.3 had every row been divided by sigma)
+    assert np.abs(std - raw / sd_cell).max() < 0.1

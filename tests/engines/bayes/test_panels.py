@@ -115,6 +115,16 @@ def test_nuts_under_ar1_end_to_end():
     assert abs(rho.mean() - ml.residual_params["rho"]) < 3 * rho.std()
     assert np.all(np.abs(r.coef.to_numpy() - ml.coef.to_numpy()) < 1.0 * ml.se.to_numpy())
     assert "rho" in str(r)
+    # rstandard whitens each draw's residuals by its own V: the AR(1) dependence is gone
+    rows = r.design.residual.batches[0].rows  # (48 states, 6 years), time-ordered
+    std = r.predict("rstandard").to_numpy()
+    raw = r.predict("residuals").to_numpy()
+
+    def lag1(v):
+        return np.corrcoef(v[rows[:, :-1]].ravel(), v[rows[:, 1:]].ravel())[0, 1]
+
+    assert lag1(raw) > 0.5 and abs(lag1(std)) < 0.25
+    assert np.corrcoef(std, ml.predict("rstandard").to_numpy())[0, 1] > 0.95
 
 
 @pytest.mark.slow
