@@ -154,7 +154,7 @@ def fit_bayes(
             "converged": mode.converged,
             "reml": bool(built.integrate_beta),
             "jacobian": jacobian,
-            "boundary": mode.cov is None,
+            "boundary": jacobian,
         }
     sampling = time.perf_counter() - t0
     tree = to_datatree(built, raw, rng, stats, attrs={"method": method, "sampler": sampler})
@@ -190,8 +190,11 @@ def _laplace_mode(built):
     priors it is the ML/REML estimate -- but no Gaussian approximation exists there, so
     the draws come from the one at the mode on the unconstrained scale, which is interior.
     """
-    mode = find_mode(built)
-    if mode.cov is not None:
+    try:
+        mode = find_mode(built)
+    except EstimationError:  # the search ran out of the space (a boundary it cannot reach)
+        mode = None
+    if mode is not None and mode.cov is not None:
         return mode, mode, False
     warnings.warn(
         "the posterior mode of the natural parameters lies on the boundary (a variance at zero "
@@ -207,7 +210,7 @@ def _laplace_mode(built):
             "the posterior has no interior mode on the unconstrained scale either, so no "
             "Laplace approximation exists; use method='nuts' or proper priors"
         )
-    return mode, approx, True
+    return mode or approx, approx, True
 
 
 def _mode_values(built, fit, rng) -> dict:
