@@ -196,3 +196,28 @@ def _batches(panel_codes, times, levels, groups) -> list[Batch]:
             t = order_key[rows]
             out.append(Batch(rows, int(g), t, levels[rows]))
     return out
+
+
+def pattern_index(model: ResidualModel, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+    """Panels of ``batch`` that share R: a representative panel per pattern, and each
+    panel's pattern.
+
+    R depends on time lags (AR, MA, Toeplitz, exponential), on time levels (unstructured,
+    banded) or on nothing but the panel size (exchangeable); keying on that rather than on
+    the raw times gives one factorization per distinct R, not one per panel.
+    """
+    structure = model.structure
+    parts = [np.zeros((len(batch.rows), 1))]
+    if structure.n_levels > 1:
+        parts.append(batch.levels)
+    elif structure.name != "exchangeable":
+        parts.append(batch.times - batch.times[:, :1])
+    key = np.concatenate(parts, axis=1)
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    return first, inverse.ravel()
+
+
+def same_pattern(model: ResidualModel, batch: Batch) -> list[tuple[int, np.ndarray]]:
+    """(representative panel, rows (P, m) of every panel with its R) for each pattern."""
+    first, inverse = pattern_index(model, batch)
+    return [(int(i), batch.rows[inverse == u]) for u, i in enumerate(first)]

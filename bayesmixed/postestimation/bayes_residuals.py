@@ -14,8 +14,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..design.residual import same_pattern
 from ..engines.bayes.hetero import residual_cells
-from ..engines.bayes.panels import same_pattern
 
 
 def _flat(post, name: str, index: np.ndarray) -> np.ndarray:
@@ -31,7 +31,7 @@ def _panel_factors(result, index: np.ndarray) -> Iterator[tuple[np.ndarray, np.n
     z = _flat(post, "resid_z", index)  # (S, groups, n_corr)
     structure = data.model.structure
     for batch in data.batches:
-        for i, rows in same_pattern(structure, batch):
+        for i, rows in same_pattern(data.model, batch):
             sd_rows = sd[:, cells.of_obs[rows[0]]]  # (S, m)
             times, levels = batch.times[i], batch.levels[i]
             corr = np.stack([structure.correlation(zz[batch.group], times, levels) for zz in z])

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytensor.tensor as pt
 
+from ...design.residual import same_pattern
 from ...design.types import Design
-from ...spec.residual import Exchangeable
 from .residual_corr import correlation_pt
 
 
@@ -60,32 +60,13 @@ def panel_layout(design: Design, cell_of_obs: np.ndarray) -> PanelLayout:
     data = design.residual
     patterns = []
     for batch in data.batches:
-        for i, rows in same_pattern(data.model.structure, batch):
+        for i, rows in same_pattern(data.model, batch):
             cells = cell_of_obs[rows[0]]
             patterns.append(Pattern(rows, batch.times[i], batch.levels[i], batch.group, cells))
     w = np.column_stack([b.Z for b in design.blocks] + [design.X, design.y[:, None]])
     first_rows = np.concatenate([pat.rows[:, 0] for pat in patterns])
     codes = [np.asarray(b.codes, int)[first_rows] for b in design.blocks]
     return PanelLayout(patterns, w, [b.k for b in design.blocks], design.p, codes, design.n)
-
-
-def same_pattern(structure, batch) -> list[tuple[int, np.ndarray]]:
-    """The panels of ``batch`` that share R: (a representative panel, their rows (P, m))."""
-    key = _pattern_key(structure, batch.times, batch.levels)
-    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-    return [(int(i), batch.rows[inverse.ravel() == u]) for u, i in enumerate(first)]
-
-
-def _pattern_key(structure, times: np.ndarray, levels: np.ndarray) -> np.ndarray:
-    """What R depends on: time lags (AR, MA, Toeplitz, exponential), time levels
-    (unstructured, banded), or nothing but the panel size (exchangeable).  Keying on it
-    rather than on the raw times gives one subgraph per distinct R, not one per panel."""
-    parts = [np.zeros((len(times), 1))]
-    if structure.n_levels > 1:
-        parts.append(levels)
-    elif not isinstance(structure, Exchangeable):
-        parts.append(times - times[:, :1])
-    return np.concatenate(parts, axis=1)
 
 
 def panel_crossproducts(layout: PanelLayout, structure, sd_cells, z_groups):

@@ -22,7 +22,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from ...design.residual import ResidualData
+from ...design.residual import ResidualData, pattern_index
 from ...design.types import Design
 from ...errors import EstimationError
 from ...results.mixed import MixedResult
@@ -53,11 +53,9 @@ class Whitener:
         self.codes = [b.codes[self.perm] for b in blocks]
         self.patterns = [self._patterns(b) for b in data.batches]
 
-    @staticmethod
-    def _patterns(batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        key = np.concatenate([batch.times, batch.levels], axis=1)
-        _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-        return batch.times[first], batch.levels[first], inverse.ravel()
+    def _patterns(self, batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        first, inverse = pattern_index(self.data.model, batch)
+        return batch.times[first], batch.levels[first], inverse
 
     def whiten(self, psi: np.ndarray) -> tuple[np.ndarray, float] | None:
         """Whitened [X y Z...] rows (permuted) and sum log|C_i|; None if C is not PD."""
