@@ -9,6 +9,7 @@ the engine cannot honour are refused by name rather than ignored.
 from __future__ import annotations
 
 from .errors import NotSupportedError, SpecificationError
+from .validate import COUNT, SEED, optional_whole_number, whole_number
 
 #: keywords ``fit_bayes`` accepts besides the design
 ENGINE_KEYWORDS = (
@@ -21,10 +22,25 @@ ENGINE_KEYWORDS = (
     "priors",
     "marginalize",
     "progressbar",
+    "until_converged",
 )
 
 #: Stata's bayes-prefix options -> engine keywords
 STATA_TO_ENGINE = {"nchains": "chains", "mcmcsize": "draws", "burnin": "tune", "rseed": "seed"}
+
+#: whole-number settings and their least value, by Stata and by engine name
+#: (burn-in may be zero; a seed is any nonnegative integer, as in Stata)
+INTEGER_MINIMUM = {
+    "nchains": COUNT,
+    "mcmcsize": COUNT,
+    "burnin": SEED,
+    "thinning": COUNT,
+    "rseed": SEED,
+    "chains": COUNT,
+    "draws": COUNT,
+    "tune": SEED,
+    "seed": SEED,
+}
 
 #: prefix options that change only Stata's display and that we can safely accept
 DISPLAY_ONLY = ("dots", "nodots", "notable", "noheader", "show", "noshow", "showreffects")
@@ -35,7 +51,7 @@ def from_prefix(prefix: dict) -> dict:
     out: dict = {}
     for name, value in prefix.items():
         if name in STATA_TO_ENGINE:
-            out[STATA_TO_ENGINE[name]] = int(value)
+            out[STATA_TO_ENGINE[name]] = whole_number(value, f"{name}()", INTEGER_MINIMUM[name])
         elif name in DISPLAY_ONLY:
             continue
         elif name == "prior":
@@ -60,4 +76,9 @@ def split_keywords(method: str | None, keywords: dict) -> tuple[str | None, dict
             f"{', '.join(sorted(keywords))} only apply to Bayesian fits (method='nuts' or "
             "'laplace')"
         )
-    return method, keywords
+    checked = {
+        name: optional_whole_number(value, name, INTEGER_MINIMUM[name])
+        for name, value in keywords.items()
+        if name in INTEGER_MINIMUM
+    }
+    return method, {**keywords, **checked}

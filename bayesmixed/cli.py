@@ -71,6 +71,8 @@ def run_workshop(out=sys.stdout) -> int:
 WORKSHOP_DO = Path(__file__).resolve().parent.parent / "tutorials" / "workshop.do"
 DEFAULT_DRAWS = 1000  # per chain, tuning as many: about 1.5 min for the whole workshop on 2 cores
 DEFAULT_CHAINS = 2  # one per core of a small machine; enough for R-hat and rank plots
+DEBUG_HELP = "on an error, show Python's traceback instead of one line"
+INTERRUPTED = 130  # what a shell reports for a command stopped by Ctrl-C (128 + SIGINT)
 
 
 def _progress(line: str) -> None:
@@ -78,9 +80,18 @@ def _progress(line: str) -> None:
 
 
 def run_dofile(
-    path: str, out: str | None, draws: int | None, chains: int | None, strict: bool
+    path: str,
+    out: str | None,
+    draws: int | None,
+    chains: int | None,
+    strict: bool,
+    until_converged: bool = False,
 ) -> int:
-    """Run a do-file, printing each command as it starts; write the report if asked."""
+    """Run a do-file, printing each command as it starts; write the report if asked.
+
+    ``until_converged`` (the workshop's default, ``--until-converged`` for ``run``) adds
+    chains to a ``bayes:`` fit until R-hat <= 1.01 and bulk ESS >= 400 everywhere.
+    """
     from .dofile import run_do
     from .dofile.session import Unavailable
 
@@ -98,6 +109,7 @@ def run_dofile(
         chains=chains,
         progressbar=tty,
         strict=strict,
+        until_converged=until_converged,
     )
     missing = sum(isinstance(e, Unavailable) for e in session.log)
     if missing:
@@ -149,28 +161,78 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only fit and print the workshop's linear models (no report)",
     )
+    work.add_argument(
+        "--no-extend",
+        action="store_true",
+        help="keep each bayes: model at --chains chains even when R-hat > 1.01 or bulk "
+        "ESS < 400 (by default more chains are run until both targets are met)",
+    )
     run = sub.add_parser("run", help="run a Stata do-file")
     run.add_argument("dofile", help="the .do file")
     run.add_argument("--out", default=None, help="write an HTML report to this folder")
     run.add_argument("--draws", type=int, default=None, help="MCMC draws of every bayes: model")
     _mcmc_flags(run, None)
+    run.add_argument(
+        "--until-converged",
+        action="store_true",
+        help="run more chains of a bayes: model while R-hat > 1.01 or bulk ESS < 400",
+    )
     fit = sub.add_parser("fit", help="fit one Stata command on a bundled data set or file")
     fit.add_argument("command", help='e.g. "mixed math5 math3 || school:"')
     fit.add_argument("--data", required=True, help="bundled name (jsp2 ...) or a .dta/.csv path")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    for command in (work, run, fit):
+        command.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP
+        )
     args = parser.parse_args(argv)
     try:
-        if args.what == "workshop":
-            if args.print:
-                return run_workshop()
-            if not Path(args.do).is_file():
-                raise BayesmixedError(f"the workshop do-file is missing: {args.do}")
-            return run_dofile(args.do, args.out, args.draws, args.chains, args.strict)
-        if args.what == "run":
-            return run_dofile(args.dofile, args.out, args.draws, args.chains, args.strict)
-        return run_fit(args.command, args.data)
-    except BayesmixedError as err:
-        print(f"bayesmixed: {err}", file=sys.stderr)
-        return 2
+        return _dispatch(args)
+    except BaseException as err:  # every error a user can cause ends in one line
+        if args.debug or isinstance(err, SystemExit | GeneratorExit):
+            raise
+        message, status = _failure(err)
+        print(f"bayesmixed: {message}", file=sys.stderr)
+        return status
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.what == "workshop":
+        if args.print:
+            return run_workshop()
+        if not Path(args.do).is_file():
+            raise BayesmixedError(f"the workshop do-file is missing: {args.do}")
+        converge = not args.no_extend
+        return run_dofile(args.do, args.out, args.draws, args.chains, args.strict, converge)
+    if args.what == "run":
+        return run_dofile(
+            args.dofile, args.out, args.draws, args.chains, args.strict, args.until_converged
+        )
+    return run_fit(args.command, args.data)
+
+
+def _failure(err: BaseException) -> tuple[str, int]:
+    """One line for the user and the exit status, for any error that reaches the CLI.
+
+    A user's mistake (:class:`BayesmixedError`) is exit status 2 as before; Ctrl-C is 130
+    as a shell expects, and nothing was written (the report is only swapped in complete);
+    an operating-system error (a file that cannot be read or written) is 1.  Anything
+    else is a bug: still one line, pointing at ``--debug`` for the traceback to report.
+    """
+    if isinstance(err, KeyboardInterrupt):
+        return "interrupted (Ctrl-C); stopped without writing anything", INTERRUPTED
+    if isinstance(err, BayesmixedError):
+        return str(err), 2
+    if isinstance(err, UnicodeError):
+        return f"cannot decode text: {err}", 2
+    if isinstance(err, OSError):
+        where = f": {err.filename}" if err.filename else ""
+        return f"{err.strerror or err}{where}", 1
+    return (
+        f"internal error ({type(err).__name__}: {err}); rerun with --debug for the "
+        "traceback and please report it",
+        1,
+    )
 
 
 if __name__ == "__main__":

@@ -28,10 +28,29 @@ class StataSyntaxError(BayesmixedError):
         super().__init__(self._format())
 
     def _format(self) -> str:
-        if not self.source or self.column is None:
-            return self.reason
-        col = max(0, min(self.column, len(self.source)))
-        return f"{self.reason} (column {col + 1})\n  {self.source}\n  {' ' * col}^"
+        return caret_message(self.reason, self.source, self.column)
+
+
+_LONG = 160  # a command longer than this is shown cut around the caret
+_WINDOW = 70  # characters shown on each side of the caret when cut
+
+
+def caret_message(reason: str, source: str, column: int | None) -> str:
+    """``reason (column n)``, the source line and a caret under column ``n``.
+
+    A very long command (2,000 regressors) is cut to the stretch around the
+    caret, marked with ``...``, so the message stays readable.
+    """
+    if not source or column is None:
+        return reason
+    col = max(0, min(column, len(source)))
+    first, last = 0, len(source)
+    if len(source) > _LONG:
+        first, last = max(0, col - _WINDOW), min(len(source), col + _WINDOW)
+    head = "..." if first > 0 else ""
+    tail = "..." if last < len(source) else ""
+    line = head + source[first:last] + tail
+    return f"{reason} (column {col + 1})\n  {line}\n  {' ' * (col - first + len(head))}^"
 
 
 class FormulaError(StataSyntaxError):

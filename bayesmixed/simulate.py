@@ -20,6 +20,7 @@ import numpy as np
 
 from .errors import NotSupportedError, SpecificationError
 from .results.mixed import MixedResult
+from .validate import optional_whole_number, seed_or_generator
 
 
 @dataclass
@@ -108,13 +109,12 @@ def simulate(
     **params : ``beta``, ``re_cov`` or ``sigma2`` to simulate from other
         parameter values (see :meth:`SimulationModel.from_result`).
     """
+    count = optional_whole_number(size, "size")
     model = SimulationModel.from_result(result, **params)
-    rng = np.random.default_rng(seed)
-    if size is None:
+    rng = np.random.default_rng(seed_or_generator(seed))
+    if count is None:
         return model.draw(rng)
-    if int(size) < 1:
-        raise SpecificationError(f"size must be a positive integer, got {size}")
-    return np.stack([model.draw(rng) for _ in range(int(size))])
+    return np.stack([model.draw(rng) for _ in range(count)])
 
 
 def _check_simulable(result: object) -> None:

@@ -73,3 +73,19 @@ def test_bad_parameters(ri):
 def test_only_linear_mixed_models(ri):
     with pytest.raises(NotSupportedError, match="linear mixed model"):
         simulate(object())
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"size": 2.7}, "size must be a positive whole number, got 2.7"),
+        ({"size": 0}, "size must be a positive whole number, got 0"),
+        ({"seed": -1}, "seed must be a nonnegative whole number, got -1"),
+        ({"seed": "abc"}, "seed must be a nonnegative whole number, got 'abc'"),
+    ],
+)
+def test_counts_and_seeds_are_checked_not_truncated(ri, kwargs, fragment):
+    with pytest.raises(SpecificationError) as info:
+        simulate(ri, **kwargs)
+    assert fragment in str(info.value)
+    assert simulate(ri, size=2.0, seed=np.random.default_rng(1)).shape[0] == 2

@@ -54,9 +54,13 @@ def test_workshop_ml_part_writes_the_report(tmp_path):
 
 @pytest.mark.slow
 def test_workshop_command(tmp_path, capsys):
-    """The README's main job, with 1 chain x 50 draws: every model in both forms."""
+    """The README's main job, with 1 chain x 50 draws: every model in both forms.
+
+    ``--no-extend``: 50 draws cannot reach bulk ESS 400, and adding chains until they do
+    is tested on its own (test_workshop_adds_chains_by_default).
+    """
     out = tmp_path / "report"
-    rc = main(["workshop", "--out", str(out), "--draws", "50", "--chains", "1"])
+    rc = main(["workshop", "--out", str(out), "--draws", "50", "--chains", "1", "--no-extend"])
     err = capsys.readouterr().err
     assert rc == 0, err
     page = (out / "index.html").read_text()
@@ -77,3 +81,28 @@ def test_workshop_command(tmp_path, capsys):
         assert f'src="figures/{name}"' in page
     assert f"{len(BAYES_LINES) - missing} Bayesian fits" in page
     assert "workshop.do:91:" in err and "done in" in err  # progress was shown
+
+
+@pytest.mark.parametrize(
+    ("argv", "extend"),
+    [
+        (["workshop"], True),
+        (["workshop", "--no-extend"], False),
+        (["run", "x.do"], False),
+        (["run", "x.do", "--until-converged"], True),
+    ],
+)
+def test_workshop_adds_chains_by_default(monkeypatch, tmp_path, argv, extend):
+    """The main job promises R-hat <= 1.01 and bulk ESS >= 400 (issue 19 item 5)."""
+    import bayesmixed.cli as cli
+
+    seen = {}
+
+    def fake_run_dofile(path, out, draws, chains, strict, until_converged=False):
+        seen["until_converged"] = until_converged
+        return 0
+
+    monkeypatch.setattr(cli, "run_dofile", fake_run_dofile)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(argv) == 0
+    assert seen["until_converged"] is extend

@@ -81,8 +81,16 @@ def _read(path: Path, reader: str) -> pd.DataFrame:
         if reader == "stata":
             return pd.read_stata(path, convert_categoricals=False)
         return pd.read_csv(path)
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise DataError(f"cannot read {str(path)!r} as a {path.suffix} file: {exc}") from exc
+    # Deliberately broad: pandas' readers document no set of exceptions, and a damaged
+    # .dta surfaces as struct.error, EOFError, KeyError, IndexError or MemoryError (a
+    # header claiming billions of rows) from deep inside them.  Whatever the parser
+    # raises, the user's file is what is wrong, so the message names it.
+    except Exception as exc:
+        detail = f"{type(exc).__name__}: {exc}"[:200]
+        raise DataError(
+            f"cannot read {str(path)!r} as a {path.suffix} file; it is damaged or not in "
+            f"that format ({detail})"
+        ) from exc
 
 
 def _load_bundled(name: str) -> pd.DataFrame:

@@ -9,8 +9,13 @@ scan here does the same on the cross-product matrix, which costs one
 Two details protect the precision of that cross-product:
 
 * with a constant, the other columns are centred first, which projects the
-  constant out exactly; a column whose centred norm is negligible relative to
-  its raw norm is constant, hence collinear with ``_cons``;
+  constant out exactly; a column whose centred norm is at the rounding level
+  of its raw norm (``CONSTANT_TOL``, 1e-12) is constant, hence collinear with
+  ``_cons``.  Rounding leaves an exactly constant column a ratio of ~1e-16;
+  a covariate far from zero keeps its variation at a ratio of spread / offset:
+  3e-8 for a unit-scale x shifted by 3e7 (timestamps), which the earlier
+  threshold of 1e-7 dropped as "collinear" (issue 19).  At 1e-12 the centred
+  values still hold four significant digits, as the data do;
 * columns are scaled to unit norm, so the pivot of column j in the sequential
   Cholesky is sin^2 of its angle to the span of the kept columns.  It is judged
   zero below ``tol`` (1e-9, an angle of about 3e-5 radians): far above the
@@ -23,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import solve_triangular
 
-CONSTANT_TOL = 1e-7
+CONSTANT_TOL = 1e-12
 PIVOT_TOL = 1e-9
 
 

@@ -47,7 +47,7 @@ def is_factor_like(series: pd.Series) -> bool:
 def make_factor(series: pd.Series, comp: Component, formula: bool) -> Factor:
     """Code ``series`` as the factor ``comp`` asks for, checking Stata's rules."""
     codes, values = _levels(series, comp.name, formula)
-    labels = [_label(v) for v in values]
+    labels = [level_key(v) for v in values]
     counts = np.bincount(codes, minlength=len(values))
     base = _base_index(comp, values, counts)
     return Factor(comp.name, codes, labels, values, base)
@@ -109,9 +109,21 @@ def _text_error(series: pd.Series, name: str) -> VariableError:
     )
 
 
-def _label(value: object) -> str:
+def level_key(value: object) -> str | tuple:
+    """The canonical text of a level: what names it and what identifies it.
+
+    Factor columns are named by it (``2.dose``), and new data are matched to
+    the estimation sample's factor levels and groups by it, so a level is the
+    same whether it arrives as ``1``, ``1.0``, ``np.int64(1)`` or the text
+    ``"1"`` (as R matches factor levels by their labels).  A tuple (one
+    group of nested or crossed variables) maps element by element.
+    """
+    if isinstance(value, tuple):
+        return tuple(level_key(v) for v in value)
     if isinstance(value, float | np.floating):
         return np.format_float_positional(float(value), trim="-")
+    if isinstance(value, np.generic):
+        value = value.item()
     return str(value)
 
 
@@ -128,7 +140,7 @@ def _base_index(comp: Component, values: pd.Index, counts: np.ndarray) -> int | 
     numeric = pd.api.types.is_numeric_dtype(values.dtype)
     hits = np.flatnonzero(values == base) if numeric else np.array([], dtype=int)
     if hits.size == 0:
-        shown = ", ".join(_label(v) for v in values[:10])
+        shown = ", ".join(str(level_key(v)) for v in values[:10])
         raise SpecificationError(
             f"ib{base}.{comp.name}: level {base} of {comp.name} does not occur in the "
             f"estimation sample (levels: {shown}{', ...' if len(values) > 10 else ''})"

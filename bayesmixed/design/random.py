@@ -20,6 +20,7 @@ import pandas as pd
 from ..errors import DataError, NotSupportedError, SpecificationError, VariableError
 from ..spec.covariance import resolve_name
 from ..spec.model import ModelSpec, RandomEquation
+from .factors import level_key
 from .sample import numeric_values
 from .types import GroupInfo, REBlock
 
@@ -51,6 +52,16 @@ def group_codes(frame: pd.DataFrame, variables: tuple[str, ...]) -> tuple[np.nda
 
 
 def _factorize(series: pd.Series, name: str) -> tuple[np.ndarray, pd.Index]:
+    """Sorted codes of one grouping variable.
+
+    A text column that also holds numbers (``1`` and ``"1"``, as a merged or
+    hand-edited frame can) is coded by :func:`level_key`, so ``1`` and ``"1"``
+    are one group, as prediction on new data matches them.
+    """
+    if pd.api.types.is_object_dtype(series.dtype) and pd.api.types.infer_dtype(
+        series, skipna=True
+    ) in ("mixed", "mixed-integer"):
+        series = series.map(level_key, na_action="ignore")
     try:
         codes, uniques = pd.factorize(series, sort=True)
     except TypeError as exc:

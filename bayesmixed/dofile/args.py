@@ -19,6 +19,7 @@ from ..syntax.expr import IfExpr
 from ..syntax.expr_parser import parse_if
 from ..syntax.lexer import TokenStream, describe
 from ..syntax.parser import parse_options
+from ..validate import whole_number
 
 
 @dataclass
@@ -81,7 +82,9 @@ def _in_range(stream: TokenStream) -> tuple[int, int]:
     last = first
     if stream.accept("/"):
         last = stream.expect("NUMBER", "the last observation number after '/'")
-    return int(float(first.text)), int(float(last.text))
+    what = "an observation number after 'in'"
+    begin = whole_number(float(first.text), what, written=first.text)
+    return begin, whole_number(float(last.text), what, written=last.text)
 
 
 def _full_option(opt: Option, allowed: dict[str, int], source: str) -> str:

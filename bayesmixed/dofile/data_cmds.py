@@ -23,10 +23,10 @@ from .session import Session
 
 
 def cmd_use(session: Session, text: str) -> str:
-    args = parse_args(text, 1, {"clear": 5})
-    if len(args.words) != 1:
+    source, options = _use_source(text)
+    args = parse_args(f"use {options}", 1, {"clear": 5})
+    if not source or args.words:
         raise CommandError("use: give one dataset name or path, e.g. 'use jsp2, clear'")
-    source = _strip_quotes(args.words[0])
     if session.data is not None and not args.has("clear") and session.data_changed:
         raise CommandError("no; dataset in memory has changed since last saved (use ..., clear)")
     session.data = _load(session.base_dir, source)
@@ -37,8 +37,23 @@ def cmd_use(session: Session, text: str) -> str:
     return ""
 
 
-def _strip_quotes(word: str) -> str:
-    return word[1:-1] if len(word) > 1 and word[0] == word[-1] == '"' else word
+def _use_source(text: str) -> tuple[str, str]:
+    """(file name, ``, options``) of ``use NAME [, options]``.
+
+    The name is read as written, not as a Stata expression: a path has dots and
+    slashes (``use data/jsp2.dta``), and a quoted one may have blanks.
+    """
+    parts = text.split(None, 1)
+    rest = parts[1].strip() if len(parts) == 2 else ""
+    if rest.startswith('"'):
+        end = rest.find('"', 1)
+        if end < 0:
+            raise CommandError("use: the file name's closing '\"' is missing")
+        return rest[1:end], rest[end + 1 :]
+    name, comma, options = rest.partition(",")
+    if len(name.split()) > 1:
+        raise CommandError("use: give one dataset name or path, e.g. 'use jsp2, clear'")
+    return name.strip(), comma + options
 
 
 def _load(base: Path, source: str) -> pd.DataFrame:

@@ -117,6 +117,8 @@ def fit_command(text: str, frame: pd.DataFrame, session: Session | None) -> obje
         options.update(draws=session.draws, tune=session.draws)
     if session.chains is not None:
         options["chains"] = session.chains
+    if session.until_converged and _has_bayes_prefix(text):
+        options["until_converged"] = True
     return api.stata(text, frame, **options)
 
 

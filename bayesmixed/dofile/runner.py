@@ -2,7 +2,10 @@
 
 Nothing is written until the whole run succeeded; the report folder is then built in a
 temporary sibling folder and renamed into place (see :mod:`bayesmixed.report`), so a
-failed run leaves the previous report, or none, never half of a new one.
+failed run leaves the previous report, or none, never half of a new one.  The report
+folder is checked before the first command runs (:func:`bayesmixed.report.check_destination`)
+and Ctrl-C passes through untouched, so an interrupted run writes nothing either.  A
+do-file's encoding is detected as Stata users' files need (:mod:`.source`).
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import BayesmixedError
+from ..validate import optional_whole_number
 from .dispatch import execute
 from .errors import CommandError, DoFileError
 from .lexer import split_commands
 from .session import Heading, ModelEntry, Session, Unavailable
+from .source import read_source
 
 MAX_DEPTH = 10
 
@@ -31,6 +36,7 @@ def run_do(
     chains: int | None = None,
     progressbar: bool | None = None,
     strict: bool = False,
+    until_converged: bool = False,
 ) -> Session:
     """Run the do-file at ``path``; with ``out``, write the HTML report folder there.
 
@@ -48,6 +54,8 @@ def run_do(
         later command that needs those estimates (``predict``, ``estimates table`` ...)
         stops the run with the reason.  Unknown commands, syntax errors and unknown
         variables always stop the run.
+    until_converged : add chains to each ``bayes:`` fit while R-hat > 1.01 or bulk ESS
+        < 400 (:mod:`bayesmixed.engines.bayes.extend`); the workshop asks for it.
 
     Returns
     -------
@@ -63,9 +71,8 @@ def run_do(
     from ..report import check_destination, write_report
 
     path = Path(path)
-    for name, value in (("draws", draws), ("chains", chains)):
-        if value is not None and value < 1:
-            raise BayesmixedError(f"{name} must be a positive number, got {value}")
+    draws = optional_whole_number(draws, "draws")
+    chains = optional_whole_number(chains, "chains")
     if out is not None:
         check_destination(Path(out))
     if progressbar is None:
@@ -74,6 +81,7 @@ def run_do(
         base_dir=path.parent,
         draws=draws,
         chains=chains,
+        until_converged=until_converged,
         progressbar=progressbar,
         strict=strict,
         progress=progress,
@@ -115,9 +123,10 @@ def run_file(session: Session, path: Path) -> None:
     if not path.is_file():
         raise BayesmixedError(f"do-file not found: {path}")
     try:
-        commands = split_commands(path.read_text(encoding="utf-8"))
+        commands = split_commands(read_source(path))
     except BayesmixedError as err:
-        raise DoFileError(str(path), _line_of(err), "(reading the file)", str(err)) from err
+        line, reason = _line_of(err)
+        raise DoFileError(str(path), line, "(reading the file)", reason) from err
     for command in commands:
         if command.kind == "heading":
             session.log.append(Heading(command.text))
@@ -132,13 +141,14 @@ def run_file(session: Session, path: Path) -> None:
             raise DoFileError(str(path), command.line, command.text, str(err)) from err
 
 
-def _line_of(err: BayesmixedError) -> int:
+def _line_of(err: BayesmixedError) -> tuple[int, str]:
+    """The line a lexer message starts with (``line 3: ...``), and the message without it."""
     text = str(err)
     if text.startswith("line ") and ":" in text:
         head = text[5 : text.index(":")]
         if head.isdigit():
-            return int(head)
-    return 0
+            return int(head), text[text.index(":") + 1 :].strip()
+    return 0, text
 
 
 def _run_one(session: Session, path: Path, text: str, line: int) -> None:

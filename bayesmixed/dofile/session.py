@@ -77,7 +77,8 @@ class Session:
 
     ``draws`` and ``chains`` override the MCMC settings of every ``bayes:`` command
     (the CLI's ``--draws``/``--chains``); ``progressbar`` turns the sampler's bar on or
-    off; ``progress`` receives one line per command.  With ``strict``, a ``bayes:`` model
+    off; ``until_converged`` adds chains to a ``bayes:`` fit until R-hat and ESS meet
+    their targets; ``progress`` receives one line per command.  With ``strict``, a ``bayes:`` model
     the engine does not support stops the run; otherwise it becomes an
     :class:`Unavailable` note in the log and the run goes on.
     """
@@ -85,6 +86,7 @@ class Session:
     base_dir: Path = field(default_factory=Path.cwd)
     draws: int | None = None
     chains: int | None = None
+    until_converged: bool = False
     progressbar: bool = False
     strict: bool = False
     progress: Callable[[str], None] | None = None

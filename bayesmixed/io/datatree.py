@@ -11,11 +11,15 @@ attributes on load.
 from __future__ import annotations
 
 import io
+import re
+import warnings
 
 import numpy as np
 
 from .archive import ArchiveReader, ArchiveWriter, ResultFileError
 from .values import from_plain_json, plain_json
+
+_GROUP_PATH = re.compile(r"/(\w{1,100}(/\w{1,100})*)?")  # "/" and "/posterior", as saved
 
 
 def save_tree(tree, writer: ArchiveWriter) -> dict:
@@ -42,21 +46,50 @@ def save_tree(tree, writer: ArchiveWriter) -> dict:
     return {"groups": groups}
 
 
-def load_tree(index: dict, reader: ArchiveReader):
+def load_tree(index: object, reader: ArchiveReader):
+    """Rebuild the DataTree from its index (group path -> member and attributes)."""
     import xarray as xr
 
+    groups = index.get("groups") if isinstance(index, dict) and set(index) == {"groups"} else None
+    if not isinstance(groups, dict):
+        raise ResultFileError("the saved ArviZ index is malformed")
     out = {}
+    for path, entry in groups.items():
+        if not _GROUP_PATH.fullmatch(path) or not isinstance(entry, dict):
+            raise ResultFileError(f"the saved ArviZ group {path[:40]!r} is malformed")
+        if set(entry) != {"member", "attrs"}:
+            raise ResultFileError(f"the saved ArviZ group {path!r} is malformed")
+        ds = _open_group(reader.bytes(entry["member"]), path)
+        attrs = from_plain_json(entry["attrs"])
+        if not isinstance(attrs, dict) or not all(isinstance(k, str) for k in attrs):
+            raise ResultFileError(f"the attributes of ArviZ group {path!r} are malformed")
+        ds.attrs = attrs
+        out[path] = ds
     try:
-        for path, entry in index["groups"].items():
-            raw = reader.bytes(entry["member"])
-            with xr.open_dataset(io.BytesIO(raw), engine="scipy") as ds:
-                ds = ds.load()
-            ds = _restore(ds)
-            ds.attrs = from_plain_json(entry["attrs"])
-            out[path] = ds
-    except (KeyError, TypeError, ValueError, OSError) as exc:
-        raise ResultFileError(f"the saved ArviZ groups are malformed ({exc!r})") from exc
-    return xr.DataTree.from_dict(out)
+        return xr.DataTree.from_dict(out)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ResultFileError(f"the saved ArviZ groups do not form a tree ({exc!r})") from exc
+
+
+def _open_group(raw: bytes, path: str):
+    """One group's Dataset from its netCDF bytes.
+
+    The ``except Exception`` is deliberate: SciPy's netCDF reader documents no
+    set of exceptions, and damaged bytes surface as IndexError, struct.error
+    or TypeError from deep inside it.  Whatever it raises, the group is damaged.
+    """
+    import xarray as xr
+
+    try:
+        with xr.open_dataset(io.BytesIO(raw), engine="scipy") as ds:
+            ds = ds.load()
+        with warnings.catch_warnings():  # a NaN edited into an integer variable
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return _restore(ds)
+    except Exception as exc:  # noqa: BLE001 -- see the docstring
+        raise ResultFileError(
+            f"the saved ArviZ group {path!r} is not readable netCDF ({exc!r})"[:300]
+        ) from exc
 
 
 def _encodable(ds):

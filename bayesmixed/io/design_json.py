@@ -12,13 +12,16 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+import pandas as pd
 
 from ..design.residual import ResidualData, _batches, _max_lag
 from ..design.types import Design, GroupInfo, REBlock
+from ..errors import BayesmixedError
 from ..spec.covariance import get_structure
+from ..spec.model import ModelSpec
 from ..spec.residual import residual_model
 from .archive import ResultFileError
-from .spec_json import _equation_from_dict, _equation_to_dict
+from .spec_json import _equation_from_dict, _equation_to_dict, _list, _str
 
 
 def data_signature(design: Design) -> dict:
@@ -60,32 +63,43 @@ def design_to_dict(design: Design, enc) -> dict:
     }
 
 
+_DESIGN_KEYS = {
+    "spec", "y", "X", "fixed_names", "blocks", "rows", "dropped", "omitted", "base_levels",
+    "group_info", "notes", "residual", "signature",
+}  # fmt: skip
+
+
 def design_from_dict(d: dict, dec) -> Design:
+    """Rebuild a design, checking the type and size of every part against the others."""
+    if set(d) != _DESIGN_KEYS:
+        raise ResultFileError("the saved design has missing or unknown parts")
     try:
         design = Design(
-            spec=dec(d["spec"]),
+            spec=_typed(dec(d["spec"]), ModelSpec, "model specification"),
             y=_float_array(dec(d["y"]), 1),
             X=_float_array(dec(d["X"]), 2),
-            fixed_names=[str(n) for n in d["fixed_names"]],
-            blocks=[_block_from_dict(b, dec) for b in d["blocks"]],
-            rows=dec(d["rows"]),
-            dropped=int(d["dropped"]),
-            omitted=[str(n) for n in d["omitted"]],
-            base_levels=[str(n) for n in d["base_levels"]],
-            group_info=[GroupInfo(*g) for g in d["group_info"]],
-            notes=[str(n) for n in d["notes"]],
+            fixed_names=_strs(d["fixed_names"]),
+            blocks=[_block_from_dict(b, dec) for b in _list(d["blocks"])],
+            rows=_typed(dec(d["rows"]), pd.Index, "row index"),
+            dropped=_int(d["dropped"]),
+            omitted=_strs(d["omitted"]),
+            base_levels=_strs(d["base_levels"]),
+            group_info=[_group_info(g) for g in _list(d["group_info"])],
+            notes=_strs(d["notes"]),
         )
+        _check_consistent(design, d["signature"])
         if d["residual"] is not None:
-            design.residual = _residual_from_dict(d["residual"], design, dec)
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise ResultFileError(f"the saved design is malformed ({exc!r})") from exc
-    _check_consistent(design, d["signature"])
+            design.residual = _residual_from_dict(_dict(d["residual"]), design, dec)
+    except (KeyError, TypeError, ValueError, IndexError, BayesmixedError) as exc:
+        if isinstance(exc, ResultFileError):
+            raise
+        raise ResultFileError(f"the saved design is malformed ({exc!r})"[:300]) from exc
     return design
 
 
-def _check_consistent(design: Design, signature: dict) -> None:
+def _check_consistent(design: Design, signature: object) -> None:
     n, p = design.n, design.p
-    if design.X.shape[0] != n or len(design.fixed_names) != p:
+    if design.X.shape[0] != n or len(design.fixed_names) != p or len(design.rows) != n:
         raise ResultFileError("the saved design's arrays do not agree in size")
     for b in design.blocks:
         if b.Z.shape[0] != n or b.codes.shape != (n,) or b.k != len(b.effect_names):
@@ -94,6 +108,13 @@ def _check_consistent(design: Design, signature: dict) -> None:
             raise ResultFileError(f"the saved group codes of '{b.key}' are out of range")
     if data_signature(design) != signature:
         raise ResultFileError("the saved design does not match its data signature")
+
+
+def _group_info(g: object) -> GroupInfo:
+    level, n_groups, lo, avg, hi = _list(g)
+    if not isinstance(avg, (int, float)) or isinstance(avg, bool):
+        raise ValueError(f"group average {avg!r}")
+    return GroupInfo(_str(level), _int(n_groups), _int(lo), float(avg), _int(hi))
 
 
 def _block_to_dict(block: REBlock, enc) -> dict:
@@ -107,17 +128,15 @@ def _block_to_dict(block: REBlock, enc) -> dict:
     }
 
 
-def _block_from_dict(d: dict, dec) -> REBlock:
-    codes = np.asarray(dec(d["codes"]))
-    if codes.dtype.kind not in "iu":
-        raise ValueError("group codes must be integers")
+def _block_from_dict(d: object, dec) -> REBlock:
+    d = _dict(d)
     return REBlock(
         equation=_equation_from_dict(d["equation"]),
-        codes=codes,
-        groups=dec(d["groups"]),
+        codes=_int_array(dec(d["codes"])),
+        groups=_typed(dec(d["groups"]), pd.Index, "group labels"),
         Z=_float_array(dec(d["Z"]), 2),
-        effect_names=tuple(str(n) for n in d["effect_names"]),
-        structure=get_structure(str(d["structure"])),
+        effect_names=tuple(_strs(d["effect_names"])),
+        structure=get_structure(_str(d["structure"])),
     )
 
 
@@ -136,18 +155,61 @@ def _residual_to_dict(res: ResidualData, enc) -> dict:
 
 def _residual_from_dict(d: dict, design: Design, dec) -> ResidualData:
     """Rebuild the residual model exactly as the design stage does from these arrays."""
-    codes = np.asarray(dec(d["panel_codes"]))
-    times = None if d["times"] is None else np.asarray(dec(d["times"]), float)
-    levels, groups = np.asarray(dec(d["levels"])), np.asarray(dec(d["groups"]))
+    n = design.n
+    panels = _typed(dec(d["panels"]), pd.Index, "panel labels")
+    level_labels = _typed(dec(d["level_labels"]), tuple, "time levels")
+    by_labels = _typed(dec(d["by_labels"]), tuple, "by() labels")
+    codes = _codes(dec(d["panel_codes"]), n, len(panels), "panel")
+    levels = _codes(dec(d["levels"]), n, max(len(level_labels), 1), "time-level")
+    groups = _codes(dec(d["groups"]), n, max(len(by_labels), 1), "by()")
+    times = None if d["times"] is None else _float_array(dec(d["times"]), 1)
+    if times is not None and (len(times) != n or not np.isfinite(times).all()):
+        raise ResultFileError("the saved residual times are malformed")
+    if n == 0:
+        raise ResultFileError("the saved residual structure has no observations")
     max_lag = _max_lag(times, codes) if times is not None else None
     max_size = int(np.bincount(codes).max())
-    model = residual_model(
-        design.spec.residual, dec(d["level_labels"]), dec(d["by_labels"]), max_lag, max_size
-    )
+    model = residual_model(design.spec.residual, level_labels, by_labels, max_lag, max_size)
     batches = [] if model.structure.diagonal else _batches(codes, times, levels, groups)
     return ResidualData(
-        model, codes, dec(d["panels"]), str(d["panel_level"]), times, levels, groups, batches
+        model, codes, panels, _str(d["panel_level"]), times, levels, groups, batches
     )
+
+
+def _codes(a: object, n: int, size: int, what: str) -> np.ndarray:
+    codes = _int_array(a)
+    if codes.shape != (n,) or (n and (codes.min() < 0 or codes.max() >= size)):
+        raise ResultFileError(f"the saved {what} codes are malformed")
+    return codes
+
+
+def _int_array(a: object) -> np.ndarray:
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "iu" or arr.ndim != 1:
+        raise ValueError(f"expected a 1-d integer array, found {arr.dtype} {arr.shape}")
+    return arr
+
+
+def _typed(value: object, kind: type, what: str):
+    if not isinstance(value, kind):
+        raise ResultFileError(f"the saved {what} is malformed")
+    return value
+
+
+def _int(value: object) -> int:
+    if type(value) is not int:
+        raise ValueError(f"expected an integer, found {str(value)[:40]}")
+    return value
+
+
+def _strs(value: object) -> list[str]:
+    return [_str(v) for v in _list(value)]
+
+
+def _dict(value: object) -> dict:
+    if not isinstance(value, dict):
+        raise ValueError(f"expected an object, found {str(value)[:40]}")
+    return value
 
 
 def _float_array(a: object, ndim: int) -> np.ndarray:

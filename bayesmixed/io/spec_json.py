@@ -70,11 +70,20 @@ def spec_from_dict(d: object) -> ModelSpec:
             offset=_opt_str(d["offset"]),
             exposure=_opt_str(d["exposure"]),
             trials=_trials(d["trials"]),
-            options=from_plain_json(d["options"]),
+            options=_options(from_plain_json(d["options"])),
             source=_str(d["source"]),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except ResultFileError:
+        raise
+    except (KeyError, TypeError, ValueError, BayesmixedError) as exc:
+        # BayesmixedError: an if qualifier that no longer parses, an unknown structure
         raise ResultFileError(f"the saved model specification is malformed ({exc!r})") from exc
+
+
+def _options(value: object) -> dict:
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise ValueError(f"options {str(value)[:40]}")
+    return value
 
 
 def parse_if_text(text: str) -> IfExpr:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..design.types import Design
+from ..errors import BayesmixedError
 from ..results.mixed import OptSummary
 from ..spec.family import Family, get_family
 from ..spec.model import ModelSpec
@@ -60,17 +61,40 @@ def from_plain_json(value: object) -> object:
             return float(body)
         if tag == "$tuple" and isinstance(body, list):
             return tuple(from_plain_json(v) for v in body)
-        if tag == "$dict" and isinstance(body, list):
-            return {_key(from_plain_json(k)): from_plain_json(v) for k, v in body}
+        if tag == "$dict":
+            return {_key(from_plain_json(k)): from_plain_json(v) for k, v in _pairs(body)}
         if tag == "$timestamp" and isinstance(body, str):
-            return pd.Timestamp(body)
+            return _timestamp(body)
     raise ResultFileError(f"unrecognised saved value {str(value)[:80]!r}")
 
 
 def _key(k: object) -> object:
-    if isinstance(k, list):
-        raise ResultFileError("a saved dict has an unhashable key")
+    try:
+        hash(k)
+    except TypeError as exc:  # a list, or a tuple holding one
+        raise ResultFileError("a saved dict has an unhashable key") from exc
     return k
+
+
+def _pairs(body: object) -> list:
+    """The ``[[key, value], ...]`` body of a ``$dict``, checked."""
+    if not isinstance(body, list) or not all(isinstance(p, list) and len(p) == 2 for p in body):
+        raise ResultFileError("a saved dict is malformed")
+    return body
+
+
+def _timestamp(text: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(text)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ResultFileError(f"a saved date {text[:40]!r} is malformed") from exc
+
+
+def _body(body: object, kind: type, tag: str, keys: set[str] | None = None):
+    """``body`` if it is a ``kind`` (with exactly ``keys``), else ResultFileError."""
+    if not isinstance(body, kind) or (keys is not None and set(body) != keys):
+        raise ResultFileError(f"a saved {tag} value is malformed")
+    return body
 
 
 class Encoder:
@@ -136,47 +160,90 @@ class Decoder:
         if tag == "$array":
             return self.reader.array(body)
         if tag == "$tuple":
-            return tuple(self(v) for v in body)
+            return tuple(self(v) for v in _body(body, list, tag))
         if tag == "$dict":
-            return {_key(from_plain_json(k)): self(v) for k, v in body}
+            return {_key(from_plain_json(k)): self(v) for k, v in _pairs(body)}
         if tag == "$index":
             return self.index(body)
         if tag == "$series":
-            return pd.Series(
-                self(body["values"]),
-                index=self.index(body["index"]),
-                name=from_plain_json(body["name"]),
-            )
+            return self.series(_body(body, dict, tag, {"index", "values", "name"}))
         if tag == "$opt":
-            return OptSummary(**{k: self(v) for k, v in body.items()})
+            return self.opt(_body(body, dict, tag))
         if tag == "$family":
-            name, link = body
-            return get_family(name, link)
+            return _family(_body(body, list, tag))
         if tag == "$spec":
             from .spec_json import spec_from_dict
 
-            return spec_from_dict(body)
+            return spec_from_dict(_body(body, dict, tag))
         if tag == "$design":
             from .design_json import design_from_dict
 
-            return design_from_dict(body, self)
+            return design_from_dict(_body(body, dict, tag), self)
         return from_plain_json(value)
 
-    def index(self, body: dict) -> pd.Index:
+    def series(self, body: dict) -> pd.Series:
+        values, index = self(body["values"]), self.index(body["index"])
+        if not isinstance(values, np.ndarray) or values.ndim != 1 or len(values) != len(index):
+            raise ResultFileError("a saved series does not match its index")
+        return pd.Series(values, index=index, name=_label(from_plain_json(body["name"])))
+
+    def opt(self, body: dict) -> OptSummary:
+        names = {f.name for f in fields(OptSummary)}
+        if not set(body) <= names:
+            extra = sorted(set(body) - names)[:5]
+            raise ResultFileError(f"the saved optimizer summary has unknown fields {extra}")
+        try:
+            return OptSummary(**{k: self(v) for k, v in body.items()})
+        except TypeError as exc:  # a required field is missing
+            raise ResultFileError(f"the saved optimizer summary is incomplete ({exc})") from exc
+
+    def index(self, body: object) -> pd.Index:
+        body = _body(body, dict, "index")
+        try:
+            return self._index(body)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ResultFileError(f"a saved index is malformed ({exc!r})"[:200]) from exc
+
+    def _index(self, body: dict) -> pd.Index:
         if "range" in body:
-            start, stop, step = body["range"]
-            return pd.RangeIndex(start, stop, step, name=from_plain_json(body["name"]))
+            start, stop, step = _body(body["range"], list, "range")
+            if not all(type(v) is int and abs(v) < 2**53 for v in (start, stop, step)):
+                raise ResultFileError("a saved range index is malformed")
+            return pd.RangeIndex(start, stop, step, name=_label(from_plain_json(body["name"])))
         if "tuples" in body:
-            tuples = [from_plain_json(t) for t in body["tuples"]]
-            names = [from_plain_json(n) for n in body["names"]]
+            tuples = [from_plain_json(t) for t in _body(body["tuples"], list, "index")]
+            names = [_label(from_plain_json(n)) for n in _body(body["names"], list, "index")]
+            if not all(isinstance(t, tuple) and len(t) == len(names) for t in tuples):
+                raise ResultFileError("a saved multi-index is malformed")
             if not tuples:
                 return pd.MultiIndex.from_arrays([[] for _ in names], names=names)
             return pd.MultiIndex.from_tuples(tuples, names=names)
-        name = from_plain_json(body["name"])
+        name = _label(from_plain_json(body["name"]))
         if "array" in body:
-            return pd.Index(self(body["array"]), name=name)
+            values = self(body["array"])
+            if not isinstance(values, np.ndarray) or values.ndim != 1:
+                raise ResultFileError("a saved index array is not one-dimensional")
+            return pd.Index(values, name=name)
         dtype = body.get("dtype")
         if dtype is not None and dtype not in _INDEX_DTYPES:
-            raise ResultFileError(f"unsupported saved index dtype {dtype!r}")
-        values = [from_plain_json(v) for v in body["values"]]
+            raise ResultFileError(f"unsupported saved index dtype {str(dtype)[:40]!r}")
+        values = [_label(from_plain_json(v)) for v in _body(body["values"], list, "index")]
         return pd.Index(values, dtype=dtype, name=name, tupleize_cols=False)
+
+
+def _label(value: object) -> object:
+    """An index value or name: a scalar (what the encoder writes for labels)."""
+    if isinstance(value, (list, dict, tuple)) and not (
+        isinstance(value, tuple) and all(not isinstance(v, (list, dict)) for v in value)
+    ):
+        raise ResultFileError(f"a saved label {str(value)[:40]!r} is not a scalar")
+    return value
+
+
+def _family(body: list) -> Family:
+    if len(body) != 2 or not all(isinstance(v, str) for v in body):
+        raise ResultFileError("a saved family is malformed")
+    try:
+        return get_family(body[0], body[1])
+    except BayesmixedError as exc:
+        raise ResultFileError(f"the saved family is unknown ({exc})") from exc

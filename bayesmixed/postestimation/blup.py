@@ -61,14 +61,18 @@ def blups(result) -> BLUPs:
 # -- linear mixed models -----------------------------------------------------------------
 def lmm_blups(result) -> BLUPs:
     """Modes and conditional covariances of a :class:`MixedResult`."""
+    from ..design.standardize import FixedScaling
     from ..engines.ml.fit import make_deviance, to_design_order
 
-    design = result.design if result.design.residual is None else _whitened(result)
-    dev = make_deviance(design, result.reml)
+    fixed = None  # a whitened design is scaled as the raw X it came from
+    design = result.design
+    if design.residual is not None:
+        design, fixed = _whitened(result), FixedScaling.of(design.X)
+    dev = make_deviance(design, result.reml, fixed)
     theta_eval = _eval_theta(result, dev.cp.order)
     fac = dev.factor(theta_eval)
     l_r1 = fac.w_r1 if fac.w_r1 is not None else dev._rest_first(fac.lam[1:], fac.t1)
-    u1, u_r = _spherical_modes(fac, np.asarray(result.beta), l_r1)
+    u1, u_r = _spherical_modes(fac, fac.to_internal(np.asarray(result.beta)), l_r1)
     sigma2 = float(result.sigma2)
     values = [u1 @ fac.lam[0].T]
     covs = [sigma2 * _first_block_cov(fac, l_r1)]
@@ -117,7 +121,10 @@ def _rest_layout(cp) -> list[tuple[int, int, int]]:
 
 
 def _spherical_modes(fac, beta: np.ndarray, l_r1) -> tuple[np.ndarray, np.ndarray]:
-    """Back substitution L' u = c, c = L_yZ' - L_XZ' beta, rest blocks first."""
+    """Back substitution L' u = c, c = L_yZ' - L_XZ' beta, rest blocks first.
+
+    ``beta`` is in the factor's internal coordinates (:meth:`Factor.to_internal`).
+    """
     p, q_r = fac.p, fac.q_r
     c1 = fac.w_xy1[p] - beta @ fac.w_xy1[:p]
     u_r = np.zeros(0)

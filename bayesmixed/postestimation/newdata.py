@@ -7,21 +7,25 @@ expanded with every level as its own column (no base), then the training
 columns are picked by name; a level the model never saw is an error, because
 silently predicting with a zero effect for it would change the model.
 
-Random effects of groups seen in training are looked up by group label; new
-groups get code -1 (their effect is the population value, zero).  Rows with a
+Random effects of groups seen in training are looked up by group label,
+compared by :func:`~bayesmixed.design.factors.level_key` (so school ``"1"``
+in the new data is school ``1`` of the estimation sample, as fitting codes a
+column holding both as one group); new groups get code -1 (their effect is
+the population value, zero) and are listed in ``NewRows.unseen``.  Rows with a
 missing covariate get NaN predictions, as Stata's ``predict`` leaves them
 missing, rather than being dropped, so results align with the user's frame.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import warnings
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 
-from ..design.factors import is_factor_like
+from ..design.factors import is_factor_like, level_key
 from ..design.fixed import term_cells
 from ..design.random import ALL, group_codes
 from ..design.sample import check_present, is_formula, missing_mask, numeric_values
@@ -42,6 +46,7 @@ class NewRows:
     codes : per block, training group index of each valid row, -1 if new.
     Z : per block, (n_valid, k) effect values.
     frame : the valid rows of the model's predictor columns.
+    unseen : per block, the labels of the new rows' groups not seen in training.
     """
 
     index: pd.Index
@@ -50,11 +55,16 @@ class NewRows:
     codes: list[np.ndarray]
     Z: list[np.ndarray]
     frame: pd.DataFrame
+    unseen: list[pd.Index] = field(default_factory=list)
 
     @property
     def new_group(self) -> list[np.ndarray]:
         """Per block, whether each valid row belongs to a group unseen in training."""
         return [c < 0 for c in self.codes]
+
+
+class NewGroupWarning(UserWarning):
+    """Rows of new data in groups the model never saw: their effects are set to zero."""
 
 
 def predictor_names(spec: ModelSpec) -> list[str]:
@@ -75,11 +85,13 @@ def new_rows(design: Design, data: pd.DataFrame, need_response: bool = False) ->
     valid = ~missing
     frame = data.loc[valid, names]
     X = fixed_matrix(design, frame)
-    codes, zs = [], []
+    codes, zs, unseen = [], [], []
     for block in design.blocks:
-        codes.append(_block_codes(block, frame))
+        block_codes, block_unseen = _block_codes(block, frame)
+        codes.append(block_codes)
+        unseen.append(block_unseen)
         zs.append(_block_z(block, frame))
-    return NewRows(data.index, valid, X, codes, zs, frame)
+    return NewRows(data.index, valid, X, codes, zs, frame, unseen)
 
 
 def _only(spec: ModelSpec, names: list[str]) -> SimpleNamespace:
@@ -160,34 +172,67 @@ def training_levels(design: Design, term: Term, pos: int) -> set[str]:
     return levels
 
 
-def _block_codes(block, frame: pd.DataFrame) -> np.ndarray:
-    """Training group index of each row (-1 for a group not seen in training)."""
+def _block_codes(block, frame: pd.DataFrame) -> tuple[np.ndarray, pd.Index]:
+    """Training group index of each row (-1 for a group not seen in training).
+
+    Also returns the labels of the unseen groups, so callers can say which
+    rows got the population value instead of a group's effect.
+    """
     eq = block.equation
     path = tuple(v for v in eq.path if v != ALL)
     if eq.factor:
         path = path + (eq.factor,)
-    if not path:
-        return np.zeros(len(frame), dtype=np.intp)
-    if not len(frame):
-        return np.zeros(0, dtype=np.intp)
+    if not path or not len(frame):
+        return np.zeros(len(frame), dtype=np.intp), pd.Index([])
     codes, labels = group_codes(frame, path)
     lookup = _lookup(block.groups, labels)
-    return lookup[codes]
+    return lookup[codes], labels[lookup < 0]
 
 
 def _lookup(train: pd.Index, new: pd.Index) -> np.ndarray:
-    """Position in ``train`` of each label of ``new`` (-1 when absent)."""
-    try:
-        return np.asarray(train.get_indexer(new), dtype=np.intp)
-    except (TypeError, ValueError):
-        mapping = {_key(v): i for i, v in enumerate(train)}
-        return np.array([mapping.get(_key(v), -1) for v in new], dtype=np.intp)
+    """Position in ``train`` of each label of ``new`` (-1 when absent).
+
+    Labels are compared by ``level_key``, never by value and dtype: an
+    ``Index.get_indexer`` of text labels on integer groups finds nothing
+    and silently dropped every random effect.
+    """
+    position: dict[object, int] = {}
+    for i, value in enumerate(train):
+        position.setdefault(level_key(value), i)
+    return np.array([position.get(level_key(v), -1) for v in new], dtype=np.intp)
 
 
-def _key(value: object) -> object:
-    if isinstance(value, tuple):
-        return tuple(_key(v) for v in value)
-    return value.item() if hasattr(value, "item") else value
+def warn_unseen(design: Design, rows: NewRows | object, levels: set[str]) -> None:
+    """Warn which rows got zero random effects because their group is new.
+
+    lme4 (``allow.new.levels``) and Stata both predict the population value
+    for a new group, but a whole column of new groups usually means a
+    mismatch (a typo, a recoded id) that must not pass silently.  The
+    message names, per level in ``levels``, the row count and the first
+    few new groups.  ``rows`` needs ``codes`` and ``unseen`` (per block).
+    """
+    parts: dict[str, str] = {}
+    for block, codes, labels in zip(design.blocks, rows.codes, rows.unseen):
+        if block.level not in levels or block.key in parts or not len(labels):
+            continue
+        n = int(np.sum(codes < 0))
+        shown = ", ".join(_shown(v) for v in labels[:5]) + (", ..." if len(labels) > 5 else "")
+        parts[block.key] = (
+            f"{n} row{'s' * (n != 1)} in {len(labels)} {block.key} "
+            f"group{'s' * (len(labels) != 1)} not in the estimation sample ({shown})"
+        )
+    if parts:
+        warnings.warn(
+            f"predict: {'; '.join(parts.values())}; their random effects at that level are "
+            "set to zero, the population value",
+            NewGroupWarning,
+            stacklevel=4,
+        )
+
+
+def _shown(label: object) -> str:
+    key = level_key(label)
+    return "/".join(key) if isinstance(key, tuple) else key
 
 
 def _block_z(block, frame: pd.DataFrame) -> np.ndarray:

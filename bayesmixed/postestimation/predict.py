@@ -18,21 +18,23 @@ Kinds (``predict newvar, kind``):
   variance.
 
 New data: rows in groups seen in training use those groups' effects, rows in
-new groups use the population value (zero); the returned object's
-``attrs["new_groups"]`` maps each level to the row labels in new groups.  A
+new groups use the population value (zero), with a :class:`NewGroupWarning`
+naming how many rows and which groups; the returned object's
+``attrs["new_groups"]`` maps each level to the row labels in new groups.
+Groups are matched by label, so school ``"1"`` (text) is school ``1``.  A
 factor level the model never saw raises a :class:`VariableError`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from ..errors import DataError, NotSupportedError, SpecificationError
 from .blup import blups, fitted_psi, glmm_extras
-from .newdata import new_rows
+from .newdata import new_rows, warn_unseen
 
 LMM_KINDS = ("xb", "stdp", "fitted", "residuals", "rstandard", "reffects", "reses")
 GLMM_KINDS = ("mu", "pr", "eta", "xb", "stdp", "residuals", "reffects", "reses")
@@ -53,6 +55,7 @@ class _Rows:
     offset: np.ndarray
     trials: np.ndarray | float | None
     new_data: bool
+    unseen: list[pd.Index] = field(default_factory=list)
 
 
 def predict(
@@ -109,6 +112,8 @@ def predict(
         out = pd.Series(full, index=rows.index, name=kind)
     if rows.new_data:
         out.attrs["new_groups"] = _new_group_labels(result, rows)
+        if kind not in ("xb", "stdp") and not marginal:  # these use no group's effect
+            warn_unseen(result.design, rows, levels)
     return out
 
 
@@ -176,7 +181,7 @@ def _rows(result, data, glmm: bool) -> _Rows:
     if spec.response in data.columns:
         y = pd.to_numeric(data.loc[new.valid, spec.response], errors="coerce").to_numpy(float)
     offset, trials = _new_extras(spec, new.frame)
-    return _Rows(new.index, new.valid, new.X, new.codes, new.Z, y, offset, trials, True)
+    return _Rows(new.index, new.valid, new.X, new.codes, new.Z, y, offset, trials, True, new.unseen)
 
 
 def _new_extras(spec, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | float | None]:

@@ -84,8 +84,7 @@ class Refitter:
         fac = dev.factor(theta)
         sigma2 = dev.sigma2(fac)
         order = dev.cp.order
-        l_inv = np.linalg.inv(fac.l_xx)
-        vcov = sigma2 * (l_inv.T @ l_inv)
+        vcov = fac.vcov_beta(sigma2)
         return Estimate(
             beta=fac.beta(),
             se=np.sqrt(np.diag(vcov)),

@@ -4,30 +4,46 @@ Why Dask and not a process pool of our own: the same call then runs on a
 laptop (a ``LocalCluster`` on all cores, the default), on an existing
 cluster (a scheduler address or a ``Client``), with Dask's dashboard,
 retries and worker restarts for free.  Dask is an optional dependency
-(``pip install bayesmixed[scale]``) imported only here, only when used.
+(``pip install bayesmixed[scale]``), imported only when used; connecting to
+it lives in :mod:`.cluster`.
 
 Replicates are sent in chunks: one task per replicate would cost more in
 scheduling than a millisecond refit.  The shared model (design, refitter)
-is scattered to every worker once.  Each replicate draws from its own
-``SeedSequence`` child, so results do not depend on the chunking or on the
-number of workers.  A replicate that raises is recorded with its error
-message; a chunk whose worker dies is recorded as failed replicates.
+is sent once, as a task result that survives the death of workers.  Each
+replicate draws from its own ``SeedSequence`` child, so results do not
+depend on the chunking or on the number of workers.  A replicate that
+raises is recorded with its error message; a chunk whose worker dies is
+rerun one replicate per task, so only the replicates that kill their worker
+are recorded as failed.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from ..errors import NotSupportedError, SpecificationError
+from ..validate import SEED, optional_whole_number, whole_number
+from .cluster import INSTALL_HINT, SchedulerConnectionError, dask_client, distributed
 
-INSTALL_HINT = 'install it with `pip install "bayesmixed[scale]"` (or "dask[distributed]")'
+# Tries of a replicate run alone after its chunk failed: a second try tells a
+# bystander (queued on a worker another replicate killed) from the culprit.
+SINGLE_ATTEMPTS = 2
+
+__all__ = [
+    "INSTALL_HINT",
+    "Outcome",
+    "SchedulerConnectionError",
+    "dask_client",
+    "failure_note",
+    "replicate_seeds",
+    "run_chunk",
+    "run_replicates",
+    "split_outcomes",
+]
 
 
 @dataclass
@@ -37,52 +53,6 @@ class Outcome:
     index: int
     value: object | None = None
     error: str | None = None
-
-
-def _distributed():
-    try:
-        import dask.distributed as dd
-    except ImportError as exc:
-        raise NotSupportedError(
-            f"many-fit workloads run through Dask, which is not installed; {INSTALL_HINT}"
-        ) from exc
-    return dd
-
-
-@contextlib.contextmanager
-def dask_client(client=None, workers: int | None = None, processes: bool = True) -> Iterator:
-    """Yield a Dask client: the user's, one for an address, or a fresh local cluster.
-
-    A cluster we start is closed afterwards; a client the user gave is left open.
-    """
-    dd = _distributed()
-    if client is not None and not isinstance(client, str | dd.Client):
-        raise SpecificationError(
-            f"client must be a dask.distributed.Client or a scheduler address, "
-            f"got {type(client).__name__}"
-        )
-    if isinstance(client, dd.Client):
-        yield client
-        return
-    if isinstance(client, str):
-        with dd.Client(client) as c:
-            yield c
-        return
-    n = workers or os.cpu_count() or 1
-    if n < 1:
-        raise SpecificationError(f"workers must be a positive integer, got {workers}")
-    cluster = dd.LocalCluster(
-        n_workers=n,
-        threads_per_worker=1,
-        processes=processes,
-        dashboard_address=":0",  # any free port: never clash with a running cluster
-        silence_logs=40,
-    )
-    try:
-        with dd.Client(cluster) as c:
-            yield c
-    finally:
-        cluster.close()
 
 
 def replicate_seeds(seed: int | None, n: int) -> list[np.random.SeedSequence]:
@@ -116,35 +86,86 @@ def run_replicates(
     processes: bool = True,
     chunk_size: int | None = None,
     progress: bool = True,
+    connect_timeout: float | None = None,
 ) -> list[Outcome]:
-    """Run ``n`` replicates of ``work`` on Dask; outcomes come back in index order."""
-    if int(n) < 1:
-        raise SpecificationError(f"the number of replicates must be positive, got {n}")
-    n = int(n)
-    if chunk_size is not None and int(chunk_size) < 1:
-        raise SpecificationError(f"chunk_size must be a positive integer, got {chunk_size}")
+    """Run ``n`` replicates of ``work`` on Dask; outcomes come back in index order.
+
+    ``connect_timeout`` bounds the connection to a scheduler address
+    (default 5 s, or the ``bayesmixed.connect-timeout`` Dask setting).
+    """
+    n = whole_number(n, "n (the number of replicates)")
+    seed = optional_whole_number(seed, "seed", SEED)
+    chunk_size = optional_whole_number(chunk_size, "chunk_size")
+    optional_whole_number(workers, "workers")  # before any work, not when the cluster starts
     seeds = replicate_seeds(seed, n)
     items = list(enumerate(seeds))
-    dd = _distributed()
-    with dask_client(client, workers, processes) as c:
+    dd = distributed()
+    with dask_client(client, workers, processes, connect_timeout) as c:
         size = chunk_size or _chunk_size(n, sum(c.nthreads().values()) or 1)
         chunks = [items[i : i + size] for i in range(0, n, size)]
-        [shared_f] = c.scatter([shared], broadcast=True)
-        futures = {
-            c.submit(run_chunk, work, shared_f, chunk, pure=False): chunk for chunk in chunks
-        }
-        results: list[Outcome] = []
         bar = _Progress(n, progress)
-        for fut in dd.as_completed(futures):
-            chunk = futures[fut]
-            try:
-                got = fut.result()
-            except Exception as exc:  # noqa: BLE001 - a lost worker fails its chunk, visibly
-                got = [Outcome(i, error=f"{type(exc).__name__}: {exc}") for i, _ in chunk]
-            results.extend(got)
-            bar.update(len(chunk), sum(o.error is not None for o in results))
-        bar.close()
+        try:
+            results = _run_chunks(dd, c, work, shared, chunks, bar)
+        finally:
+            bar.close()
     return sorted(results, key=lambda o: o.index)
+
+
+def _run_chunks(dd, c, work, shared, chunks: list, bar: _Progress) -> list[Outcome]:
+    """Submit the chunks; rerun a failed chunk one replicate per task.
+
+    A chunk-level failure is never the replicate's own exception (``run_chunk``
+    catches those) but the task's: its worker died (``KilledWorker``), or its
+    input was lost.  Rerunning the chunk's replicates singly, each up to
+    ``SINGLE_ATTEMPTS`` times (a replicate queued on a worker that another
+    one killed is a bystander), confines the failure to the replicates that
+    cause it.  The shared model is the *result of a task*, not scattered
+    data: the scheduler keeps the task, so when every worker holding the
+    model dies it is recomputed instead of failing every replicate.
+    """
+    shared_f = c.submit(_shared, shared, pure=False)
+    pending: dict = {}
+    queue = dd.as_completed(loop=c.loop)  # c need not be the default client
+    tries: dict[int, int] = {}
+
+    def submit(chunk: list) -> None:
+        fut = c.submit(run_chunk, work, shared_f, chunk, pure=False)
+        pending[fut] = chunk
+        queue.add(fut)
+
+    for chunk in chunks:
+        submit(chunk)
+    results: list[Outcome] = []
+    failed = 0
+    for fut in queue:
+        chunk = pending.pop(fut)
+        try:
+            got = fut.result()
+        except Exception as exc:  # noqa: BLE001 - a lost worker fails its chunk, visibly
+            again = _rerun(chunk, tries)
+            for part in again:
+                submit(part)
+            if again:
+                continue
+            got = [Outcome(chunk[0][0], error=f"{type(exc).__name__}: {exc}")]
+        results.extend(got)
+        failed += sum(o.error is not None for o in got)
+        bar.update(len(got), failed)
+    return results
+
+
+def _rerun(chunk: list, tries: dict[int, int]) -> list[list]:
+    """The pieces of a failed task to submit again; none once a replicate is out of tries."""
+    if len(chunk) > 1:
+        return [[item] for item in chunk]
+    index = chunk[0][0]
+    tries[index] = tries.get(index, 0) + 1
+    return [chunk] if tries[index] < SINGLE_ATTEMPTS else []
+
+
+def _shared(value: object) -> object:
+    """Identity: makes the shared model a task result the scheduler can recompute."""
+    return value
 
 
 def split_outcomes(outcomes: list[Outcome]) -> tuple[list[Outcome], pd.Series]:

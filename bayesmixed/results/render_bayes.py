@@ -102,6 +102,13 @@ def note_lines(result: BayesResult) -> list[str]:
         )
     if result.method == "nuts":
         notes.append(f"Note: {result.divergences} divergent transitions.")
+    extra = result.info.get("extra_rounds", 0)
+    if extra:
+        first = result.chains // (extra + 1)
+        notes.append(
+            f"Note: R-hat above 1.01 or bulk ESS below 400 after {first} chains; "
+            f"{result.chains - first} more were run and pooled ({result.chains} in all)."
+        )
     notes.append("Priors:")
     notes += [f"  {line}" for line in result.info.get("prior_lines", [])]
     return notes

@@ -18,6 +18,7 @@ from scipy import stats
 from .format import abbrev, fmt_chi2, fmt_f, fmt_fc, fmt_g, fmt_level
 from .glmm import GLMMResult
 from .render import group_header_lines
+from .table import exp_or_nan, log_scale_interval
 
 WIDTH = 78
 STUB = 12
@@ -88,13 +89,15 @@ def header_lines(result: GLMMResult) -> list[str]:
 
 def _cells(est, se, crit, eform: bool) -> str:
     if not (math.isfinite(se) and se > 0):
-        value = math.exp(est) if eform else est
+        value = exp_or_nan(est) if eform else est
         return f"{fmt_g(value):>11}{'.':>11}{'.':>9}{'.':>8}{'.':>13}{'.':>12}"
     z = est / se
     p = 2 * stats.norm.sf(abs(z))
     lo, hi = est - crit * se, est + crit * se
     if eform:
-        est, se, lo, hi = math.exp(est), math.exp(est) * se, math.exp(lo), math.exp(hi)
+        # a separated logit has huge b and se: exp() past the float range prints "."
+        est, lo, hi = exp_or_nan(est), exp_or_nan(lo), exp_or_nan(hi)
+        se = est * se
     return f"{fmt_g(est):>11}{fmt_g(se):>11}{z:>9.2f}{p:>8.3f}{fmt_g(lo):>13}{fmt_g(hi):>12}"
 
 
@@ -169,8 +172,7 @@ def _entry(result, block, cov, entry, piece) -> tuple[float, float]:
 def _re_cells(value, se, kind, crit) -> str:
     lo = hi = float("nan")
     if math.isfinite(se) and kind == "var" and value > 0:
-        half = crit * se / value
-        lo, hi = value * math.exp(-half), value * math.exp(half)
+        lo, hi = log_scale_interval(value, se, crit)
     elif math.isfinite(se):
         lo, hi = value - crit * se, value + crit * se
     pad = " " * 17

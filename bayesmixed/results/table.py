@@ -30,6 +30,8 @@ __all__ = [
     "coef_groups",
     "critical_value",
     "entry_label",
+    "exp_or_nan",
+    "log_scale_interval",
     "lr_vs_linear",
     "parse_name",
     "random_sections",
@@ -257,8 +259,7 @@ def _re_row(label, value, se, kind, stddev, crit) -> Row:
     if kind == "var":
         if value <= 0:
             return Row(label, value, se)
-        half = crit * se / value
-        return Row(label, value, se, value * math.exp(-half), value * math.exp(half))
+        return Row(label, value, se, *log_scale_interval(value, se, crit))
     if stddev:
         if abs(value) >= 1:
             return Row(label, value, se)
@@ -266,6 +267,32 @@ def _re_row(label, value, se, kind, stddev, crit) -> Row:
         half = crit * se / (1 - value * value)
         return Row(label, value, se, math.tanh(center - half), math.tanh(center + half))
     return Row(label, value, se, value - crit * se, value + crit * se)
+
+
+def log_scale_interval(value: float, se: float, crit: float) -> tuple[float, float]:
+    """Stata's interval for a positive variance or SD, symmetric on the log scale.
+
+    ``value * exp(+-crit * se / value)`` overflows when the value is tiny and
+    its standard error is not (a near-boundary fit): ``crit * se / value`` is
+    then astronomically large.  The endpoints are therefore formed as
+    ``exp(log(value) -+ half)``; one that still exceeds the float range is
+    returned as NaN, which prints as Stata's missing ``.``, and one that
+    underflows is 0, its limit.
+    """
+    if not (value > 0 and math.isfinite(value) and math.isfinite(se)):
+        return NAN, NAN
+    centre = math.log(value)
+    half = crit * se / value  # may be inf: float division saturates, exp does not
+    return exp_or_nan(centre - half), exp_or_nan(centre + half)
+
+
+def exp_or_nan(x: float) -> float:
+    """``exp(x)``, or NaN (printed ``.``) where the result is not a finite float."""
+    try:
+        out = math.exp(x)
+    except OverflowError:
+        return NAN
+    return out if math.isfinite(out) else NAN
 
 
 def _on_boundary(entry: Entry, cov: np.ndarray, sigma2: float) -> bool:

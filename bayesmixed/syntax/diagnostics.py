@@ -5,6 +5,19 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from ..errors import caret_message
+
+MAX_NESTING = 32
+"""Deepest nesting of parentheses (and, in ``if`` expressions, of function
+calls) that a command or formula may use.
+
+Parsers descend by recursion per level of nesting -- formulae, which reads
+lme4 formulas, spends about a dozen Python frames on each -- so an unbounded
+depth would end in a RecursionError instead of a syntax error.  32 is far
+beyond any real model and leaves most of the interpreter's limit to callers
+that are themselves deep (test runners, notebooks, worker threads).
+"""
+
 
 def with_caret(message: str, source: str, column: int | None) -> str:
     """Format ``message`` with the source line and a caret, like StataSyntaxError.
@@ -12,10 +25,7 @@ def with_caret(message: str, source: str, column: int | None) -> str:
     Used for errors that are not syntax errors (an unknown variable) but still
     have a place in the command the user should look at.
     """
-    if not source or column is None:
-        return message
-    col = max(0, min(column, len(source)))
-    return f"{message} (column {col + 1})\n  {source}\n  {' ' * col}^"
+    return caret_message(message, source, column)
 
 
 def suggest(name: str, candidates: Iterable[str]) -> str:

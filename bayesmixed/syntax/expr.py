@@ -109,26 +109,72 @@ class IfExpr:
         return self.text
 
 
+def children(node: object) -> tuple:
+    """The operand nodes of ``node`` (empty for a leaf)."""
+    if isinstance(node, Unary):
+        return (node.operand,)
+    if isinstance(node, Binary):
+        return (node.left, node.right)
+    if isinstance(node, Func):
+        return node.args
+    return ()
+
+
 def walk_vars(node: object):
-    """Yield every :class:`Var` node (system variables excluded)."""
-    if isinstance(node, Var):
-        if node.name not in SYSTEM_VARIABLES:
-            yield node
-    elif isinstance(node, Unary):
-        yield from walk_vars(node.operand)
-    elif isinstance(node, Binary):
-        yield from walk_vars(node.left)
-        yield from walk_vars(node.right)
-    elif isinstance(node, Func):
-        for arg in node.args:
-            yield from walk_vars(arg)
+    """Yield every :class:`Var` node (system variables excluded), left to right.
+
+    Iterative, with an explicit stack, because a long chain such as
+    ``x + x + ... + x`` is a tree as deep as the chain is long and must not
+    exhaust Python's recursion limit.
+    """
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, Var):
+            if current.name not in SYSTEM_VARIABLES:
+                yield current
+        else:
+            stack.extend(reversed(children(current)))
+
+
+def tree_depth(node: object) -> int:
+    """Operators on the longest root-to-leaf path (0 for a single operand)."""
+    deepest, stack = 0, [(node, 0)]
+    while stack:
+        current, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children(current))
+    return deepest
 
 
 # ---------------------------------------------------------------- evaluation
 
 
 def _eval(node: object, frame: pd.DataFrame) -> np.ndarray:
-    """Evaluate to a float array (NaN = missing) or an object array of str."""
+    """Evaluate to a float array (NaN = missing) or an object array of str.
+
+    A post-order walk with an explicit stack (operands left to right, so the
+    first bad variable is the one reported), for the same reason as
+    :func:`walk_vars`: the tree of a long chain is deep.
+    """
+    stack: list[tuple[object, bool]] = [(node, False)]
+    values: list[np.ndarray] = []
+    while stack:
+        current, ready = stack.pop()
+        operands = children(current)
+        if not operands:
+            values.append(_leaf(current, frame))
+        elif ready:
+            args = values[len(values) - len(operands) :]
+            del values[len(values) - len(operands) :]
+            values.append(_apply(current, args))
+        else:
+            stack.append((current, True))
+            stack.extend((child, False) for child in reversed(operands))
+    return values[0]
+
+
+def _leaf(node: object, frame: pd.DataFrame) -> np.ndarray:
     if isinstance(node, Num):
         return np.array(node.value, dtype=float)
     if isinstance(node, Missing):
@@ -137,13 +183,17 @@ def _eval(node: object, frame: pd.DataFrame) -> np.ndarray:
         return np.array(node.value, dtype=object)
     if isinstance(node, Var):
         return _column(node.name, frame)
-    if isinstance(node, Unary):
-        return _unary(node.op, _eval(node.operand, frame))
-    if isinstance(node, Binary):
-        return _binary(node.op, _eval(node.left, frame), _eval(node.right, frame))
-    if isinstance(node, Func):
-        return _call(node.name, [_eval(a, frame) for a in node.args])
+    if isinstance(node, Func):  # a call without arguments
+        return _call(node.name, [])
     raise TypeError(f"not an expression node: {node!r}")
+
+
+def _apply(node: object, args: list[np.ndarray]) -> np.ndarray:
+    if isinstance(node, Unary):
+        return _unary(node.op, args[0])
+    if isinstance(node, Binary):
+        return _binary(node.op, args[0], args[1])
+    return _call(node.name, args)
 
 
 def _column(name: str, frame: pd.DataFrame) -> np.ndarray:

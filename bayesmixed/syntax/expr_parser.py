@@ -1,4 +1,4 @@
-"""Recursive-descent parser for ``if`` expressions, in Stata's precedence.
+"""Parser for ``if`` expressions, in Stata's precedence.
 
 Stata's manual ([U] 13.2.5, ``help operators``) evaluates, from first to
 last: ``!`` (or ``~``), ``^``, unary ``-``, ``/``, ``*``, ``-``, ``+``,
@@ -11,16 +11,43 @@ comparisons, as in Stata.
 Parsing stops before a token that cannot continue an expression (``in``,
 ``,``, ``||``, ``[``, end of command); the caller decides whether that token
 is valid there.
+
+Binary operators are read with explicit stacks, so a chain of any length
+costs no recursion; ``&`` and ``|`` chains are built as balanced trees (both
+are associative, so the value is the same) to keep the tree shallow.  Runs
+of prefix signs (``- -x``, ``!!x``) are read in loops too.  Parentheses,
+function calls and a sign after ``!`` (``!-x``) recurse, and more than
+:data:`~bayesmixed.syntax.diagnostics.MAX_NESTING` levels of them is a
+syntax error pointing at the token that opens the level.  The tree itself
+may be at most :data:`MAX_TREE_DEPTH` operators deep (a chain of 300 ``+``):
+evaluation walks it without recursion, but comparing, hashing and pickling
+a specification recurse through it.
 """
 
 from __future__ import annotations
 
-from .expr import FUNCTIONS, Binary, Func, IfExpr, Missing, Num, Str, Unary, Var
-from .lexer import TokenStream, describe
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from .diagnostics import MAX_NESTING
+from .expr import FUNCTIONS, Binary, Func, IfExpr, Missing, Num, Str, Unary, Var, tree_depth
+from .lexer import Token, TokenStream, describe
 
 _ORDER_OPS = (">", "<", "<=", ">=", "!=", "~=")
-_MULT_OPS = ("*", "/")
-_ADD_OPS = ("+", "-")
+# Binary operators, loosest first; '^' binds tighter than unary minus and
+# is read with the operands.
+_PRECEDENCE = {
+    "|": 1,
+    "&": 2,
+    "==": 3,
+    **dict.fromkeys(_ORDER_OPS, 4),
+    "+": 5,
+    "-": 5,
+    "*": 6,
+    "/": 6,
+}
+_ASSOCIATIVE = ("&", "|")
+MAX_TREE_DEPTH = 256
 
 
 def parse_if(stream: TokenStream) -> IfExpr:
@@ -30,49 +57,87 @@ def parse_if(stream: TokenStream) -> IfExpr:
         stream.fail("'if' needs an expression")
     root = _parse_or(stream)
     end = stream.tokens[stream.pos - 1].end
+    if tree_depth(root) > MAX_TREE_DEPTH:
+        stream.fail(
+            f"the expression is too complex: it chains more than {MAX_TREE_DEPTH} operators; "
+            "use inlist() or inrange(), or create a variable first",
+            start,
+        )
     if stream.at("="):
         stream.fail("'=' cannot be used in an expression; use '==' to test equality")
     return IfExpr(root, stream.source[start.col : end])
 
 
-def _left_assoc(stream: TokenStream, ops: tuple[str, ...], operand) -> object:
-    left = operand(stream)
-    while stream.peek.kind in ops:
-        op = stream.next().kind
-        left = Binary("!=" if op == "~=" else op, left, operand(stream))
-    return left
+@contextmanager
+def _nested(stream: TokenStream, token: Token) -> Iterator[None]:
+    """One more level of nesting opened at ``token``, refused past the limit."""
+    if stream.depth >= MAX_NESTING:
+        stream.fail(f"the expression is nested more than {MAX_NESTING} levels deep", token)
+    stream.depth += 1
+    try:
+        yield
+    finally:
+        stream.depth -= 1
+
+
+class _Chain:
+    """An ``&`` or ``|`` chain being read; becomes a balanced tree when done."""
+
+    def __init__(self, op: str, items: list[object]) -> None:
+        self.op = op
+        self.items = items
+
+    def tree(self) -> object:
+        items = self.items
+        while len(items) > 1:
+            pairs = [Binary(self.op, a, b) for a, b in zip(items[::2], items[1::2], strict=False)]
+            items = pairs + items[len(pairs) * 2 :]
+        return items[0]
+
+
+def _done(node: object) -> object:
+    return node.tree() if isinstance(node, _Chain) else node
+
+
+def _reduce(operands: list[object], op: str) -> None:
+    right = _done(operands.pop())
+    left = operands.pop()
+    if op in _ASSOCIATIVE and isinstance(left, _Chain) and left.op == op:
+        left.items.append(right)
+        operands.append(left)
+    elif op in _ASSOCIATIVE:
+        operands.append(_Chain(op, [_done(left), right]))
+    else:
+        operands.append(Binary("!=" if op == "~=" else op, _done(left), right))
 
 
 def _parse_or(stream: TokenStream) -> object:
-    return _left_assoc(stream, ("|",), _parse_and)
+    """A whole expression: operands joined by binary operators.
 
-
-def _parse_and(stream: TokenStream) -> object:
-    return _left_assoc(stream, ("&",), _parse_equal)
-
-
-def _parse_equal(stream: TokenStream) -> object:
-    return _left_assoc(stream, ("==",), _parse_order)
-
-
-def _parse_order(stream: TokenStream) -> object:
-    return _left_assoc(stream, _ORDER_OPS, _parse_add)
-
-
-def _parse_add(stream: TokenStream) -> object:
-    return _left_assoc(stream, _ADD_OPS, _parse_mult)
-
-
-def _parse_mult(stream: TokenStream) -> object:
-    return _left_assoc(stream, _MULT_OPS, _parse_negation)
+    Operator precedence parsing with explicit stacks (left-associative at
+    every level), so only parentheses, calls and signs recurse.
+    """
+    operands = [_parse_negation(stream)]
+    pending: list[str] = []
+    while stream.peek.kind in _PRECEDENCE:
+        op = stream.next().kind
+        while pending and _PRECEDENCE[pending[-1]] >= _PRECEDENCE[op]:
+            _reduce(operands, pending.pop())
+        pending.append(op)
+        operands.append(_parse_negation(stream))
+    while pending:
+        _reduce(operands, pending.pop())
+    return _done(operands[0])
 
 
 def _parse_negation(stream: TokenStream) -> object:
-    if stream.accept("-"):
-        return Unary("-", _parse_negation(stream))
-    if stream.accept("+"):
-        return _parse_negation(stream)
-    return _parse_power(stream)
+    signs = []
+    while stream.at("-", "+"):
+        signs.append(stream.next().kind)
+    node = _parse_power(stream)
+    for sign in reversed(signs):
+        node = Unary("-", node) if sign == "-" else node
+    return node
 
 
 def _parse_power(stream: TokenStream) -> object:
@@ -87,11 +152,20 @@ def _parse_power(stream: TokenStream) -> object:
 
 
 def _parse_not(stream: TokenStream) -> object:
-    if stream.at("!", "~"):
+    bangs = 0
+    while stream.at("!", "~"):
         stream.next()
-        operand = _parse_negation(stream) if stream.at("-") else _parse_not(stream)
-        return Unary("!", operand)
-    return _parse_primary(stream)
+        bangs += 1
+    if not bangs:
+        return _parse_primary(stream)
+    if stream.at("-"):  # '!-x' negates the whole power: recursion, so it nests
+        with _nested(stream, stream.peek):
+            node = _parse_negation(stream)
+    else:
+        node = _parse_primary(stream)
+    for _ in range(bangs):
+        node = Unary("!", node)
+    return node
 
 
 def _parse_primary(stream: TokenStream) -> object:
@@ -103,8 +177,8 @@ def _parse_primary(stream: TokenStream) -> object:
     if token.kind == ".":
         return _parse_missing(stream)
     if token.kind == "(":
-        stream.next()
-        inner = _parse_or(stream)
+        with _nested(stream, stream.next()):
+            inner = _parse_or(stream)
         stream.expect(")", "')' to close the parenthesis")
         return inner
     if token.kind == "NAME":
@@ -140,10 +214,11 @@ def _parse_call(stream: TokenStream, name) -> object:
         stream.fail(f"unknown function '{name.text}()'; available: {known}", name)
     stream.next()
     args: list[object] = []
-    if not stream.at(")"):
-        args.append(_parse_or(stream))
-        while stream.accept(","):
+    with _nested(stream, name):
+        if not stream.at(")"):
             args.append(_parse_or(stream))
+            while stream.accept(","):
+                args.append(_parse_or(stream))
     stream.expect(")", f"')' to close {name.text}()")
     low, high = FUNCTIONS[name.text]
     if len(args) < low or (high is not None and len(args) > high):

@@ -188,17 +188,50 @@ def _fixed(ctx: _Context, response: str, pieces: list[Piece]) -> tuple[bool, tup
 
 
 def _join(formula: str, pieces: list[Piece]) -> str:
-    """Rebuild the fixed part from its pieces (R's ``^`` is formulae's ``**``)."""
-    out = []
-    for i, piece in enumerate(pieces):
+    """Rebuild a sum from its pieces (R's ``^`` is formulae's ``**``).
+
+    formulae resolves ``a + b + c ...`` by recursion, one level per ``+``, so
+    a long sum (2,000 regressors) is regrouped into nested parentheses of
+    at most ``_CHUNK`` terms -- the same terms, as ``+`` is a set union --
+    and the depth grows with the logarithm of the length instead.  Pieces
+    with numbers (``0``, ``1``) or a minus sign stay outside the groups.
+    """
+    out: list[str] = []
+    run: list[str] = []
+    for piece in pieces:
         body = " ".join("**" if t.kind == "^" else t.text for t in piece.tokens)
-        out.append(body if i == 0 and piece.sign == "+" else f"{piece.sign} {body}")
+        if len(pieces) > _CHUNK and piece.sign == "+" and _groupable(piece):
+            run.append(body)
+            continue
+        if run:
+            out.append(("+ " if out else "") + _grouped(run))
+            run = []
+        out.append(body if not out and piece.sign == "+" else f"{piece.sign} {body}")
+    if run:
+        out.append(("+ " if out else "") + _grouped(run))
     return " ".join(out)
+
+
+_CHUNK = 16
+
+
+def _groupable(piece: Piece) -> bool:
+    return all(t.kind not in ("NUMBER", "-") for t in piece.tokens)
+
+
+def _grouped(bodies: list[str]) -> str:
+    while len(bodies) > _CHUNK:
+        bodies = [f"({' + '.join(bodies[i : i + _CHUNK])})" for i in range(0, len(bodies), _CHUNK)]
+    return " + ".join(bodies)
 
 
 def _describe(ctx: _Context, text: str, start: int):
     try:
         return formulae.model_description(text)
+    except RecursionError:
+        # Nesting and long sums are bounded before this call; this is a
+        # backstop for shapes they miss (thousands of subtracted terms).
+        raise ctx.error(f"the formula is too complex to parse: '{text[:60]}...'", start) from None
     except (ScanError, ParseError, ResolverError) as exc:
         raise ctx.error(f"cannot parse '{text}': {exc}", start) from None
     except (TypeError, ValueError, AttributeError) as exc:
@@ -256,7 +289,7 @@ def _random_term(ctx: _Context, piece: Piece, bar: FTok) -> list[RandomEquation]
     expr = ctx.formula[inner_start : bar.col].strip()
     if not expr:
         raise ctx.error("missing effects before the bar: write (1 | group)", bar.col)
-    model = _describe(ctx, expr, inner_start)
+    model = _describe(ctx, _random_expr(ctx, piece, bar, expr), inner_start)
     constant = any(isinstance(t, Intercept) for t in model.terms)
     terms = tuple(_term(ctx, t, inner_start) for t in model.terms if not isinstance(t, Intercept))
     for term in terms:
@@ -270,6 +303,25 @@ def _random_term(ctx: _Context, piece: Piece, bar: FTok) -> list[RandomEquation]
     cov = "independent" if bar.kind == "||" or k == 1 else "unstructured"
     paths = _group_paths(ctx, [t for t in piece.tokens if bar.end <= t.col < inner_end], bar)
     return [RandomEquation(path, terms, constant, cov) for path in paths]
+
+
+def _random_expr(ctx: _Context, piece: Piece, bar: FTok, expr: str) -> str:
+    """The effects before the bar, with a repeated effect refused.
+
+    formulae (like R) would silently merge ``(x + x | g)`` into one slope;
+    Stata refuses a repeated random-effects variable, and so does this
+    package, pointing at the repeat.
+    """
+    inner = piece.tokens[1 : piece.tokens.index(bar)]
+    pieces = split_pieces(ctx.formula, [*inner, FTok("EOF", "", bar.col, bar.col)])
+    seen: set[tuple[str, ...]] = set()
+    for item in pieces:
+        key = (item.sign, *(t.text for t in item.tokens))
+        if key in seen and any(t.kind == "NAME" for t in item.tokens):
+            text = ctx.formula[item.start : item.end]
+            raise ctx.error(f"'{text}' is repeated in the random-effects term", item.start)
+        seen.add(key)
+    return _join(ctx.formula, pieces) if len(pieces) > _CHUNK else expr
 
 
 def _group_paths(ctx: _Context, tokens: list[FTok], bar: FTok) -> list[tuple[str, ...]]:

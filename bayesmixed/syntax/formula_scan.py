@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import FormulaError
+from .diagnostics import MAX_NESTING
 
 _SINGLE = "+-*/:~()[]{},=^<>!"
 
@@ -86,11 +87,20 @@ def split_tilde(formula: str, tokens: list[FTok]) -> tuple[list[FTok], list[FTok
 
 
 def check_parens(formula: str, tokens: list[FTok]) -> None:
+    """Brackets must match and nest at most ``MAX_NESTING`` deep.
+
+    formulae parses a group by recursion (about a dozen Python frames per
+    level), so deeper nesting would end in a RecursionError.
+    """
     stack: list[FTok] = []
     pairs = {")": "(", "]": "[", "}": "{"}
     for tok in tokens:
         if tok.kind in ("(", "[", "{"):
             stack.append(tok)
+            if len(stack) > MAX_NESTING:
+                raise FormulaError(
+                    f"the formula is nested more than {MAX_NESTING} levels deep", formula, tok.col
+                )
         elif tok.kind in pairs:
             if not stack or stack[-1].kind != pairs[tok.kind]:
                 raise FormulaError(f"unmatched '{tok.kind}'", formula, tok.col)

@@ -180,6 +180,7 @@ class TokenStream:
         self.source = source
         self.tokens = tokens if tokens is not None else tokenize(source)
         self.pos = 0
+        self.depth = 0  # nesting level, kept by parsers that recurse
 
     @property
     def peek(self) -> Token:

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..bayes_options import INTEGER_MINIMUM
 from ..errors import NotSupportedError, SpecificationError, StataSyntaxError
 from ..spec.covariance import resolve_name
+from ..validate import whole_number
 from .ast import Command, Equation, Option
 from .diagnostics import with_caret
 from .glm_options import GLM_COMMANDS, apply_glm_option, finish_glm, is_glm_option
@@ -270,9 +272,28 @@ def _bayes_options(options: tuple[Option, ...]) -> dict:
 
 
 def _bayes_value(opt: Option) -> object:
+    if opt.name in INTEGER_MINIMUM:
+        return _bayes_integer(opt)
     if opt.args is None:
         return True
     if len(opt.args) == 1 and opt.args[0].kind == "NUMBER":
         value = float(opt.args[0].text)
         return int(value) if value.is_integer() and "." not in opt.args[0].text else value
     return opt.text
+
+
+def _bayes_integer(opt: Option) -> int:
+    """``mcmcsize(500)``, ``rseed(1)``...: a whole number, checked with a caret here."""
+    text = opt.text if opt.text is not None else ""
+    value: object = text
+    for convert in (int, float):
+        try:
+            value = convert(text)
+            break
+        except ValueError:
+            continue
+    try:
+        shown = text or "nothing"
+        return whole_number(value, f"option {opt.name}()", INTEGER_MINIMUM[opt.name], shown)
+    except SpecificationError as exc:
+        raise OptionError(str(exc), opt.arg_col if opt.arg_col is not None else opt.col) from None

@@ -123,6 +123,7 @@ def _equation(
     if any(p.prefix is not None and p.prefix.kind == "R" for t in eq.terms for p in t.parts):
         return _factor_equation(eq, opts, path, cols)
     terms: list[Term] = []
+    seen: set[tuple] = set()
     for written in eq.terms:
         for term in expand_term(written, cols, data):
             if any(c.kind == "i" for c in term.components):
@@ -134,9 +135,26 @@ def _equation(
                         written.col,
                     )
                 )
+            _check_repeat(term, seen, written.col, cols)
             terms.append(term)
     covariance = opts.covariance or "independent"
     return RandomEquation(path, tuple(terms), opts.constant, covariance)
+
+
+def _check_repeat(term: Term, seen: set[tuple], col: int | None, cols: Columns) -> None:
+    """A random slope may appear once per equation (Stata refuses ``|| g: x x``).
+
+    Unlike a repeated fixed-effect covariate, which the design drops as
+    collinear, a repeated random effect would make the covariance matrix
+    singular; ``x#z`` and ``z#x`` count as the same effect.
+    """
+    key = tuple(sorted((c.name, c.kind) for c in term.components))
+    if key in seen:
+        name = "#".join(c.name for c in term.components)
+        raise SpecificationError(
+            with_caret(f"'{name}' is repeated in the random-effects equation", cols.source, col)
+        )
+    seen.add(key)
 
 
 def _factor_equation(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from bayesmixed.design.collinear import collinear_columns
 
@@ -49,3 +50,11 @@ def test_dummies_summing_to_one_lose_the_last_one_to_the_constant():
     codes = RNG.integers(0, 4, 200)
     dummies = [(codes == k).astype(float) for k in range(4)]
     assert collinear_columns(with_cons(*dummies), constant=True) == [3]
+
+
+@pytest.mark.parametrize("shift", [1e7, 3e7, 1.7e9])
+def test_a_covariate_far_from_zero_is_not_constant(shift):
+    # issue 19: x + 3e7 (timestamps) was omitted as collinear with the constant
+    x = RNG.normal(size=60)
+    assert collinear_columns(with_cons(x + shift), constant=True) == []
+    assert collinear_columns(with_cons(x + shift, 2 * x + 1), constant=True) == [1]

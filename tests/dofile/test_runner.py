@@ -119,7 +119,7 @@ def test_report_refuses_to_replace_a_foreign_folder(tmp_path):
     out = tmp_path / "mine"
     out.mkdir()
     (out / "thesis.tex").write_text("precious")
-    with pytest.raises(bm.BayesmixedError, match="without index.html"):
+    with pytest.raises(bm.BayesmixedError, match="not written by bayesmixed"):
         run_do(write(tmp_path, "use jsp2\n"), out=out)
     assert (out / "thesis.tex").read_text() == "precious"
 
@@ -190,3 +190,18 @@ def test_cli_error_names_the_line_and_writes_no_report(tmp_path, capsys):
 def test_draws_and_chains_must_be_positive(tmp_path):
     with pytest.raises(bm.BayesmixedError, match="chains must be a positive"):
         run_do(write(tmp_path, "use jsp2\n"), chains=0)
+
+
+def test_until_converged_reaches_bayes_fits_only(monkeypatch):
+    """The workshop's convergence promise goes to ``bayes:`` fits, never to ML ones."""
+    from bayesmixed.dofile import model_cmds
+    from bayesmixed.dofile.session import Session
+
+    calls = []
+    monkeypatch.setattr(model_cmds.api, "stata", lambda text, frame, **kw: calls.append(kw))
+    session = Session(until_converged=True)
+    model_cmds.fit_command("bayes: mixed y x || g:", None, session)
+    model_cmds.fit_command("mixed y x || g:", None, session)
+    model_cmds.fit_command("bayes: mixed y x || g:", None, Session())
+    assert calls[0]["until_converged"] is True
+    assert "until_converged" not in calls[1] and "until_converged" not in calls[2]

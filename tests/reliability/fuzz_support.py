@@ -66,7 +66,22 @@ def check_error(exc: BayesmixedError, text: str) -> None:
     if isinstance(exc, StataSyntaxError) and exc.column is not None and exc.source:
         lines = message.splitlines()
         assert lines[-1].strip() == "^", f"no caret for {text!r}: {message}"
-        assert exc.source in message
+        if exc.source.splitlines() == [exc.source]:
+            _check_excerpt(exc, lines[-2][2:], lines[-1].index("^") - 2)
+        else:  # line breaks in the source: only short ones reach here unchanged
+            assert exc.source in message
+
+
+def _check_excerpt(exc: StataSyntaxError, shown: str, caret: int) -> None:
+    """The source line (a long one cut to '...' + excerpt + '...') with the caret on the column."""
+    head = 3 if shown.startswith("...") and not exc.source.startswith("...") else 0
+    tail = 3 if shown.endswith("...") and len(shown) - head < len(exc.source) else 0
+    excerpt = shown[head : len(shown) - tail]
+    start = min(max(exc.column, 0), len(exc.source)) - (caret - head)
+    assert start >= 0 and exc.source[start : start + len(excerpt)] == excerpt, (
+        f"the caret line does not quote {exc.source!r} at column {exc.column}"
+    )
+    assert (head > 0) == (start > 0) and (tail > 0) == (start + len(excerpt) < len(exc.source))
 
 
 def check_spec(spec, frame: pd.DataFrame, text: str) -> None:

@@ -184,6 +184,38 @@ CASES = {
         StataSyntaxError,
         "unknown covariance structure",
     ),
+    "poisson count of 1e300": (
+        "mepoisson y x || g:",
+        mod(y=np.r_[1e300, np.arange(N - 1) % 4].astype(float)),
+        EstimationError,
+        "the response reaches 1e+300",
+    ),
+    "poisson infinite count": (
+        "mepoisson y x || g:",
+        mod(y=np.r_[np.inf, np.arange(N - 1) % 4].astype(float)),
+        DataError,
+        "y has 1 infinite value",
+    ),
+    "repeated random slope": ("mixed y x || g: x x", BASE, BayesmixedError, "'x' is repeated"),
+    "repeated regressor": (
+        "mixed y x x || g:",
+        BASE,
+        None,
+        "note: x omitted because of collinearity",
+    ),
+    "deeply nested if": (
+        "mixed y x if " + "(" * 100 + "x > 0" + ")" * 100 + " || g:",
+        BASE,
+        StataSyntaxError,
+        "levels deep",
+    ),
+    "negative rseed": ("bayes, rseed(-1): mixed y x || g:", BASE, StataSyntaxError, "got -1"),
+    "fractional mcmcsize": (
+        "bayes, mcmcsize(1.5): mixed y x || g:",
+        BASE,
+        StataSyntaxError,
+        "got 1.5",
+    ),
 }
 
 

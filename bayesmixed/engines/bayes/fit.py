@@ -19,6 +19,7 @@ from ...design.types import Design
 from ...errors import EstimationError, NotSupportedError, SpecificationError
 from ...results.bayes import BayesResult
 from .build import build_model, trace_names
+from .extend import MAX_ROUNDS, sample_until_converged
 from .glmm import check_family
 from .laplace import find_mode, laplace_draws
 from .posterior import to_datatree
@@ -86,6 +87,7 @@ def fit_bayes(
     progressbar: bool = True,
     offset: np.ndarray | None = None,
     trials: np.ndarray | float | None = None,
+    until_converged: bool = False,
 ) -> BayesResult:
     """Fit ``design`` the Bayesian way.
 
@@ -106,6 +108,9 @@ def fit_bayes(
     reml : Laplace only: integrate the fixed effects out too, so the flat-prior mode is the
         REML estimate; defaults to ``design.spec.reml``.  NUTS always integrates them out
         when marginalizing (exact under normal or flat priors, and faster).
+    until_converged : NUTS only: while a printed parameter has R-hat above 1.01 or bulk
+        ESS below 400, run ``chains`` more chains and pool them, at most three times
+        (:mod:`.extend`); the workshop runner asks for this.
     offset, trials : GLMMs only, in the design's row order (offset with log exposure
         included): what :func:`bayesmixed.engines.glmm.glm_extras` reads from the data.
     """
@@ -127,27 +132,41 @@ def fit_bayes(
     built = build_model(design, resolved, marginal, integrate, offset, trials)
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
-    mode_values, info, stats = None, {}, None
     if target_accept is None:
         target_accept = _default_target_accept(design, marginal)
+
+    def assemble(raw, stats, mode_values=None, info=None) -> BayesResult:
+        tree = to_datatree(built, raw, rng, stats, attrs={"method": method, "sampler": sampler})
+        return BayesResult(
+            design=design,
+            idata=tree,
+            method=method,
+            sampler=sampler if method == "nuts" else "laplace",
+            priors={k: str(v) for k, v in resolved.items()},
+            block_names=built.names,
+            marginalized=marginal,
+            tune=tune if method == "nuts" else 0,
+            mode_values=mode_values,
+            sampling_seconds=time.perf_counter() - t0,
+            info=info or {},
+        )
+
     if method == "nuts":
-        raw_tree = run_nuts(
-            built.model,
+        nuts = functools.partial(
+            _nuts_draws,
+            built,
             draws=draws,
             tune=tune,
             chains=chains,
-            seed=seed,
             target_accept=target_accept,
             sampler=sampler,
             progressbar=progressbar,
         )
-        post = raw_tree["posterior"]
-        raw = {n: post[n].values for n in trace_names(built)}
-        stats = raw_tree["sample_stats"].to_dataset()
+        rounds = MAX_ROUNDS if until_converged else 0
+        result = sample_until_converged(nuts, lambda d: assemble(*d), seed, rounds)
     else:
         mode, fit, jacobian = _laplace_mode(built)
         raw = laplace_draws(built, fit, draws, rng)
-        mode_values = _mode_values(built, mode, rng)
         info = {
             "logp_mode": mode.logp,
             "iterations": mode.iterations,
@@ -156,25 +175,18 @@ def fit_bayes(
             "jacobian": jacobian,
             "boundary": jacobian,
         }
-    sampling = time.perf_counter() - t0
-    tree = to_datatree(built, raw, rng, stats, attrs={"method": method, "sampler": sampler})
-    result = BayesResult(
-        design=design,
-        idata=tree,
-        method=method,
-        sampler=sampler if method == "nuts" else "laplace",
-        priors={k: str(v) for k, v in resolved.items()},
-        block_names=built.names,
-        marginalized=marginal,
-        tune=tune if method == "nuts" else 0,
-        mode_values=mode_values,
-        sampling_seconds=sampling,
-        info=info,
-    )
+        result = assemble(raw, None, _mode_values(built, mode, rng), info)
     result.info["prior_lines"] = describe(resolved)
     result.seconds = time.perf_counter() - start
     result.warn()
     return result
+
+
+def _nuts_draws(built, seed: int | None, **options):
+    """One NUTS run: the traced variables (chain, draw, ...) and the sampler statistics."""
+    tree = run_nuts(built.model, seed=seed, **options)
+    post = tree["posterior"]
+    return {n: post[n].values for n in trace_names(built)}, tree["sample_stats"].to_dataset()
 
 
 def _default_target_accept(design: Design, marginal: bool) -> float:

@@ -15,6 +15,7 @@ import numpy as np
 import pymc as pm
 
 from ...errors import NotSupportedError, SpecificationError
+from .interrupt import watch_interrupts
 
 SAMPLERS = {"pymc": None, "nutpie": "nutpie", "numpyro": "numpyro"}
 FULL_MASS_MAX_DIM = 60
@@ -79,11 +80,11 @@ def run_nuts(
             from .jax_sampler import numpyro_options
 
             kwargs["nuts"].update(numpyro_options(chains))
-    with model, warnings.catch_warnings():
+    with model, warnings.catch_warnings(), watch_interrupts(draws, chains) as watch:
         # PyMC labels its dense-mass adaptation experimental; it is what we choose for
         # small models on purpose (init_method), so the label is not the user's concern
         warnings.filterwarnings("ignore", "QuadPotentialFullAdapt is an experimental")
-        return pm.sample(
+        tree = pm.sample(
             draws=draws,
             tune=tune,
             chains=chains,
@@ -94,3 +95,5 @@ def run_nuts(
             compute_convergence_checks=False,
             **kwargs,
         )
+        # Ctrl-C must stop the fit: PyMC swallows it and returns the draws made so far
+        return watch.checked(tree)

@@ -7,14 +7,17 @@ response -> plain GLM (start, LR baseline) -> Laplace fit -> quadrature fit
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 
+from ...design.standardize import FixedScaling
 from ...design.types import Design
 from ...errors import NotSupportedError
 from ...results.glmm import GLMMResult
 from ...results.mixed import OptSummary
 from .glm import fit_glm
+from .guard import data_failures
 from .inference import WorkingScale, information
 from .objective import METHODS, ApproxLoglik
 from .optimize import Timer, bobyqa
@@ -86,7 +89,21 @@ def fit_glmm(
         raise NotSupportedError("a mixed model needs at least one random-effects equation")
     timer = Timer()
     method, points = resolve_method(design, intmethod, intpoints)
-    resp = build_response(design, offset=offset, trials=trials)
+    # fit on centred, unit-scale columns (issue 19: x + 1e5 already broke the fit)
+    fixed = FixedScaling.of(design.X)
+    internal = replace(design, X=fixed.apply(design.X))
+    resp = build_response(internal, offset=offset, trials=trials)
+    with data_failures(resp):
+        return _fit(design, resp, method, points, timer, fixed)
+
+
+def _fit(
+    design: Design, resp, method: str, points: int, timer: Timer, fixed: FixedScaling
+) -> GLMMResult:
+    """The numerical stages of :func:`fit_glmm`, on a checked response.
+
+    ``resp`` holds X~ = X M (``fixed``); the result is mapped back to the user's X.
+    """
     glm = fit_glm(resp)
     structures, ks = [b.structure for b in design.blocks], [b.k for b in design.blocks]
     lap = ApproxLoglik(resp, structures, ks, "laplace", 1)
@@ -116,6 +133,7 @@ def fit_glmm(
         seconds=timer.seconds,
     )
     result = _result(design, obj, scale, x, value, vcov_beta, w_vcov, glm.loglik, opt)
+    _to_user_scale(result, fixed, obj.n_theta)
     result.intmethod, result.intpoints = method, points
     _warn(result, resp, obj, x)
     return result
@@ -195,6 +213,17 @@ def _result(design, obj, scale, x, value, vcov_beta, w_vcov, loglik_glm, opt) ->
         level=float(design.spec.options.get("level", 95.0)),
         eform=design.spec.options.get("eform"),
     )
+
+
+def _to_user_scale(result: GLMMResult, fixed: FixedScaling, n_theta: int) -> None:
+    """Map beta, its covariance and the optimizer's x from X~ = X M to the user's X."""
+    result.beta = fixed.to_user(result.beta)
+    result.vcov_beta = fixed.vcov_to_user(result.vcov_beta)
+    cols = slice(n_theta, n_theta + len(result.beta))
+    for name in ("theta_start", "theta_end"):
+        x = np.array(getattr(result.opt, name), float)  # a copy: the fit's x stays internal
+        x[cols] = fixed.to_user(x[cols])
+        setattr(result.opt, name, x)
 
 
 def _warn(result: GLMMResult, resp, obj: ApproxLoglik, x: np.ndarray) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
+from .guard import overflow_error
 from .response import Response
 from .warn import SeparationWarning
 
@@ -34,8 +35,12 @@ def _irls(resp: Response, log_phi: float, beta: np.ndarray, max_it: int = 100) -
         return float(np.sum(resp.loglik(X @ b + resp.offset, log_phi)))
 
     value = loglik(beta)
+    if not np.isfinite(value):
+        raise overflow_error(resp, "at the starting values of the model without random effects")
     for _ in range(max_it):
         s, w = resp.score_weights(X @ beta + resp.offset, log_phi)
+        if not (np.all(np.isfinite(s)) and np.all(np.isfinite(w))):
+            raise overflow_error(resp, "in the fit of the model without random effects")
         step = np.linalg.lstsq(X.T @ (X * w[:, None]), X.T @ s, rcond=None)[0]
         t = 1.0
         while t > 1e-8:

@@ -10,6 +10,13 @@ Blocks are reordered so that the one with the most random effects comes
 first.  Its diagonal block of A is block-diagonal (one k x k matrix per group),
 so its Cholesky factor is a batch of tiny factorizations; every other block is
 handled densely after a Schur complement.  The wrong order costs ~20x.
+
+X enters A only as X~ = X M (:mod:`bayesmixed.design.standardize`: centred,
+unit-scale columns) and y only as its OLS residual on X~, y - X~ b0: both are
+reparametrisations of beta (beta = M (beta~ + b0)) that leave the likelihood
+unchanged but keep A well conditioned.  Without them, A's y'y held the
+residual sum of squares only as the difference of two numbers 1e16 times larger
+when y = x + 1e-8 e, and the deviance was rounding noise (issue 19).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
+from ...design.standardize import FixedScaling
 from ...design.types import Design, REBlock
 
 DENSE_LIMIT = 2_000_000  # entries of A_r1 below which dense algebra beats sparse overhead
@@ -38,6 +46,10 @@ class CrossProducts:
     a_rr : dense (q_r, q_r) cross-products among the other blocks.
     a_xyr : (p+1, q_r) cross-products of [X y] with the other blocks.
     a_xyxy : (p+1, p+1) = [X y]'[X y].
+    fixed : the scaling that turned the design's X into the X~ used here.
+    beta_shift : b0, the OLS coefficients of y on X~ that were subtracted from y.
+
+    X and y above mean X~ and y - X~ b0.
     """
 
     order: list[int]
@@ -51,6 +63,8 @@ class CrossProducts:
     a_xyxy: np.ndarray
     n: int
     p: int
+    fixed: FixedScaling
+    beta_shift: np.ndarray
 
     @property
     def q_rest(self) -> int:
@@ -104,12 +118,45 @@ def _xy_block(xy: np.ndarray, block: REBlock) -> np.ndarray:
     return sums.reshape(block.n_groups, xy.shape[1], k).transpose(1, 0, 2)
 
 
-def build_crossproducts(design: Design) -> CrossProducts:
-    """Assemble every block of A once, in evaluation order."""
+def _residualized(x_t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(b0, y - x_t b0) with b0 the least-squares fit, by SVD (no cross-products)."""
+    if x_t.shape[1] == 0:
+        return np.zeros(0), np.asarray(y, float)
+    b0 = np.linalg.lstsq(x_t, y, rcond=None)[0]
+    return b0, y - x_t @ b0
+
+
+def _set_y_products(a_xyxy: np.ndarray, x_t: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Write X~'y and y'y into the last row/column of ``a_xyxy`` (in place; returned).
+
+    y is a least-squares residual, so X~'y is rounding noise near zero; one
+    computation for fits and refits keeps that noise identical between them.
+    """
+    xy = x_t.T @ y
+    a_xyxy[-1, :-1] = xy
+    a_xyxy[:-1, -1] = xy
+    a_xyxy[-1, -1] = y @ y
+    return a_xyxy
+
+
+def build_crossproducts(design: Design, fixed: FixedScaling | None = None) -> CrossProducts:
+    """Assemble every block of A once, in evaluation order.
+
+    ``fixed`` defaults to the scaling of ``design.X``.  The structured-residual
+    path passes the scaling of the unwhitened X (whitening destroys the constant
+    it is centred against) and ``design.X`` is then taken as a linear image W X
+    of those rows: W X M = W X~.
+    """
     blocks = design.blocks
     order = evaluation_order(blocks)
     first, rest = blocks[order[0]], [blocks[i] for i in order[1:]]
-    xy = np.column_stack([design.X, design.y])
+    if fixed is None:
+        fixed = FixedScaling.of(design.X)
+        x_t = fixed.apply(design.X)
+    else:
+        x_t = fixed.apply_linear(design.X)
+    b0, y_t = _residualized(x_t, design.y)
+    xy = np.column_stack([x_t, y_t])
     a_xy1 = _xy_block(xy, first)
     if rest:
         a_r1 = sp.vstack([_pair_triplets(b, first) for b in rest]).tocsr()
@@ -130,9 +177,11 @@ def build_crossproducts(design: Design) -> CrossProducts:
         a_r1=a_r1,
         a_rr=a_rr,
         a_xyr=a_xyr,
-        a_xyxy=xy.T @ xy,
+        a_xyxy=_set_y_products(xy.T @ xy, x_t, y_t),
         n=design.n,
         p=design.p,
+        fixed=fixed,
+        beta_shift=b0,
     )
 
 
@@ -149,6 +198,8 @@ def with_response(cp: CrossProducts, design: Design, y: np.ndarray) -> CrossProd
     if y.shape != (cp.n,):
         raise ValueError(f"response must have shape ({cp.n},), got {y.shape}")
     blocks = [design.blocks[i] for i in cp.order]
+    x_t = cp.fixed.apply(design.X)
+    b0, y = _residualized(x_t, y)
     col = y[:, None]
     a_xy1 = cp.a_xy1.copy()
     a_xy1[-1] = _xy_block(col, blocks[0])[0]
@@ -156,8 +207,5 @@ def with_response(cp: CrossProducts, design: Design, y: np.ndarray) -> CrossProd
     if len(blocks) > 1:
         a_xyr[-1] = np.concatenate([_xy_block(col, b).reshape(-1) for b in blocks[1:]])
     a_xyxy = cp.a_xyxy.copy()
-    xy = design.X.T @ y
-    a_xyxy[-1, :-1] = xy
-    a_xyxy[:-1, -1] = xy
-    a_xyxy[-1, -1] = y @ y
-    return replace(cp, a_xy1=a_xy1, a_xyr=a_xyr, a_xyxy=a_xyxy)
+    _set_y_products(a_xyxy, x_t, y)
+    return replace(cp, a_xy1=a_xy1, a_xyr=a_xyr, a_xyxy=a_xyxy, beta_shift=b0)

@@ -10,6 +10,10 @@ effects and sigma2 are profiled out, so the optimizer sees theta only.
 Layout: the first block (largest) has a block-diagonal Omega_11 factored as a
 batch; everything else ("rest": other random-effect blocks, X, y) is a small
 dense Schur complement.  Cost per evaluation is independent of n.
+
+The cross-products hold a reparametrised X and y (:mod:`.crossprod`); the
+:class:`Factor` maps beta, its covariance and log|X'V^-1 X| back to the user's
+columns, so nothing outside this module sees the internal coordinates.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import lapack
 
+from ...design.standardize import FixedScaling
 from ...spec.covariance import CovStructure
 from .crossprod import CrossProducts
 from .gram import SparseGram, StreamingGram
@@ -40,6 +45,8 @@ class Factor:
     logdet_re: float
     q_r: int
     p: int
+    fixed: FixedScaling
+    beta_shift: np.ndarray  # b0 of the cross-products: internal beta = beta~ + b0
 
     @property
     def r2(self) -> float:
@@ -52,13 +59,27 @@ class Factor:
 
     @property
     def logdet_x(self) -> float:
-        return float(2 * np.sum(np.log(np.diag(self.l_xx))))
+        """log|X'V^-1 X / sigma2| for the user's X (the factor holds X~ = X M)."""
+        return float(2 * np.sum(np.log(np.diag(self.l_xx)))) + self.fixed.reml_shift
 
-    def beta(self) -> np.ndarray:
-        """Solve L_XX' beta = L_yX' (back substitution on the X block)."""
+    def beta_internal(self) -> np.ndarray:
+        """Solve L_XX' beta~ = L_yX' (back substitution): coefficients of the shifted y on X~."""
         q, p = self.q_r, self.p
         l_yx = self.l_rest[-1, q : q + p]
         return np.linalg.solve(self.l_xx.T, l_yx)
+
+    def beta(self) -> np.ndarray:
+        """The fixed effects on the user's columns, M (beta~ + b0)."""
+        return self.fixed.to_user(self.beta_internal() + self.beta_shift)
+
+    def to_internal(self, beta: np.ndarray) -> np.ndarray:
+        """User coefficients -> the coordinates of this factor (inverse of :meth:`beta`)."""
+        return self.fixed.to_internal(beta) - self.beta_shift
+
+    def vcov_beta(self, sigma2: float) -> np.ndarray:
+        """Covariance of beta-hat, sigma2 M (L_XX L_XX')^-1 M', on the user's columns."""
+        l_inv = np.linalg.inv(self.l_xx)
+        return self.fixed.vcov_to_user(sigma2 * (l_inv.T @ l_inv))
 
 
 class ProfiledDeviance:
@@ -111,7 +132,9 @@ class ProfiledDeviance:
         q_r = cp.q_rest
         logdet = 2 * np.sum(np.log(np.diagonal(l1, axis1=1, axis2=2)))
         logdet += 2 * np.sum(np.log(np.diag(l_rest)[:q_r]))
-        return Factor(lam, l1, t1, w_r1, w_xy1, l_rest, float(logdet), q_r, cp.p)
+        return Factor(
+            lam, l1, t1, w_r1, w_xy1, l_rest, float(logdet), q_r, cp.p, cp.fixed, cp.beta_shift
+        )
 
     def _rest_first(self, lams: list[np.ndarray], t1: np.ndarray):
         """L_{rest,1} = Lambda_r' A_r1 blockdiag(T): dense when small, else sparse."""

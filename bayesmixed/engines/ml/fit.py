@@ -12,22 +12,29 @@ import warnings
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ...design.standardize import FixedScaling
 from ...design.types import Design
 from ...errors import EstimationError, NotSupportedError
 from ...results.mixed import MixedResult
 from .crossprod import build_crossproducts
 from .deviance import ProfiledDeviance
 from .inference import WorkingMap, working_covariance
-from .optimize import minimize_theta
+from .optimize import minimize_theta, prefer_boundary
 from .rescale import column_scales, scaled_design, unscale_theta
 from .start import moment_start
 
 
-def make_deviance(design: Design, reml: bool) -> ProfiledDeviance:
-    """theta -> ML deviance or REML criterion for ``design`` (evaluation order)."""
+def make_deviance(
+    design: Design, reml: bool, fixed: FixedScaling | None = None
+) -> ProfiledDeviance:
+    """theta -> ML deviance or REML criterion for ``design`` (evaluation order).
+
+    ``fixed`` (default: that of ``design.X``) is the internal scaling of the fixed
+    effects; whitened designs pass the scaling of their unwhitened X.
+    """
     if not design.blocks:
         raise NotSupportedError("a mixed model needs at least one random-effects equation")
-    cp = build_crossproducts(design)
+    cp = build_crossproducts(design, fixed)
     structures = [design.blocks[i].structure for i in cp.order]
     return ProfiledDeviance(cp, structures, reml)
 
@@ -76,6 +83,7 @@ def _fit_lmm(design: Design, reml: bool) -> MixedResult:
     _warn_unidentified(design)
     theta, opt = _optimize(design, dev, reml)
     fac = dev.factor(theta)
+    _check_precision(dev, fac, opt)
     sigma2 = dev.sigma2(fac)
     order = dev.cp.order
     covs_eval = [sigma2 * (lam @ lam.T) for lam in fac.lam]
@@ -83,13 +91,12 @@ def _fit_lmm(design: Design, reml: bool) -> MixedResult:
     ks = [b.k for b in design.blocks]
     wmap = WorkingMap([b.structure for b in design.blocks], ks, order)
     w_hat = wmap.from_cov(covs, sigma2)
-    l_inv = np.linalg.inv(fac.l_xx)
     boundary = _boundary_notes(design, dev, theta)
     return MixedResult(
         design=design,
         reml=reml,
         beta=fac.beta(),
-        vcov_beta=sigma2 * (l_inv.T @ l_inv),
+        vcov_beta=fac.vcov_beta(sigma2),
         theta=np.concatenate(to_design_order(dev.split(theta), order)),
         sigma2=sigma2,
         cov_blocks=covs,
@@ -107,6 +114,37 @@ def _fit_lmm(design: Design, reml: bool) -> MixedResult:
 
 class IdentificationWarning(UserWarning):
     """Some variance components are not separately identified by the data."""
+
+
+class PrecisionWarning(UserWarning):
+    """The residual variance is below what double precision resolves in this engine."""
+
+
+PRECISION_RATIO = 1e-9  # r2 / y'y below this: r2 carries ~eps / ratio relative error
+
+
+def _check_precision(dev: ProfiledDeviance, fac, opt) -> None:
+    """Refuse to call a fit converged whose residual sum of squares is rounding noise.
+
+    The deviance reads r2 as y'y less the part the fixed and random effects
+    explain, both held in the cross-products; when the random effects explain all
+    but a share 1e-16 of y (sigma_e = 1e-8 beside sigma_g = 1) that difference is
+    rounding, the optimum cannot be located and the estimates are meaningless.
+    lme4 and MixedModels.jl share this limit (the same normal equations); we say so.
+    """
+    yy = float(dev.cp.a_xyxy[-1, -1])
+    if yy > 0 and fac.r2 < PRECISION_RATIO * yy:
+        opt.converged = False
+        opt.message += (
+            "; the residual variance is below the precision of the cross-products "
+            f"(r2 / y'y = {fac.r2 / yy:.1e}): the estimates are not reliable"
+        )
+        warnings.warn(
+            "the residual variance is too small, relative to the random effects, to be "
+            "estimated in double precision: the estimates are not reliable",
+            PrecisionWarning,
+            stacklevel=4,
+        )
 
 
 def _warn_unidentified(design: Design) -> None:
@@ -142,6 +180,7 @@ def _optimize(design: Design, dev: ProfiledDeviance, reml: bool):
             "or the response has no variation left after the fixed effects"
         )
     theta, opt = minimize_theta(search, start, bounds)
+    theta, opt = prefer_boundary(search, theta, opt, bounds, search.sizes)
     if scales is not None:
         ordered = [scales[i] for i in dev.cp.order]
         parts = unscale_theta(search.split(theta), dev.structures, dev.cp.k, ordered)

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ...design.residual import ResidualData, pattern_index
+from ...design.standardize import FixedScaling
 from ...design.types import Design
 from ...errors import EstimationError
 from ...results.mixed import MixedResult
@@ -30,7 +31,7 @@ from .crossprod import build_crossproducts
 from .deviance import ProfiledDeviance
 from .fit import _boundary_notes, make_deviance, to_design_order
 from .inference import WorkingMap, working_covariance
-from .optimize import minimize_theta
+from .optimize import minimize_theta, prefer_boundary
 
 MAX_RESTARTS = 4
 
@@ -111,6 +112,8 @@ class StructuredDeviance:
         self.plain: ProfiledDeviance = make_deviance(replace(design, residual=None), reml)
         self.inner: ProfiledDeviance = make_deviance(replace(design, residual=None), reml)
         self.whitener = Whitener(design)
+        # whitening turns the constant into a non-constant column: scale as the raw X
+        self.fixed = FixedScaling.of(design.X)
         self.model = design.residual.model
         self.n_theta = self.plain.n_theta
         self._cache: tuple[bytes, float] | None = None
@@ -128,7 +131,7 @@ class StructuredDeviance:
         if res is None or not np.all(np.isfinite(res[0])):
             return None
         w, logdet = res
-        self.inner.cp = build_crossproducts(self.whitener.design_from(w))
+        self.inner.cp = build_crossproducts(self.whitener.design_from(w), self.fixed)
         self._cache = (key, logdet)
         return logdet
 
@@ -193,6 +196,7 @@ def fit_structured(design: Design, reml: bool = False) -> MixedResult:
         x, opt = x2, opt2
         if not improved:
             break
+    x, opt = prefer_boundary(dev, x, opt, bounds, dev.plain.sizes)
     return _result(design, dev, x, opt, reml)
 
 
@@ -207,14 +211,13 @@ def _result(design: Design, dev: StructuredDeviance, x, opt, reml: bool) -> Mixe
     w_blocks = wmap.from_cov(covs, sigma2)
     working = np.concatenate([w_blocks[:-1], psi, w_blocks[-1:]])
     rmap = _ResidualWorkingMap(wmap, len(w_blocks) - 1)
-    l_inv = np.linalg.inv(fac.l_xx)
     model = design.residual.model
     rows = model.printed(psi, sigma2)
     result = MixedResult(
         design=design,
         reml=reml,
         beta=fac.beta(),
-        vcov_beta=sigma2 * (l_inv.T @ l_inv),
+        vcov_beta=fac.vcov_beta(sigma2),
         theta=np.concatenate(to_design_order(dev.plain.split(theta), order)),
         sigma2=sigma2,
         cov_blocks=covs,

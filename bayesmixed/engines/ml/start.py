@@ -8,6 +8,15 @@ residuals is their group means' variance less the share the within-group
 noise contributes (sigma2 * mean(1/n_g)); sigma_e^2 is what is left.  Slopes and
 vector blocks keep the structure's own start: their geometry (correlations near the
 boundary) is where a crude start can lead BOBYQA astray.
+
+The noise share and the floor under sigma_e^2 use the pooled within-group
+variance of the residuals (the smallest over the blocks), not their total
+variance.  With the total, a model whose groups explain nearly everything
+(sigma_e = 1e-8 beside sigma_g = 1, theta = 1e8) started at theta = 3: BOBYQA's
+trust region, which grows by small factors, then stopped "roundoff-limited"
+near 5e4, 650 log-likelihood units short, with var(g) ten times too small
+(issue 19).  Where the groups explain little, the within variance is about the
+total and the start is what it was.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ import numpy as np
 from ...design.types import Design
 
 FLOOR = 0.05  # relative sd never starts below this: the optimizer can still go to 0
+SIGMA_FLOOR = 0.1  # sigma_e^2 starts at no less than this share of the within variance
 
 
 def moment_start(design: Design, order: list[int], default: list[np.ndarray]) -> np.ndarray:
@@ -26,18 +36,33 @@ def moment_start(design: Design, order: list[int], default: list[np.ndarray]) ->
     total = float(resid.var())
     if total <= 0:
         return np.concatenate(default)
-    between = {}
+    moments = {}
     for pos, idx in enumerate(order):
         block = design.blocks[idx]
         if block.k != 1 or block.n_groups < 3 or not np.all(block.Z[:, 0] == 1.0):
             continue
-        counts = np.bincount(block.codes, minlength=block.n_groups).astype(float)
-        means = np.bincount(block.codes, weights=resid, minlength=block.n_groups)
-        means = means / np.maximum(counts, 1.0)
-        between[pos] = max(float(means.var()) - total * float(np.mean(1.0 / counts)), 0.0)
-    sigma2 = max(total - sum(between.values()), 0.1 * total)
+        moments[pos] = _group_moments(block.codes, block.n_groups, resid)
+    within = [w for _, _, w in moments.values() if w is not None]
+    noise = min([total, *within])
+    between = {
+        pos: max(var_means - noise * inv_n, 0.0) for pos, (var_means, inv_n, _) in moments.items()
+    }
+    sigma2 = max(total - sum(between.values()), SIGMA_FLOOR * noise)
     out = [
         np.array([max(np.sqrt(between[pos] / sigma2), FLOOR)]) if pos in between else part
         for pos, part in enumerate(default)
     ]
     return np.concatenate(out)
+
+
+def _group_moments(
+    codes: np.ndarray, n_groups: int, resid: np.ndarray
+) -> tuple[float, float, float | None]:
+    """(variance of the group means, mean of 1/n_g, pooled within-group variance or None)."""
+    counts = np.bincount(codes, minlength=n_groups).astype(float)
+    means = np.bincount(codes, weights=resid, minlength=n_groups) / np.maximum(counts, 1.0)
+    df = len(resid) - n_groups
+    within = float(np.sum((resid - means[codes]) ** 2) / df) if df > 0 else None
+    if within is not None and within <= 0:
+        within = None
+    return float(means.var()), float(np.mean(1.0 / np.maximum(counts, 1.0))), within
