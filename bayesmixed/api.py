@@ -8,17 +8,20 @@ same numbers whichever syntax the user prefers.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
 from .bayes_options import from_prefix, split_keywords
 from .design import build_design
 from .errors import BayesmixedError, NotSupportedError, SpecificationError
+from .results.bayes import BayesResult
 from .results.glmm import GLMMResult
 from .results.mixed import MixedResult
 from .spec.model import ModelSpec
 from .syntax import formula_to_spec, stata_to_spec
 
-Result = MixedResult | GLMMResult
+Result = MixedResult | GLMMResult | BayesResult
 
 
 def _check_frame(data: object) -> pd.DataFrame:
@@ -72,30 +75,62 @@ def fit_spec(
 
 
 def stata(
-    command: str, data: pd.DataFrame, *, method: str | None = None, **bayes: object
+    command: str,
+    data: pd.DataFrame,
+    *,
+    method: str | None = None,
+    reml: bool | None = None,
+    **bayes: object,
 ) -> Result:
     """Fit a whole Stata command line, e.g. ``"mixed math5 math3 || school:, reml"``.
 
-    ``"bayes: mixed ..."`` (or ``method="nuts"``/``"laplace"``) fits the same
-    model by the Bayesian engine; ``draws``, ``tune``, ``chains``, ``seed``,
-    ``target_accept``, ``sampler``, ``priors``, ``marginalize`` go to it.
+    ``reml=True`` means the same as Stata's ``, reml`` option (so the one keyword
+    set works for ``stata``, ``mixed`` and ``fit``); ``reml=False`` asks for ML and
+    is refused when the command itself says ``reml``.  ``"bayes: mixed ..."`` (or
+    ``method="nuts"``/``"laplace"``) fits the same model by the Bayesian engine;
+    ``draws``, ``tune``, ``chains``, ``seed``, ``target_accept``, ``sampler``,
+    ``priors``, ``marginalize`` go to it.
     """
     data = _check_frame(data)
-    return fit_spec(stata_to_spec(command, data), data, method, **bayes)
+    spec = _with_reml(stata_to_spec(command, data), reml)
+    return fit_spec(spec, data, method, **bayes)
+
+
+def _with_reml(spec: ModelSpec, reml: bool | None) -> ModelSpec:
+    """Apply the ``reml=`` keyword to a spec parsed from Stata syntax."""
+    if reml is None:
+        return spec
+    if not isinstance(reml, bool):
+        raise SpecificationError(f"reml must be True or False (got {reml!r})")
+    if reml == spec.reml:
+        return spec
+    if not reml:
+        raise SpecificationError("the command has the reml option but reml=False was passed")
+    if spec.command != "mixed" or spec.family != "gaussian":
+        raise SpecificationError(
+            f"reml=True applies to linear mixed models (mixed) only, not to {spec.command}"
+        )
+    return replace(spec, reml=True)
 
 
 def mixed(
-    command: str, data: pd.DataFrame, *, method: str | None = None, **bayes: object
+    command: str,
+    data: pd.DataFrame,
+    *,
+    method: str | None = None,
+    reml: bool | None = None,
+    **bayes: object,
 ) -> Result:
     """Fit Stata's ``mixed`` given what follows the command name.
 
-    ``bayesmixed.mixed("math5 math3 || school: math3, cov(unstructured)", data=df)``
+    ``bayesmixed.mixed("math5 math3 || school: math3, cov(unstructured)", data=df)``;
+    ``reml=True`` is the same as appending ``, reml``.
     """
     text = command.strip()
     head = text.split(None, 1)[0] if text else ""
     if head not in ("mixed", "xtmixed") and not text.startswith("bayes"):
         text = "mixed " + text
-    return stata(text, data, method=method, **bayes)
+    return stata(text, data, method=method, reml=reml, **bayes)
 
 
 def fit(

@@ -68,7 +68,7 @@ def run_workshop(out=sys.stdout) -> int:
     return 0
 
 
-WORKSHOP_DO = Path(__file__).resolve().parent.parent / "tutorials" / "workshop.do"
+WORKSHOP_DO = Path(__file__).resolve().parent / "tutorials" / "workshop.do"
 DEFAULT_DRAWS = 1000  # per chain, tuning as many: about 1.5 min for the whole workshop on 2 cores
 DEFAULT_CHAINS = 2  # one per core of a small machine; enough for R-hat and rank plots
 DEBUG_HELP = "on an error, show Python's traceback instead of one line"
@@ -86,8 +86,14 @@ def run_dofile(
     chains: int | None,
     strict: bool,
     until_converged: bool = False,
+    echo: bool = True,
+    log: str | None = None,
 ) -> int:
     """Run a do-file, printing each command as it starts; write the report if asked.
+
+    With ``echo`` the log goes to stdout as ``stata -b`` writes it (each command as
+    ``. command``, then its output), and with ``log`` to that file too; the progress
+    lines stay on stderr.
 
     ``until_converged`` (the workshop's default, ``--until-converged`` for ``run``) adds
     chains to a ``bayes:`` fit until R-hat <= 1.01 and bulk ESS >= 400 everywhere.
@@ -101,16 +107,29 @@ def run_dofile(
         # PyMC is imported keeps it from installing its own INFO-level one
         logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     start = time.perf_counter()
-    session = run_do(
-        path,
-        out=out,
-        draws=draws,
-        progress=_progress,
-        chains=chains,
-        progressbar=tty,
-        strict=strict,
-        until_converged=until_converged,
-    )
+    sinks = [sys.stdout] if echo else []
+    log_file = None
+    if log is not None:
+        try:
+            log_file = open(log, "w", encoding="utf-8")  # noqa: SIM115 (closed below)
+        except OSError as err:
+            raise BayesmixedError(f"cannot write the log {log}: {err.strerror or err}") from err
+        sinks.append(log_file)
+    try:
+        session = run_do(
+            path,
+            out=out,
+            draws=draws,
+            progress=_progress,
+            chains=chains,
+            progressbar=tty,
+            strict=strict,
+            until_converged=until_converged,
+            log=sinks,
+        )
+    finally:
+        if log_file is not None:
+            log_file.close()
     missing = sum(isinstance(e, Unavailable) for e in session.log)
     if missing:
         print(
@@ -177,6 +196,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run more chains of a bayes: model while R-hat > 1.01 or bulk ESS < 400",
     )
+    run.add_argument(
+        "--log", default=None, help="also write the log (as printed on stdout) to this file"
+    )
+    run.add_argument(
+        "--no-echo",
+        action="store_true",
+        help="do not print the log on stdout (progress lines still go to stderr)",
+    )
     fit = sub.add_parser("fit", help="fit one Stata command on a bundled data set or file")
     fit.add_argument("command", help='e.g. "mixed math5 math3 || school:"')
     fit.add_argument("--data", required=True, help="bundled name (jsp2 ...) or a .dta/.csv path")
@@ -205,8 +232,17 @@ def _dispatch(args: argparse.Namespace) -> int:
         converge = not args.no_extend
         return run_dofile(args.do, args.out, args.draws, args.chains, args.strict, converge)
     if args.what == "run":
+        logging_ = {"echo": False} if args.no_echo else {}
+        if args.log is not None:
+            logging_["log"] = args.log
         return run_dofile(
-            args.dofile, args.out, args.draws, args.chains, args.strict, args.until_converged
+            args.dofile,
+            args.out,
+            args.draws,
+            args.chains,
+            args.strict,
+            args.until_converged,
+            **logging_,
         )
     return run_fit(args.command, args.data)
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install bayesmixed (scripts/setup.sh), then run the workshop: tutorials/workshop.do, every
-# model by ML/REML as in Stata and again behind `bayes:`, written as an HTML report
+# Install bayesmixed (scripts/setup.sh), then run the workshop (bayesmixed/tutorials/workshop.do):
+# every model by ML/REML as in Stata and again behind `bayes:`, written as an HTML report
 # (report/index.html + report/figures/*.png).  About 1.5 min on 2 cores with the default
 # 2 chains x 1000 draws; a bayes: model this version cannot fit is marked in the report.
 #

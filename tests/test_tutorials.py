@@ -6,13 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from bayesmixed.cli import main
+from bayesmixed import tutorials
+from bayesmixed.cli import WORKSHOP_DO, main
 from bayesmixed.dofile import run_do
 from bayesmixed.dofile.session import Figure, ModelEntry
+from bayesmixed.errors import BayesmixedError
 
 ROOT = Path(__file__).resolve().parent.parent
-TUTORIALS = sorted((ROOT / "tutorials").glob("0*.py"))
-WORKSHOP = ROOT / "tutorials" / "workshop.do"
+WORKSHOP = tutorials.path("workshop.do")
+TUTORIALS = sorted(WORKSHOP.parent.glob("0*.py"))
 BAYES_LINES = [ln for ln in WORKSHOP.read_text().splitlines() if ln.startswith("bayes")]
 
 
@@ -71,6 +73,10 @@ def test_workshop_command(tmp_path, capsys):
     assert twins + missing == len(BAYES_LINES) and twins >= 7
     assert page.count('<table class="bm-compare">') == twins
     assert "no ML fit of this model" not in page
+    # each ML fit is printed once: beside its twin, with a link where it ran (issue 17)
+    assert page.count("beside its Bayesian twin below") == twins
+    ml_fits = [ln for ln in WORKSHOP.read_text().splitlines() if ln.startswith("mixed ")]
+    assert page.count("Mixed-effects ML regression") == sum("reml" not in f for f in ml_fits)
     figures = {p.name for p in (out / "figures").iterdir()}
     workshop_graphs = [f"fig0{i}_twoway.png" for i in range(1, 5)] + ["fig05_matrix.png"]
     assert set(workshop_graphs) <= figures
@@ -106,3 +112,89 @@ def test_workshop_adds_chains_by_default(monkeypatch, tmp_path, argv, extend):
     monkeypatch.chdir(tmp_path)
     assert cli.main(argv) == 0
     assert seen["until_converged"] is extend
+
+
+def test_tutorials_ship_inside_the_package():
+    """The workshop and notebooks live in bayesmixed/tutorials (package data), not beside it."""
+    assert WORKSHOP.parent == Path(tutorials.__file__).parent
+    assert WORKSHOP_DO == WORKSHOP and WORKSHOP.is_file()
+    assert tutorials.names() == [p.name for p in TUTORIALS] + ["workshop.do"]
+    with pytest.raises(BayesmixedError, match="no tutorial file 'nope.do'.*workshop.do"):
+        tutorials.path("nope.do")
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '"bayesmixed.tutorials" = ["*.do", "*.py"]' in pyproject
+
+
+@pytest.mark.slow
+def test_wheel_ships_datasets_and_workshop(tmp_path):
+    """A built wheel, outside the checkout: fits a model and runs ``bayesmixed workshop``.
+
+    The wheel is built offline from a copy of the sources (no build isolation: setuptools
+    from the venv) and unzipped onto PYTHONPATH, so the dependencies come from this venv and
+    nothing is downloaded.
+    """
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    source = tmp_path / "source"  # a clean copy: an in-tree build would leave build/ behind
+    shutil.copytree(
+        ROOT / "bayesmixed", source / "bayesmixed", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    wheels = tmp_path / "wheels"
+    build = [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps"]
+    build += ["--no-build-isolation", "--no-index", "-q", "-w", str(wheels)]
+    done = subprocess.run(build, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    (wheel,) = wheels.glob("bayesmixed-*.whl")
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(site)
+        names = zf.namelist()
+    assert "bayesmixed/tutorials/workshop.do" in names
+    assert "bayesmixed/tutorials/01_jsp_random_intercepts.py" in names
+    assert any(n.startswith("bayesmixed/datasets/files/jsp2") for n in names)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(site), "MPLBACKEND": "Agg"}
+    check = "import bayesmixed as bm; from bayesmixed.cli import WORKSHOP_DO; "
+    check += "print(bm.__file__, WORKSHOP_DO, WORKSHOP_DO.is_file())\n"
+    # the README's quick start as a new user pastes it; its last line (the whole workshop
+    # at full length) is run below through the CLI instead, with few draws
+    quick = readme_quick_start().replace(
+        'bm.run_do(bm.tutorials.path("workshop.do"), out="report")', "pass"
+    )
+    assert quick.count("pass") == 1
+    (outside / "quick.py").write_text(check + quick)
+    work = ["-m", "bayesmixed", "workshop", "--out", "report", "--no-extend"]
+    work += ["--draws", "50", "--chains", "1"]
+    runs = []
+    for argv in (["quick.py"], work):
+        run = subprocess.run(
+            [sys.executable, *argv],
+            cwd=outside,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert "Mixed-effects ML regression" in run.stdout
+        runs.append(run.stdout)
+    package, workshop, exists = runs[0].splitlines()[0].split()
+    assert package.startswith(str(site)) and workshop.startswith(str(site)) and exists == "True"
+    assert "Bayesian multilevel regression" in runs[0] and "NUTS" in runs[0]
+    page = (outside / "report" / "index.html").read_text()
+    assert page.count('<table class="bm-compare">') >= 7
+    assert runs[1].count("Mixed-effects ML regression") >= 8
+
+
+def readme_quick_start() -> str:
+    """The README's first Python block (the quick start), as a user would paste it."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("## Quick start", 1)[1].split("```python\n", 1)[1]
+    return block.split("```", 1)[0]

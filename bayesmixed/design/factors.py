@@ -1,10 +1,14 @@
 """Levels, labels and base levels of factor variables (``i.var``).
 
 Stata's factor variables take nonnegative integer values, named by value
-(``2.dose``).  lme4 formulas also accept text and categorical columns, named
-here by label (``Low.dose``), with levels sorted (text) or in category order
-(categorical), as R's ``factor()`` orders them.  Only levels present in the
-estimation sample count, as in both programs.
+(``2.dose``).  Text and categorical columns are accepted by both front ends and
+named by label (``Low.dose``): text levels sorted as Stata's ``encode`` (and R's
+``factor()``) sorts them -- alphabetically, by code point -- and categorical
+levels in category order, so the base level of ``i.x`` is the first.  In Stata
+one would ``encode`` the column first; doing it here spares that step, and the
+label names say which level is which.  A categorical column with numeric
+categories keeps Stata's rules (``ib2.x`` names level 2).  Only levels present
+in the estimation sample count, as in both programs.
 """
 
 from __future__ import annotations
@@ -55,14 +59,10 @@ def make_factor(series: pd.Series, comp: Component, formula: bool) -> Factor:
 
 def _levels(series: pd.Series, name: str, formula: bool) -> tuple[np.ndarray, pd.Index]:
     if isinstance(series.dtype, pd.CategoricalDtype):
-        if formula:
+        if formula or not pd.api.types.is_numeric_dtype(series.dtype.categories.dtype):
             return _categorical_levels(series)
-        if not pd.api.types.is_numeric_dtype(series.dtype.categories.dtype):
-            raise _text_error(series, name)
         series = series.astype(series.dtype.categories.dtype)
     elif is_text(series):
-        if not formula:
-            raise _text_error(series, name)
         return _factorize(series.to_numpy(), name)
     values = numeric_values(series, name)
     if not formula:
@@ -99,14 +99,6 @@ def _check_stata_levels(values: np.ndarray, name: str) -> None:
         raise VariableError(
             f"{name}: factor variables may not contain negative values (found {bad[0]:g})"
         )
-
-
-def _text_error(series: pd.Series, name: str) -> VariableError:
-    example = series.dropna().iloc[0]
-    return VariableError(
-        f"{name}: factor variables must hold nonnegative integers in Stata syntax, but {name} "
-        f"holds text (e.g. {str(example)!r}); encode it as integers or use a formula"
-    )
 
 
 def level_key(value: object) -> str | tuple:

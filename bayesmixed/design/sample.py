@@ -118,14 +118,22 @@ def _example(series: pd.Series) -> object:
 
 
 def missing_mask(series: pd.Series) -> np.ndarray:
-    """Missing cells: NA of any kind, and the empty string in text columns."""
+    """Missing cells: NA of any kind, and the empty string in text columns.
+
+    ``None``, ``np.nan``, ``pd.NA`` and ``NaT`` all count, in object, string and
+    categorical columns alike, as does ``""`` (Stata's missing string, also as a
+    category).  The empty-string test looks only at the cells that are not NA,
+    because ``pd.NA == ""`` is NA, not False.
+    """
     missing = series.isna().to_numpy(dtype=bool, copy=True)
-    if pd.api.types.is_object_dtype(series.dtype) or (
-        pd.api.types.is_string_dtype(series.dtype)
-        and not isinstance(series.dtype, pd.CategoricalDtype)
-    ):
-        empty = series.to_numpy() == ""
-        missing |= np.asarray(empty, dtype=bool)
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        if "" in series.cat.categories:
+            missing |= (series == "").to_numpy(dtype=bool, na_value=False)
+    elif pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(series.dtype):
+        values = series.to_numpy(dtype=object)
+        present = np.flatnonzero(~missing)
+        empty = [isinstance(v, str) and v == "" for v in values[present]]
+        missing[present] |= np.asarray(empty, dtype=bool)
     return missing
 
 

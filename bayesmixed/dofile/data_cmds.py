@@ -30,6 +30,7 @@ def cmd_use(session: Session, text: str) -> str:
     if session.data is not None and not args.has("clear") and session.data_changed:
         raise CommandError("no; dataset in memory has changed since last saved (use ..., clear)")
     session.data = _load(session.base_dir, source)
+    session.var_labels, session.value_label_of, session.panel = {}, {}, None
     session.data_name = Path(source).stem
     session.data_token += 1
     session.sortvars = []
@@ -125,7 +126,7 @@ def _numeric(col: pd.Series) -> pd.Series | None:
 
 def cmd_summarize(session: Session, text: str) -> str:
     frame = session.require_data()
-    args = parse_args(text, 1, {"detail": 1, "separator": 3})
+    args = parse_args(text, 1, {"detail": 1, "separator": 3, "meanonly": 5})
     if args.has("detail"):
         raise CommandError("summarize, detail is not supported: use summarize without options")
     names = expand_varlist(args.words, frame) if args.words else list(map(str, frame.columns))
@@ -136,14 +137,35 @@ def cmd_summarize(session: Session, text: str) -> str:
         nums = _numeric(rows[name])
         if nums is None:
             lines.append(f"{name[:12]:>12} |{0:>11}")
+            session.results = {"N": 0}
             continue
         sd = nums.std(ddof=1) if len(nums) > 1 else np.nan
+        session.results = {  # r() of the last variable, as Stata leaves it
+            "N": len(nums),
+            "mean": nums.mean() if len(nums) else np.nan,
+            "sd": sd,
+            "Var": sd**2,
+            "min": nums.min() if len(nums) else np.nan,
+            "max": nums.max() if len(nums) else np.nan,
+            "sum": nums.sum(),
+        }
         cells = "".join(
             f"{fmt_g(v):>{w}}" for v, w in zip((nums.mean(), sd), (12, 12), strict=True)
         )
         cells += f"{fmt_g(nums.min()):>11}{fmt_g(nums.max()):>11}"
         lines.append(f"{name[:12]:>12} |{fmt_fc(len(nums)):>11}{cells}")
-    return "\n".join(lines)
+    return "" if args.has("meanonly") else "\n".join(lines)
+
+
+def cmd_count(session: Session, text: str) -> str:
+    """``count [if] [in]``: the number of observations, also left in ``r(N)``."""
+    frame = session.require_data()
+    args = parse_args(text, 1, {})
+    if args.words:
+        raise CommandError("count: 'count [if exp] [in range]' takes no variables")
+    n = len(select_rows(args, frame))
+    session.results = {"N": n}
+    return f"{n:>7,}"
 
 
 def cmd_sort(session: Session, text: str) -> str:
@@ -158,7 +180,10 @@ def cmd_sort(session: Session, text: str) -> str:
     return ""
 
 
-def cmd_generate(session: Session, text: str, replace: bool = False) -> str:
+def cmd_generate(
+    session: Session, text: str, replace: bool = False, by: list[str] | None = None
+) -> str:
+    """``generate``/``replace``; with ``by`` (``by g:``), ``_n``/``_N`` count within groups."""
     frame = session.require_data()
     name, expr_text = _assignment(text)
     exists = name in frame.columns
@@ -174,10 +199,10 @@ def cmd_generate(session: Session, text: str, replace: bool = False) -> str:
         condition = parse_if(stream)
     if not stream.at("EOF"):
         stream.fail("unexpected text after the expression")
-    values = np.broadcast_to(_eval(expr.root, frame), (len(frame),)).copy()
+    values = _by_groups(frame, by, lambda part: _eval(expr.root, part))
     new = frame.copy()
     if condition is not None:
-        keep = condition.evaluate(frame)
+        keep = _by_groups(frame, by, condition.evaluate).astype(bool)
         old = new[name].to_numpy() if exists else np.full(len(frame), np.nan)
         values = np.where(keep, values, old)
     new[name] = values
@@ -189,6 +214,16 @@ def cmd_generate(session: Session, text: str, replace: bool = False) -> str:
         return f"({int((~same).sum())} real changes made)"
     missing = int(pd.isna(values).sum())
     return f"({missing} missing values generated)" if missing else ""
+
+
+def _by_groups(frame: pd.DataFrame, by: list[str] | None, fn) -> np.ndarray:
+    """``fn`` evaluated on the whole frame, or on each ``by`` group, as one array."""
+    if not by:
+        return np.broadcast_to(fn(frame), (len(frame),)).copy()
+    pieces = []
+    for _, part in frame.groupby(by, sort=False, dropna=False):
+        pieces.append(pd.Series(np.broadcast_to(fn(part), (len(part),)), index=part.index))
+    return pd.concat(pieces).reindex(frame.index).to_numpy()
 
 
 def _assignment(text: str) -> tuple[str, str]:

@@ -119,6 +119,8 @@ def fit_command(text: str, frame: pd.DataFrame, session: Session | None) -> obje
         options["chains"] = session.chains
     if session.until_converged and _has_bayes_prefix(text):
         options["until_converged"] = True
+    if session.seed is not None and _has_bayes_prefix(text):
+        options["seed"] = session.seed
     return api.stata(text, frame, **options)
 
 
@@ -224,11 +226,6 @@ def cmd_lrtest(session: Session, text: str, line: int) -> str:
     for est in (a, b):
         if est.bayes or not hasattr(est.result, "loglik"):
             raise CommandError("lrtest needs two likelihood fits (not regress, not bayes:)")
-        if not hasattr(est.result, "reml"):
-            raise NotSupportedError(
-                f"lrtest after {est.result.design.spec.command} is not available yet "
-                "(only after mixed)"
-            )
     labels = tuple(e.name if n == "." else n for n, e in zip(names, (a, b), strict=True))
     return str(lrtest(a.result, b.result, names=labels))
 
@@ -245,13 +242,19 @@ def cmd_estat(session: Session, text: str, line: int) -> str:
         return estat.format_estat_ic(estat.estat_ic(est.result))
     if sub == "group":
         return estat.format_estat_group(est.result)
-    formatter = getattr(estat, f"format_estat_{sub}", None)
-    compute = getattr(estat, f"estat_{sub}", None)
-    if formatter is not None:
-        return str(formatter(est.result))
-    if compute is not None:
-        return str(compute(est.result))
-    raise NotSupportedError(f"estat {sub} is not available yet (available: ic, group)")
+    if sub == "icc":
+        compute = getattr(est.result, "estat_icc", None)  # ML and Bayesian fits alike
+        if not callable(compute):
+            raise NotSupportedError("estat icc is available after mixed-model fits only")
+        return estat.format_estat_icc(compute())
+    if sub in ("recovariance", "recov", "wcorrelation", "wcorr"):
+        compute = {"recov": "recovariance", "wcorr": "wcorrelation"}.get(sub, sub)
+        if not hasattr(est.result, "re_cov"):
+            raise NotSupportedError(f"estat {compute} is available after mixed-model fits only")
+        return str(getattr(estat, f"estat_{compute}")(est.result))
+    raise NotSupportedError(
+        f"estat {sub} is not available yet (available: ic, group, icc, recovariance, wcorrelation)"
+    )
 
 
 # ------------------------------------------------------------------ predict

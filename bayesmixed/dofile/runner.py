@@ -15,13 +15,16 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 from ..errors import BayesmixedError
 from ..validate import optional_whole_number
+from .control import ExitDo, build_tree, return_code, run_items, run_prefixed
+from .data_more import restore_preserved
 from .dispatch import execute
 from .errors import CommandError, DoFileError
 from .lexer import split_commands
-from .session import Heading, ModelEntry, Session, Unavailable
+from .session import ModelEntry, Session, Unavailable
 from .source import read_source
 
 MAX_DEPTH = 10
@@ -37,6 +40,7 @@ def run_do(
     progressbar: bool | None = None,
     strict: bool = False,
     until_converged: bool = False,
+    log: list[TextIO] | None = None,
 ) -> Session:
     """Run the do-file at ``path``; with ``out``, write the HTML report folder there.
 
@@ -54,6 +58,8 @@ def run_do(
         later command that needs those estimates (``predict``, ``estimates table`` ...)
         stops the run with the reason.  Unknown commands, syntax errors and unknown
         variables always stop the run.
+    log : text streams (``sys.stdout``, an open file) that receive the log as ``stata -b``
+        writes it: each command echoed as ``. command``, then its output.
     until_converged : add chains to each ``bayes:`` fit while R-hat > 1.01 or bulk ESS
         < 400 (:mod:`bayesmixed.engines.bayes.extend`); the workshop asks for it.
 
@@ -86,8 +92,17 @@ def run_do(
         strict=strict,
         progress=progress,
     )
+    session.sinks = list(log or [])
     start = time.perf_counter()
-    run_file(session, path)
+    try:
+        run_file(session, path)
+    except DoFileError as err:
+        code = return_code(err.__cause__ or err)
+        session.write(f"{err.reason}\nr({code});\n\nend of do-file\n")
+        raise
+    finally:
+        _close_log(session)
+    session.write("\nend of do-file\n")
     if out is not None:
         if progress is not None:
             progress(f"writing the report to {out}")
@@ -127,18 +142,19 @@ def run_file(session: Session, path: Path) -> None:
     except BayesmixedError as err:
         line, reason = _line_of(err)
         raise DoFileError(str(path), line, "(reading the file)", reason) from err
-    for command in commands:
-        if command.kind == "heading":
-            session.log.append(Heading(command.text))
-            continue
-        if session.progress is not None:
-            session.progress(f"{path.name}:{command.line}: {command.text}")
-        try:
-            _run_one(session, path, command.text, command.line)
-        except DoFileError:
-            raise
-        except BayesmixedError as err:
-            raise DoFileError(str(path), command.line, command.text, str(err)) from err
+    items = build_tree(commands, str(path))
+    saved, preserved = session.block_depth, session.preserved
+    session.block_depth = 0  # a called do-file's commands are echoed, as Stata does
+    try:
+        run_items(session, path, items, _run_one)
+    except ExitDo:
+        pass
+    finally:
+        session.block_depth = saved
+    if session.preserved is not None and session.preserved is not preserved:
+        # Stata restores data this do-file preserved and left unrestored when it ends
+        restore_preserved(session)
+        session.preserved = preserved
 
 
 def _line_of(err: BayesmixedError) -> tuple[int, str]:
@@ -152,6 +168,8 @@ def _line_of(err: BayesmixedError) -> tuple[int, str]:
 
 
 def _run_one(session: Session, path: Path, text: str, line: int) -> None:
+    if run_prefixed(session, text, line, lambda rest: _run_one(session, path, rest, line)):
+        return
     word = text.split(None, 1)[0]
     if word in ("do", "run"):
         target = _do_target(path, text)
@@ -177,3 +195,11 @@ def _do_target(path: Path, text: str) -> Path:
     if not target.suffix:
         target = target.with_suffix(".do")
     return target if target.is_absolute() else path.parent / target
+
+
+def _close_log(session: Session) -> None:
+    """Close a ``log using`` file the do-file left open (Stata closes it at the end too)."""
+    if session.log_file is not None:
+        session.sinks.remove(session.log_file)
+        session.log_file.close()
+        session.log_file = None

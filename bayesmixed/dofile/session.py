@@ -100,6 +100,21 @@ class Session:
     log: list[Entry] = field(default_factory=list)
     depth: int = 0
     figure_count: int = 0
+    sinks: list = field(default_factory=list)  # where the Stata-style log is written
+    log_file: object = None  # the file of ``log using`` (also in ``sinks``)
+    quiet: int = 0  # > 0 inside ``quietly``/``capture``: nothing is printed or logged
+    block_depth: int = 0  # > 0 inside a loop or braces block: commands are not echoed
+    loop_depth: int = 0  # > 0 inside foreach/forvalues (where ``continue`` may stand)
+    locals: dict[str, str] = field(default_factory=dict)
+    globals: dict[str, str] = field(default_factory=dict)
+    rc: int = 0  # ``_rc`` after ``capture``
+    seed: int | None = None  # ``set seed``: passed to every ``bayes:`` fit
+    preserved: tuple | None = None  # ``preserve``: (data, name, token, sortvars, changed)
+    var_labels: dict[str, str] = field(default_factory=dict)
+    value_labels: dict[str, dict[float, str]] = field(default_factory=dict)
+    value_label_of: dict[str, str] = field(default_factory=dict)
+    panel: tuple[str, str | None] | None = None  # ``xtset panelvar [timevar]``
+    results: dict[str, float] = field(default_factory=dict)  # ``r()`` of the last command
 
     def require_data(self) -> pd.DataFrame:
         if self.data is None:
@@ -122,6 +137,19 @@ class Session:
 
     def say(self, command: str, text: str, line: int = 0) -> None:
         self.log.append(Output(command, text, line))
+
+    def write(self, text: str) -> None:
+        """Append ``text`` to the Stata-style log (stdout, ``--log``, ``log using``)."""
+        for sink in self.sinks:
+            sink.write(text)
+            sink.flush()
+
+    def set_data(self, frame: pd.DataFrame, name: str | None = None) -> None:
+        """Replace the current dataset by a changed version of it."""
+        self.data = frame
+        if name is not None:
+            self.data_name = name
+        self.data_changed = True
 
     def new_figure_name(self, stem: str) -> str:
         self.figure_count += 1

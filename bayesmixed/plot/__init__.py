@@ -1,10 +1,13 @@
 """Figures: the workshop's graphs and the Bayesian user's diagnostics (matplotlib).
 
-Every function returns a ``matplotlib.figure.Figure`` built without ``pyplot``, so it
-works headless; :func:`to_png` turns one into the bytes a report stores.
+Every function returns a ``matplotlib.figure.Figure`` and works headless;
+:func:`to_png` turns one into the bytes a report stores.  The diagnostics ArviZ
+already draws (trace, rank, forest, posterior predictive checks) are drawn by
+arviz-plots (:mod:`.diagnostics`); the project's own code draws only what ArviZ
+lacks: shrinkage, caterpillars of BLUPs beside posteriors, Stata's twoway graphs.
 """
 
-from .diagnostics import ppc_density, ppc_statistics, trace_rank
+from .diagnostics import forest, ppc, ppc_tstat, rank, stata_tree, trace, trace_rank
 from .effects import caterpillar, shrinkage
 from .twoway import Layer, matrix, to_png, twoway
 from .workshop import fitted_lines, residual_vs_fitted, scores_by_school
@@ -13,13 +16,17 @@ __all__ = [
     "Layer",
     "caterpillar",
     "fitted_lines",
+    "forest",
     "matrix",
-    "ppc_density",
-    "ppc_statistics",
+    "ppc",
+    "ppc_tstat",
+    "rank",
     "residual_vs_fitted",
     "scores_by_school",
     "shrinkage",
+    "stata_tree",
     "to_png",
+    "trace",
     "trace_rank",
     "twoway",
 ]

@@ -82,13 +82,17 @@ def shrinkage(
     posterior_mean: np.ndarray | None = None,
     sizes: np.ndarray | None = None,
     title: str = "",
+    raw_label: str = "raw mean",
+    ylabel: str = "group effect",
 ) -> Figure:
     """Raw group means -> BLUPs (-> posterior means): one line per group.
 
     All three must be on the same scale (e.g. group mean of y minus the fitted fixed
-    part, and the random intercepts).  Marker size shows the group size if given.
+    part, and the random intercepts; for a GLMM, the linear predictor's -- see
+    :func:`bayesmixed.plot.from_results.raw_group_means`).  ``raw_label`` and
+    ``ylabel`` name that scale.  Marker size shows the group size if given.
     """
-    columns = [("raw mean", np.asarray(raw, float)), ("BLUP", np.asarray(blup, float))]
+    columns = [(raw_label, np.asarray(raw, float)), ("BLUP", np.asarray(blup, float))]
     if posterior_mean is not None:
         columns.append(("posterior mean", np.asarray(posterior_mean, float)))
     n = len(columns[0][1])
@@ -105,6 +109,6 @@ def shrinkage(
         ax.scatter(np.full(n, j), values[:, j], s=size, color=PALETTE[j % len(PALETTE)], zorder=3)
     ax.axhline(0.0, color="grey", linewidth=0.8)
     ax.set_xticks(xs, [name for name, _ in columns])
-    ax.set_ylabel("group effect")
+    ax.set_ylabel(ylabel)
     ax.set_title(title or "Shrinkage toward the population mean", fontsize=10)
     return fig

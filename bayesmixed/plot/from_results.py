@@ -1,10 +1,9 @@
-"""What the plots need, read from fitted results: group effects, draws, replicates.
+"""What the project's own plots need, read from fitted results: group effects and draws.
 
-The plotting functions take arrays; this module is the one place that knows how each
-result type stores them.  A result's own methods win where they exist (a future
-``r.posterior_predictive()``); otherwise the quantities are computed here by the
-textbook formulas.  BLUPs and their conditional SDs (Henderson; lme4's
-``ranef(condVar = TRUE)``): with Lambda a square root of G / sigma^2,
+The shrinkage and caterpillar plots take arrays; this module is the one place that
+knows how each result type stores them (the ArviZ-drawn diagnostics read the
+result's DataTree instead, see :mod:`.diagnostics`).  BLUPs and their conditional SDs
+(Henderson; lme4's ``ranef(condVar = TRUE)``): with Lambda a square root of G / sigma^2,
 
     M = Lambda' Z'Z Lambda + I,   b = Lambda M^-1 Lambda' Z'(y - X beta),
     Var(b | y) = sigma^2 Lambda M^-1 Lambda',
@@ -35,47 +34,51 @@ def bayes_effect_draws(result, block: int) -> np.ndarray:
     return values.reshape((-1,) + values.shape[2:])
 
 
-def parameter_draws(result, limit: int = 8) -> dict[str, np.ndarray]:
-    """Up to ``limit`` printed parameters as (chain, draw) arrays, named ``eq:param``."""
-    out = {}
-    for (eq, param), values in result.parameter_draws().items():
-        out[f"{eq}:{param}"] = values
-        if len(out) == limit:
-            break
-    return out
-
-
-def posterior_predictive(result, limit: int = 100) -> np.ndarray:
-    """(draws, n) replicated responses: y_rep = X beta + Z b + sigma * eps per draw."""
-    native = getattr(result, "posterior_predictive", None)
-    if callable(native):
-        values = np.asarray(native(), float)
-        return values.reshape(-1, values.shape[-1])[:limit]
-    design = result.design
-    if design.spec.family != "gaussian":
-        raise NotSupportedError(
-            "posterior predictive draws of non-Gaussian models need postestimation"
-        )
-    post = result.posterior
-    beta = post["beta"].values.reshape(-1, design.p)
-    sigma = post["sigma"].values.ravel()
-    pick = np.linspace(0, len(sigma) - 1, min(limit, len(sigma))).astype(int)
-    mean = beta[pick] @ design.X.T
-    for i, block in enumerate(design.blocks):
-        b = bayes_effect_draws(result, i)[pick]
-        mean += np.einsum("snk,nk->sn", b[:, block.codes, :], block.Z)
-    rng = np.random.default_rng(20240601)
-    return mean + sigma[pick, None] * rng.standard_normal(mean.shape)
+# continuity corrections (added to the group's total, to its size) for the raw rate:
+# the empirical logit log((s + 1/2) / (n - s + 1/2)) of Haldane and Anscombe for 0/1
+# responses, half a count for counts; none where the mean cannot reach the link's edge.
+_CORRECTION = {"bernoulli": (0.5, 1.0), "poisson": (0.5, 0.0), "nbinomial": (0.5, 0.0)}
 
 
 def raw_group_means(result, block: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Each group's mean of y - X beta (the no-pooling intercept) and its size."""
+    """Each group's no-pooling intercept on the linear-predictor scale, and its size.
+
+    A shrinkage plot compares this with the BLUPs (conditional modes), which live on
+    the scale of the linear predictor, so the raw value must too:
+
+    * identity link: the group's mean of y - X beta, exactly the intercept that group
+      would get on its own with beta fixed;
+    * other links (melogit, mepoisson ...): g(group rate) - g(rate the fixed part
+      predicts for the group), i.e. the empirical logit of the group's observed share
+      relative to what X beta gives its members (with no covariates: relative to the
+      overall intercept).  The continuity correction (s + 1/2) / (n + 1) keeps groups
+      with all 0s or all 1s finite -- they are the ones shrunk most, so they must stay
+      on the plot.  A raw mean of a 0/1 response beside logit-scale BLUPs would mix
+      two scales and exaggerate or hide the shrinkage.
+
+    Offsets and exposures are not part of the result's design and are left out;
+    binomial responses with trials are refused (the rate needs the trials).
+    """
+    from ..spec.family import get_family
+
     design = result.design
-    resid = design.y - design.X @ np.asarray(result_coef(result))
+    spec = design.spec
     codes = design.blocks[block].codes
-    n = np.bincount(codes, minlength=design.blocks[block].n_groups)
-    sums = np.bincount(codes, weights=resid, minlength=design.blocks[block].n_groups)
-    return sums / np.maximum(n, 1), n
+    groups = design.blocks[block].n_groups
+    n = np.bincount(codes, minlength=groups)
+    fixed = design.X @ np.asarray(result_coef(result))
+    if spec.link == "identity":
+        sums = np.bincount(codes, weights=design.y - fixed, minlength=groups)
+        return sums / np.maximum(n, 1), n
+    if spec.family == "binomial":
+        raise NotSupportedError("raw group rates of a binomial response need its trials")
+    link = get_family(spec.family, spec.link).link
+    add, extra = _CORRECTION.get(spec.family, (0.0, 0.0))
+    size = np.maximum(n, 1)
+    observed = (np.bincount(codes, weights=design.y, minlength=groups) + add) / (size + extra)
+    predicted = np.bincount(codes, weights=link.inverse(fixed), minlength=groups)
+    predicted = (predicted + add) / (size + extra)
+    return link.link(observed) - link.link(predicted), n
 
 
 def result_coef(result) -> np.ndarray:

@@ -25,10 +25,17 @@ class Layer:
     """One plot of a twoway graph: ``scatter y1 [y2 ...] x`` or ``line ...``."""
 
     kind: str  # "scatter" or "line"
-    ys: tuple[str, ...]
+    ys: str | tuple[str, ...]
     x: str
     ascending: bool = False
     sort: bool = False  # draw in ascending order of x (Stata's ``sort`` option)
+
+    def __post_init__(self) -> None:
+        """``ys`` may be one variable name or several: ``"math5"`` is ``("math5",)``."""
+        ys = (self.ys,) if isinstance(self.ys, str) else tuple(self.ys)
+        if not ys or not all(isinstance(y, str) for y in ys):
+            raise TypeError(f"Layer ys must be a variable name or a list of names, got {self.ys!r}")
+        object.__setattr__(self, "ys", ys)
 
 
 def twoway(

@@ -1,8 +1,8 @@
 """The workshop's own graphs, as one-line calls for notebooks.
 
-They are the ``graph twoway`` commands of ``tutorials/workshop.do`` with the workshop's
-variable names as defaults; the do-file runner draws the same figures from the
-commands themselves.
+They are the ``graph twoway`` commands of ``bayesmixed/tutorials/workshop.do`` with the
+workshop's variable names as defaults; the do-file runner draws the same figures from
+the commands themselves.
 """
 
 from __future__ import annotations

@@ -131,15 +131,49 @@ def _icc_levels(result) -> tuple[list[str], float | None]:
         longest[: len(p)] != p for p in paths
     ):
         raise NotSupportedError("estat icc is not available for crossed-effects models")
-    if hasattr(result, "family"):
-        fam = result.family
-        if fam.name not in ("bernoulli", "binomial") or fam.link.name not in _LATENT_VARIANCE:
+    spec = design.spec
+    if spec.command != "mixed" or spec.family != "gaussian":
+        if spec.family not in ("bernoulli", "binomial") or spec.link not in _LATENT_VARIANCE:
             raise NotSupportedError(
                 "estat icc after a GLMM is available for logit and probit models only "
-                f"(this model is {fam.name} with a {fam.link.name} link)"
+                f"(this model is {spec.family} with a {spec.link} link)"
             )
-        return list(design.spec.levels), _LATENT_VARIANCE[fam.link.name]
-    return list(design.spec.levels), None
+        return list(spec.levels), _LATENT_VARIANCE[spec.link]
+    return list(spec.levels), None
+
+
+def estat_icc_bayes(result, level: float = 95.0) -> pd.DataFrame:
+    """``estat icc`` after a Bayesian fit: the ICC of each posterior draw, summarized.
+
+    The same ICCs as :func:`estat_icc`, computed per draw from the draws of each
+    level's covariance matrix and of sigma_e (or the latent logit/probit
+    variance); ``ICC`` is their posterior mean, ``Std. err.`` their posterior SD
+    and ``lower``/``upper`` the equal-tailed credible interval.
+    """
+    levels, var_resid = _icc_levels(result)
+    level = float(level)
+    if not 10 <= level <= 99.99:
+        raise SpecificationError(f"level({level:g}) must be between 10 and 99.99")
+    post = result.posterior
+    by_level = {lev: 0.0 for lev in levels}
+    for name, block in zip(result.block_names, result.design.blocks, strict=True):
+        if "_cons" in block.effect_names:
+            j = block.effect_names.index("_cons")
+            by_level[block.level] = by_level[block.level] + post[f"cov[{name}]"].values[..., j, j]
+    resid = post["sigma"].values ** 2 if var_resid is None else var_resid
+    *variances, resid = np.broadcast_arrays(*[by_level[lev] for lev in levels], resid)
+    stacked = np.stack(variances)
+    draws = (np.cumsum(stacked, axis=0) / (stacked.sum(axis=0) + resid)).reshape(len(levels), -1)
+    tail = (100 - level) / 2
+    lower, upper = np.percentile(draws, [tail, 100 - tail], axis=1)
+    labels = ["|".join(reversed(levels[: j + 1])) for j in range(len(levels))]
+    frame = pd.DataFrame(
+        np.column_stack([draws.mean(axis=1), draws.std(axis=1, ddof=1), lower, upper]),
+        columns=ICC_COLUMNS,
+        index=pd.Index(labels, name="Level"),
+    )
+    frame.attrs["level"] = level
+    return frame
 
 
 def _icc_values(result, w: np.ndarray, levels: list[str], var_resid: float | None):

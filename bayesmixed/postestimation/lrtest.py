@@ -18,6 +18,7 @@ import numpy as np
 from scipy import stats
 
 from ..errors import SpecificationError
+from ..results.accessors import LikelihoodAccessors
 from ..results.mixed import MixedResult
 
 BOUNDARY_NOTE = (
@@ -81,10 +82,12 @@ def lrtest(
     Raises
     ------
     LRTestError
-        When the samples differ, ML is compared with REML, REML fits differ
-        in their fixed effects, the parameter counts are equal, or the
-        larger model fits worse (the models cannot be nested).
+        When either fit is Bayesian (no maximized likelihood), the samples
+        differ, ML is compared with REML, REML fits differ in their fixed
+        effects, the parameter counts are equal, or the larger model fits
+        worse (the models cannot be nested).
     """
+    _check_likelihood(a, b)
     if bootstrap:
         from ..resampling import bootstrap_lrtest  # lazy: Dask, and it imports this module
 
@@ -110,6 +113,17 @@ def lrtest(
     df = abs(df)
     note = BOUNDARY_NOTE if small.n_cov_params != big.n_cov_params else None
     return LRTestResult(chi2, df, float(stats.chi2.sf(chi2, df)), small_name, big_name, note)
+
+
+def _check_likelihood(*fits: object) -> None:
+    """Refuse anything but ML/REML and GLMM fits, saying what to use instead."""
+    for fit in fits:
+        if not isinstance(fit, LikelihoodAccessors):
+            kind = type(fit).__name__
+            raise LRTestError(
+                f"lrtest compares maximized likelihoods of ML/REML or GLMM fits, not a {kind}: "
+                "compare Bayesian fits with bayesmixed.compare(...) (PSIS-LOO) instead"
+            )
 
 
 def _check_comparable(a: MixedResult, b: MixedResult) -> None:

@@ -2,22 +2,17 @@
 
 For each ``bayes:`` model: a caterpillar plot of the first level's effects (BLUP +- SE
 of the ML twin beside the posterior intervals), a shrinkage plot for a random
-intercept, trace and rank plots, and a posterior predictive check.  A figure that a
-model cannot have (no ML twin, a non-Gaussian PPC before postestimation) is left out
-with a note saying why, never drawn from made-up numbers.
+intercept, trace and rank plots, and a posterior predictive check.  The last two are
+ArviZ's own (drawn by arviz-plots, :mod:`bayesmixed.plot.diagnostics`).  A figure that
+a model cannot have (no ML twin, replicates it cannot draw) is left out with a note
+saying why, never drawn from made-up numbers.
 """
 
 from __future__ import annotations
 
 from ..errors import BayesmixedError
-from ..plot import caterpillar, ppc_density, ppc_statistics, shrinkage, to_png, trace_rank
-from ..plot.from_results import (
-    bayes_effect_draws,
-    ml_effects,
-    parameter_draws,
-    posterior_predictive,
-    raw_group_means,
-)
+from ..plot import caterpillar, ppc, ppc_tstat, shrinkage, to_png, trace_rank
+from ..plot.from_results import bayes_effect_draws, ml_effects, raw_group_means
 
 
 def bayes_figures(bayes, ml, stem: str) -> tuple[list[tuple[str, bytes, str]], list[str]]:
@@ -69,30 +64,39 @@ def _caterpillar(bayes, ml):
 
 
 def _shrinkage(bayes, ml):
+    """Raw group intercepts, BLUPs and posterior means, all on the linear-predictor scale."""
     block = bayes.design.blocks[0]
     if block.k != 1 or ml is None or not _same_blocks(ml, bayes):
         return None
     raw, sizes = raw_group_means(ml, 0)
     means, _ = ml_effects(ml)
     post = bayes_effect_draws(bayes, 0)[:, :, 0].mean(axis=0)
-    title = f"Shrinkage of {block.key} intercepts: raw means, BLUPs, posterior means"
-    return shrinkage(raw, means[0][:, 0], post, sizes, title=title), title
+    link = bayes.design.spec.link
+    if link == "identity":
+        raw_label, scale = "raw mean", "group effect"
+        title = f"Shrinkage of {block.key} intercepts: raw means, BLUPs, posterior means"
+    else:
+        raw_label = f"raw ({'empirical logit' if link == 'logit' else link})"
+        scale = f"group effect ({link} scale)"
+        title = f"Shrinkage of {block.key} intercepts on the {link} scale"
+    fig = shrinkage(
+        raw, means[0][:, 0], post, sizes, title=title, raw_label=raw_label, ylabel=scale
+    )
+    return fig, title
 
 
 def _trace(bayes):
     title = "Trace and rank plots (first parameters)"
-    return trace_rank(parameter_draws(bayes), title=title), title
+    return trace_rank(bayes, title=title), title
 
 
 def _ppc(bayes):
     design = bayes.design
     title = f"Posterior predictive check of {design.spec.response}"
-    reps = posterior_predictive(bayes)
     if design.spec.family == "gaussian":
-        return ppc_density(design.y, reps, title=title), title
-    codes = design.blocks[0].codes
+        return ppc(bayes, title=title), title
     title += f" (rate and its spread across {design.blocks[0].key})"
-    return ppc_statistics(design.y, reps, codes, title=title), title
+    return ppc_tstat(bayes, title=title), title
 
 
 def _same_blocks(ml, bayes) -> bool:

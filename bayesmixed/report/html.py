@@ -3,6 +3,12 @@
 Stata-style output stays in ``<pre>`` (its columns are the point); each ``bayes:`` model
 sits beside its ML twin, with a table of both estimates and the Bayesian figures.  The
 page has no scripts and no external resources except the PNGs beside it.
+
+Each model's output appears once.  An ML fit that a later ``bayes:`` twin shows beside
+itself is not also printed where it ran: there the page keeps the command and a link to
+the side-by-side block.  (It used to be printed in both places, so in the workshop, where
+every model has a twin, every ML table appeared twice.)  The side-by-side block is the
+one kept because comparing the two fits is what the report is for.
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ def build_page(log: list, title: str, facts: list[str] = ()) -> tuple[str, dict[
     body: list[str] = []
     toc: list[str] = []
     models: list[ModelEntry] = []
+    twinned = _twinned(log)
     for entry in log:
         if isinstance(entry, Heading):
             anchor = f"s{len(toc) + 1}"
@@ -67,7 +74,7 @@ def build_page(log: list, title: str, facts: list[str] = ()) -> tuple[str, dict[
             files[f"figures/{entry.name}"] = entry.png
             body.append(_figure(f"figures/{entry.name}", entry.caption))
         elif isinstance(entry, ModelEntry):
-            body.append(_model(entry, models, files))
+            body.append(_model(entry, models, files, twinned))
             models.append(entry)
         elif isinstance(entry, Unavailable):
             body.append(_unavailable(entry))
@@ -104,15 +111,46 @@ def _figure(src: str, caption: str) -> str:
     return f'<figure><img src="{src}" alt="{cap}"><figcaption>{cap}</figcaption></figure>'
 
 
-def _model(entry: ModelEntry, earlier: list[ModelEntry], files: dict[str, bytes]) -> str:
+def _twinned(log: list) -> dict[int, str]:
+    """{id of an ML entry: anchor of the ``bayes:`` block that shows it beside its twin}."""
+    earlier: list[ModelEntry] = []
+    out: dict[int, str] = {}
+    for entry in log:
+        if not isinstance(entry, ModelEntry):
+            continue
+        if entry.estimate.bayes and not entry.quiet:
+            twin = _ml_twin(entry, earlier)
+            if twin is not None:
+                out[id(twin)] = _anchor(entry, earlier)
+        earlier.append(entry)
+    return out
+
+
+def _anchor(entry: ModelEntry, earlier: list[ModelEntry]) -> str:
+    return f"bayes{sum(e.estimate.bayes for e in earlier) + 1:02d}"
+
+
+def _model(
+    entry: ModelEntry,
+    earlier: list[ModelEntry],
+    files: dict[str, bytes],
+    twinned: dict[int, str],
+) -> str:
     if entry.quiet:
         return ""
     if not entry.estimate.bayes:
+        anchor = twinned.get(id(entry))
+        if anchor is not None:
+            return (
+                f'<p class="note">Output shown <a href="#{anchor}">beside its Bayesian '
+                "twin below</a>.</p>"
+            )
         return f"<pre>{escape(entry.text)}</pre>"
     twin = _ml_twin(entry, earlier)
     ml_text = escape(twin.text) if twin else "(no ML fit of this model earlier in the do-file)"
+    stem = _anchor(entry, earlier)
     parts = [
-        '<div class="bayes">',
+        f'<div class="bayes" id="{stem}">',
         '<div class="side">',
         f"<div><h4>Maximum likelihood</h4><pre>{ml_text}</pre></div>",
         f"<div><h4>Bayesian</h4><pre>{escape(entry.text)}</pre></div>",
@@ -121,7 +159,6 @@ def _model(entry: ModelEntry, earlier: list[ModelEntry], files: dict[str, bytes]
     ml = twin.estimate.result if twin else None
     parts += [f'<p class="warn">Sampler warning: {escape(n)}</p>' for n in entry.notes]
     parts.append(compare_table(side_by_side(ml, entry.estimate.result)))
-    stem = f"bayes{sum(e.estimate.bayes for e in earlier) + 1:02d}"
     figures, notes = bayes_figures(entry.estimate.result, ml, stem)
     parts.append('<div class="figs">')
     for name, png, caption in figures:

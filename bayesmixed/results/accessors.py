@@ -9,13 +9,55 @@ of covariance parameters -- so lme4's and Stata's accessor names (``coef``,
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
+from ..errors import SpecificationError
+from .interface import ResultInterface, summary_frame
 
-class LikelihoodAccessors:
+
+class LikelihoodAccessors(ResultInterface):
     """Mixin: needs ``design``, ``beta``, ``vcov_beta``, ``cov_blocks``,
-    ``loglik``, ``working`` and ``opt``."""
+    ``loglik``, ``working``, ``opt`` and ``level``, plus ``_fixed_rows()`` and
+    ``_summary_rows()`` (the printed table's rows, from the renderer's table code)."""
+
+    # -- the printed table as data ---------------------------------------------------------
+    def summary(self, level: float | None = None) -> pd.DataFrame:
+        """Every printed parameter: estimate, se, z, p, lower, upper.
+
+        Indexed by (equation, parameter) as Stata prints them: the fixed effects
+        under the response, then each level's variance parameters, then the
+        residual's.  The numbers are the printed table's (Wald, normal reference;
+        variance parameters with delta-method SEs and Stata's log/atanh-scale
+        intervals, no z or p).  GLMM coefficients stay on the linear-predictor
+        scale even when printed as odds ratios (``or``/``irr``): exponentiate
+        ``estimate``, ``lower`` and ``upper`` for those.  ``level`` defaults to
+        the fit's (95 unless the command said ``level()``).
+        """
+        return summary_frame(self._at_level(level)._summary_rows())
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """Two-sided Wald p-values of the fixed effects, as the table prints them."""
+        rows = self._fixed_rows()
+        return pd.Series([r.p for r in rows], index=self.design.fixed_names, name="p")
+
+    def conf_int(self, level: float | None = None) -> pd.DataFrame:
+        """Wald (normal) confidence intervals of the fixed effects: columns lower, upper."""
+        rows = self._at_level(level)._fixed_rows()
+        return pd.DataFrame(
+            {"lower": [r.lower for r in rows], "upper": [r.upper for r in rows]},
+            index=pd.Index(self.design.fixed_names),
+        )
+
+    def _at_level(self, level: float | None):
+        if level is None or float(level) == float(self.level):
+            return self
+        if not 10 <= float(level) <= 99.99:
+            raise SpecificationError(f"level({level:g}) must be between 10 and 99.99")
+        return replace(self, level=float(level))
 
     def save(self, path):
         """Save to ``path`` in open formats (Stata's ``estimates save``); see bayesmixed.io."""
@@ -47,6 +89,12 @@ class LikelihoodAccessors:
         from ..postestimation.estat import estat_recovariance
 
         return estat_recovariance(self, correlation)
+
+    def estat_wcorrelation(self, at: dict | None = None, covariance: bool = False):
+        """Stata's ``estat wcorrelation``: model-implied correlation within one cluster."""
+        from ..postestimation.estat import estat_wcorrelation
+
+        return estat_wcorrelation(self, at, covariance)
 
     def estat_ic(self) -> pd.DataFrame:
         """Stata's ``estat ic``: N, ll(model), df, AIC, BIC."""

@@ -17,14 +17,16 @@ import pandas as pd
 import xarray as xr
 
 from ..design.types import Design
+from ..errors import BayesmixedError
+from .interface import ResultInterface
 
 ESS_MIN_PER_CHAIN = 100
 RHAT_MAX = 1.01
 BFMI_MIN = 0.3
 
 
-@dataclass
-class BayesResult:
+@dataclass(repr=False)  # repr: the short one of ResultInterface, not the DataTree's dump
+class BayesResult(ResultInterface):
     """Posterior draws of a mixed model and their summaries.
 
     Attributes
@@ -162,8 +164,6 @@ class BayesResult:
 
             return bayes_random_effects(self)
         if name not in self.block_names:
-            from ..errors import BayesmixedError
-
             raise BayesmixedError(f"no random-effects level '{name}': use {self.block_names}")
         b = self.posterior[f"b[{name}]"]
         return b.mean(dim=("chain", "draw")).to_pandas()
@@ -174,7 +174,72 @@ class BayesResult:
         beta = self.posterior["beta"].values.reshape(-1, self.design.p)
         return pd.Series(beta.std(axis=0, ddof=1), index=self.design.fixed_names, name="se")
 
+    @property
+    def pvalues(self) -> pd.Series:
+        """Not defined for a posterior: raises, saying what to use instead."""
+        raise BayesmixedError(
+            "a Bayesian fit has no p-values: use conf_int() (equal-tailed credible intervals) "
+            "or summary() (posterior mean, SD, interval, R-hat, ESS); compare models with "
+            "bayesmixed.compare (PSIS-LOO)"
+        )
+
+    def conf_int(self, level: float = 95.0) -> pd.DataFrame:
+        """Equal-tailed credible intervals of the fixed effects: columns lower, upper."""
+        beta = self.posterior["beta"].values.reshape(-1, self.design.p)
+        tail = (100 - float(level)) / 2
+        lower, upper = np.percentile(beta, [tail, 100 - tail], axis=0)
+        return pd.DataFrame(
+            {"lower": lower, "upper": upper}, index=pd.Index(self.design.fixed_names)
+        )
+
+    def _fit_line(self) -> str:
+        if self.method == "nuts":
+            how = f"NUTS ({self.sampler}), {self.chains} chains x {self.draws} draws"
+            return f"Bayesian multilevel regression, {how}, {self.divergences} divergences"
+        return f"Bayesian multilevel regression, Laplace approximation ({self.draws} draws)"
+
+    def _residual_variance(self) -> float | None:
+        return self.sigma2 if "sigma" in self.posterior else None
+
     # -- postestimation ----------------------------------------------------------------
+    def save(self, path):
+        """Save to ``path`` (the DataTree as netCDF members); see :mod:`bayesmixed.io`."""
+        from ..io import save
+
+        return save(self, path)
+
+    def estat_icc(self, level: float = 95.0) -> pd.DataFrame:
+        """Stata's ``estat icc`` for a posterior: the ICC of every draw, summarized.
+
+        Columns as after ML, but ``Std. err.`` is the posterior SD and the interval
+        the equal-tailed credible interval; see
+        :func:`bayesmixed.postestimation.estat.estat_icc_bayes`.
+        """
+        from ..postestimation.estat import estat_icc_bayes
+
+        return estat_icc_bayes(self, level)
+
+    def estat_recovariance(self, correlation: bool = False) -> dict[str, pd.DataFrame]:
+        """Posterior means of each level's covariance (or of it as a correlation matrix)."""
+        from ..postestimation.estat import estat_recovariance
+
+        return estat_recovariance(self, correlation)
+
+    def estat_ic(self):
+        """Not defined for a posterior: raises, saying what to use instead."""
+        raise BayesmixedError(
+            "estat ic needs a maximized likelihood: for a Bayesian fit use result.loo() or "
+            "bayesmixed.compare(...) (PSIS-LOO)"
+        )
+
+    def estat_wcorrelation(self, at: dict | None = None, covariance: bool = False):
+        """Not available after a Bayesian fit: raises, saying what to use instead."""
+        raise BayesmixedError(
+            "estat wcorrelation is available after ML/REML fits only: fit the model with "
+            "bayesmixed.mixed(...) (no bayes: prefix), or use result.re_cov for the posterior "
+            "means of the covariance matrices"
+        )
+
     def predict(
         self,
         kind: str | None = None,
@@ -286,8 +351,6 @@ class BayesResult:
         from .render_bayes import render_text
 
         return render_text(self)
-
-    __repr__ = __str__
 
 
 def _diagnose(draws: np.ndarray) -> dict[str, float]:

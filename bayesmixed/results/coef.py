@@ -56,7 +56,7 @@ class CoefGroup:
 def coef_groups(result: MixedResult) -> list[CoefGroup]:
     """Coefficient rows grouped by term, with base and omitted rows in place."""
     crit = critical_value(result.level)
-    rows = [_coef_row(result, i, name, crit) for i, name in enumerate(result.design.fixed_names)]
+    rows = [coef_row(result, i, name, crit) for i, name in enumerate(result.design.fixed_names)]
     design = result.design
     if result.show_base:
         rows += [Row(n, 0.0, status="base") for n in design.base_levels]
@@ -64,7 +64,8 @@ def coef_groups(result: MixedResult) -> list[CoefGroup]:
     return _group_rows(rows, _term_order(result))
 
 
-def _coef_row(result: MixedResult, i: int, name: str, crit: float) -> Row:
+def coef_row(result, i: int, name: str, crit: float) -> Row:
+    """The Wald row of fixed effect ``i`` (normal reference), for any likelihood result."""
     b = float(result.beta[i])
     var = float(result.vcov_beta[i, i])
     se = math.sqrt(var) if math.isfinite(var) and var >= 0 else NAN

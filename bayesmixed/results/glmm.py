@@ -21,7 +21,7 @@ from .accessors import LikelihoodAccessors
 from .mixed import OptSummary
 
 
-@dataclass
+@dataclass(repr=False)  # repr: the short one of ResultInterface
 class GLMMResult(LikelihoodAccessors):
     """Estimates of a GLMM by (approximate) maximum likelihood.
 
@@ -69,6 +69,30 @@ class GLMMResult(LikelihoodAccessors):
         from .render_glmm import render_text
 
         return render_text(self)
+
+    def _fit_line(self) -> str:
+        from .render_glmm import title
+
+        how = f"{self.intmethod}, {self.intpoints} points" if self.intpoints > 1 else self.intmethod
+        return f"{title(self)} ({how}): log likelihood = {self.loglik:.4f}"
+
+    def _fixed_rows(self) -> list:
+        from .render_glmm import fixed_rows
+
+        return fixed_rows(self)[: self.design.p]
+
+    def _summary_rows(self) -> list:
+        from .render_glmm import fixed_rows, random_sections
+
+        rows = [(self.design.spec.response, r) for r in fixed_rows(self)]
+        for section in random_sections(self):
+            rows += [(section.title, r) for r in section.rows]
+        return rows
+
+    @property
+    def reml(self) -> bool:
+        """Always False: a GLMM is fitted by (approximate) ML, so ``lrtest`` can compare two."""
+        return False
 
     @property
     def link(self) -> str:

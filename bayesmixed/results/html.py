@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from html import escape
 
-from .format import fmt_f, fmt_fc, fmt_g, fmt_level, is_missing
+from .format import fmt_f, fmt_fc, fmt_g, is_missing
 from .mixed import MixedResult
-from .render import LR_CONSERVATIVE, criterion_label, lr_line, note_texts, title
+from .render import LR_CONSERVATIVE, ci_header, criterion_label, lr_line, note_texts, title
 from .table import Row, Tables, TestStat, build_tables
 
 
@@ -79,11 +79,11 @@ def _group_table(result: MixedResult) -> str:
 
 
 def _ci_header(result: MixedResult) -> str:
-    return f"[{fmt_level(result.level)}% Conf. Interval]"
+    return ci_header(result.level)
 
 
 def _fixed_table(result: MixedResult, tables: Tables) -> str:
-    heads = [result.design.spec.response, "Coef.", "Std. Err.", "z", "P>|z|"]
+    heads = [result.design.spec.response, "Coefficient", "Std. err.", "z", "P>|z|"]
     head = "".join(_cell(h, "th") for h in heads) + _cell(_ci_header(result), "th", span=2)
     rows = []
     for group in tables.fixed:
@@ -106,7 +106,7 @@ def _coef_cells(row: Row) -> str:
 
 
 def _random_table(result: MixedResult, tables: Tables) -> str:
-    heads = ["Random-effects Parameters", "Estimate", "Std. Err."]
+    heads = ["Random-effects parameters", "Estimate", "Std. err."]
     head = "".join(_cell(h, "th") for h in heads) + _cell(_ci_header(result), "th", span=2)
     rows = []
     for section in tables.random:

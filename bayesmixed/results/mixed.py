@@ -32,7 +32,7 @@ class OptSummary:
     boundary_snapped: bool = False
 
 
-@dataclass
+@dataclass(repr=False)  # repr: the short one of ResultInterface, not a 20,000-character dump
 class MixedResult(LikelihoodAccessors):
     """Estimates of a Gaussian mixed model by ML or REML.
 
@@ -89,8 +89,27 @@ class MixedResult(LikelihoodAccessors):
 
         return render_html(self)
 
-    def estat_wcorrelation(self, at: dict | None = None, covariance: bool = False):
-        """Stata's ``estat wcorrelation``: model-implied correlation within one cluster."""
-        from ..postestimation.estat import estat_wcorrelation
+    def _fit_line(self) -> str:
+        from .render import criterion_label, title
 
-        return estat_wcorrelation(self, at, covariance)
+        return f"{title(self)}: {criterion_label(self).lower()} = {self.loglik:.4f}"
+
+    def _residual_variance(self) -> float | None:
+        # with a residuals() structure sigma2 is only the reference cell's variance:
+        # varcorr() then leaves the residual out and summary() has its rows
+        return float(self.sigma2) if self.residual_params is None else None
+
+    def _fixed_rows(self) -> list:
+        from .coef import coef_row, critical_value
+
+        crit = critical_value(self.level)
+        return [coef_row(self, i, n, crit) for i, n in enumerate(self.design.fixed_names)]
+
+    def _summary_rows(self) -> list:
+        from .table import random_sections
+
+        rows = [(self.design.spec.response, r) for r in self._fixed_rows()]
+        for section in random_sections(self)[0]:
+            equation = "Residual" if section.title is None else section.title.partition(": ")[0]
+            rows += [(equation, r) for r in section.rows]
+        return rows

@@ -1,4 +1,4 @@
-"""Text rendering of a :class:`MixedResult` in the layout of Stata 16's ``mixed``.
+"""Text rendering of a :class:`MixedResult` in the layout of Stata 17's ``mixed``.
 
 Column positions follow Stata's own display code (``_xtmixed_display`` and
 ``_coef_table``): a 78-character table, the header's right-hand column
@@ -122,6 +122,11 @@ def group_table_lines(result: MixedResult) -> list[str]:
 # -- fixed effects ----------------------------------------------------------------
 
 
+def ci_header(level: float) -> str:
+    """Stata 17's interval heading, ``[95% conf. interval]`` (16 wrote ``Conf. Interval``)."""
+    return f"[{fmt_level(level)}% conf. interval]"
+
+
 def stub_width(result: MixedResult, groups: list[CoefGroup]) -> int:
     labels = [g.header for g in groups if g.header] + [
         r.label for g in groups if g.header is None for r in g.rows if "#" in r.label
@@ -134,8 +139,8 @@ def fixed_lines(result: MixedResult, groups: list[CoefGroup]) -> list[str]:
     stub = stub_width(result, groups)
     width = stub + 66
     depvar = abbrev(result.design.spec.response, stub)
-    ci = f"[{fmt_level(result.level)}% Conf. Interval]"
-    head = f"{depvar:>{stub}} |      Coef.   Std. Err.      z    P>|z|{ci:>25}"
+    ci = ci_header(result.level)
+    head = f"{depvar:>{stub}} | Coefficient  Std. err.      z    P>|z|{ci:>25}"
     lines = ["-" * width, head, "-" * (stub + 1) + "+" + "-" * 64]
     for pos, group in enumerate(groups):
         if group.separated and pos > 0 and lines[-1].strip() != "|":
@@ -166,9 +171,9 @@ def _coef_cells(row: Row) -> str:
 
 
 def random_lines(result: MixedResult, tables: Tables) -> list[str]:
-    ci = f"[{fmt_level(result.level)}% Conf. Interval]"
+    ci = ci_header(result.level)
     rule = "-" * 29 + "+" + "-" * 48
-    lines = ["-" * WIDTH, f"  Random-effects Parameters  |   Estimate   Std. Err.{ci:>25}", rule]
+    lines = ["-" * WIDTH, f"  Random-effects parameters  |   Estimate   Std. err.{ci:>25}", rule]
     for section in tables.random:
         if section.title is not None:
             lines += [f"{part:<29}|" for part in _title_lines(_section_title(section.title))]

@@ -15,10 +15,11 @@ import math
 import numpy as np
 from scipy import stats
 
-from .format import abbrev, fmt_chi2, fmt_f, fmt_fc, fmt_g, fmt_level
+from .coef import Row, coef_row
+from .format import abbrev, fmt_chi2, fmt_f, fmt_fc, fmt_g
 from .glmm import GLMMResult
-from .render import group_header_lines
-from .table import exp_or_nan, log_scale_interval
+from .render import ci_header, group_header_lines
+from .table import RESection, exp_or_nan, log_scale_interval
 
 WIDTH = 78
 STUB = 12
@@ -30,7 +31,7 @@ _TITLES = {
     ("poisson", "log"): ("Poisson regression", "Poisson model"),
     ("nbinomial", "log"): ("negative binomial regression", "nbinomial model"),
 }
-_EFORM = {"or": "Odds Ratio", "irr": "IRR", "eform": "exp(b)"}
+_EFORM = {"or": "Odds ratio", "irr": "IRR", "eform": "exp(b)"}
 _METHOD = {"laplace": "laplace", "mvaghermite": "mvaghermite", "mcaghermite": "mcaghermite"}
 
 
@@ -87,36 +88,86 @@ def header_lines(result: GLMMResult) -> list[str]:
     return lines
 
 
-def _cells(est, se, crit, eform: bool) -> str:
+# -- the printed numbers, as data (also behind GLMMResult.summary) ---------------------------
+def fixed_rows(result: GLMMResult) -> list[Row]:
+    """Coefficient rows on the linear-predictor scale, then the dispersion row if any.
+
+    ``or``/``irr``/``eform`` are a display transform applied by :func:`fixed_lines`.
+    """
+    crit = critical_value(result.level)
+    rows = [coef_row(result, i, name, crit) for i, name in enumerate(result.design.fixed_names)]
+    if result.log_phi is not None:
+        s = _working_se(result, -1)
+        rows.append(wald_row("/" + result.family.dispersion, float(result.log_phi), s, crit))
+    return rows
+
+
+def wald_row(label: str, b: float, se: float, crit: float) -> Row:
+    """Estimate, se, z, p and a symmetric interval; no se, no test."""
+    if not (math.isfinite(se) and se > 0):
+        return Row(label, b, se)
+    z = b / se
+    p = float(2 * stats.norm.sf(abs(z)))
+    return Row(label, b, se, b - crit * se, b + crit * se, z, p)
+
+
+def random_sections(result: GLMMResult) -> list[RESection]:
+    """Each level's variances and covariances with delta-method SEs (working scale).
+
+    Intervals as Stata's: variances on the log scale, covariances symmetric.
+    """
+    crit = critical_value(result.level)
+    sections = []
+    start = 0
+    for block, cov in zip(result.design.blocks, result.cov_blocks, strict=True):
+        size = block.structure.n_theta(block.k)
+        piece = slice(start, start + size)
+        start += size
+        rows = []
+        for entry in block.structure.entries(block.effect_names):
+            value, se = _entry(result, block, cov, entry, piece)
+            rows.append(re_row(entry.label, value, se, entry.kind, crit))
+        sections.append(RESection(block.key, rows))
+    return sections
+
+
+def re_row(label: str, value: float, se: float, kind: str, crit: float) -> Row:
+    """A variance (interval on the log scale) or covariance (symmetric) row."""
+    lo = hi = float("nan")
+    if math.isfinite(se) and kind == "var" and value > 0:
+        lo, hi = log_scale_interval(value, se, crit)
+    elif math.isfinite(se):
+        lo, hi = value - crit * se, value + crit * se
+    return Row(label, value, se, lo, hi)
+
+
+# -- text ---------------------------------------------------------------------------------
+def _cells(row: Row, eform: bool) -> str:
+    est, se, lo, hi = row.estimate, row.se, row.lower, row.upper
     if not (math.isfinite(se) and se > 0):
         value = exp_or_nan(est) if eform else est
         return f"{fmt_g(value):>11}{'.':>11}{'.':>9}{'.':>8}{'.':>13}{'.':>12}"
-    z = est / se
-    p = 2 * stats.norm.sf(abs(z))
-    lo, hi = est - crit * se, est + crit * se
     if eform:
         # a separated logit has huge b and se: exp() past the float range prints "."
         est, lo, hi = exp_or_nan(est), exp_or_nan(lo), exp_or_nan(hi)
         se = est * se
-    return f"{fmt_g(est):>11}{fmt_g(se):>11}{z:>9.2f}{p:>8.3f}{fmt_g(lo):>13}{fmt_g(hi):>12}"
+    return (
+        f"{fmt_g(est):>11}{fmt_g(se):>11}{row.z:>9.2f}{row.p:>8.3f}{fmt_g(lo):>13}{fmt_g(hi):>12}"
+    )
 
 
 def fixed_lines(result: GLMMResult) -> list[str]:
-    crit = critical_value(result.level)
     eform = result.eform
-    label = _EFORM.get(eform, "Coef.")
-    ci = f"[{fmt_level(result.level)}% Conf. Interval]"
+    # Stata 17's headings; "Coefficient" fills 11 columns, so Stata shifts it one left
+    label = f"{_EFORM[eform]:>11} " if eform else " Coefficient"
     depvar = abbrev(result.design.spec.response, STUB)
-    head = f"{depvar:>{STUB}} |{label:>11}   Std. Err.      z    P>|z|{ci:>25}"
+    head = f"{depvar:>{STUB}} |{label}  Std. err.      z    P>|z|{ci_header(result.level):>25}"
     lines = ["-" * WIDTH, head, "-" * (STUB + 1) + "+" + "-" * 64]
-    se = np.sqrt(np.clip(np.diag(result.vcov_beta), 0, None))
-    for name, b, s in zip(result.design.fixed_names, result.beta, se, strict=True):
-        lines.append(f"{abbrev(name, STUB):>{STUB}} |" + _cells(b, s, crit, bool(eform)))
-    if result.log_phi is not None:
-        s = _working_se(result, -1)
-        lines.append(
-            f"{'/' + result.family.dispersion:>{STUB}} |" + _cells(result.log_phi, s, crit, False)
-        )
+    rows = fixed_rows(result)
+    n_fixed = len(result.design.fixed_names)
+    for i, row in enumerate(rows):
+        name = abbrev(row.label, STUB)
+        lines.append(f"{name:>{STUB}} |" + _cells(row, bool(eform) and i < n_fixed))
     return lines
 
 
@@ -128,21 +179,11 @@ def _working_se(result: GLMMResult, i: int) -> float:
 
 
 def random_lines(result: GLMMResult) -> list[str]:
-    """Each level's variances and covariances with delta-method SEs (working scale)."""
-    crit = critical_value(result.level)
     lines = ["-" * (STUB + 1) + "+" + "-" * 64]
-    start = 0
-    for block, cov in zip(result.design.blocks, result.cov_blocks, strict=True):
-        size = block.structure.n_theta(block.k)
-        piece = slice(start, start + size)
-        start += size
-        lines.append(f"{abbrev(block.key, STUB):<{STUB}} |")
-        for entry in block.structure.entries(block.effect_names):
-            label = entry.label
-            value, se = _entry(result, block, cov, entry, piece)
-            lines.append(
-                f"{abbrev(label, STUB + 1):>{STUB + 1}}|" + _re_cells(value, se, entry.kind, crit)
-            )
+    for section in random_sections(result):
+        lines.append(f"{abbrev(section.title, STUB):<{STUB}} |")
+        for row in section.rows:
+            lines.append(f"{abbrev(row.label, STUB + 1):>{STUB + 1}}|" + _re_cells(row))
         lines.append("-" * (STUB + 1) + "+" + "-" * 64)
     lines[-1] = "-" * WIDTH
     return lines
@@ -169,14 +210,12 @@ def _entry(result, block, cov, entry, piece) -> tuple[float, float]:
     return value, math.sqrt(var) if var >= 0 else float("nan")
 
 
-def _re_cells(value, se, kind, crit) -> str:
-    lo = hi = float("nan")
-    if math.isfinite(se) and kind == "var" and value > 0:
-        lo, hi = log_scale_interval(value, se, crit)
-    elif math.isfinite(se):
-        lo, hi = value - crit * se, value + crit * se
+def _re_cells(row: Row) -> str:
     pad = " " * 17
-    return f" {fmt_g(value):>10}{fmt_g(se):>11}{pad}{fmt_g(lo):>13}{fmt_g(hi):>12}"
+    return (
+        f" {fmt_g(row.estimate):>10}{fmt_g(row.se):>11}{pad}"
+        f"{fmt_g(row.lower):>13}{fmt_g(row.upper):>12}"
+    )
 
 
 def footer_lines(result: GLMMResult) -> list[str]:

@@ -93,7 +93,17 @@ class RandomEquation:
 
     @property
     def structure(self) -> CovStructure:
-        return get_structure(self.covariance)
+        """The covariance structure; with a single effect every structure is one variance.
+
+        Stata fits ``|| g:, cov(exchangeable)`` with one random effect and labels it
+        Identity, as it does any one-effect equation: a common correlation needs two
+        effects.  Independent and unstructured already reduce to one variance with
+        k = 1; exchangeable would keep a correlation that does not exist.
+        """
+        structure = get_structure(self.covariance)
+        if structure.name == "exchangeable" and len(self.effect_names) == 1:
+            return get_structure("identity")
+        return structure
 
 
 @dataclass(frozen=True)

@@ -162,10 +162,30 @@ def test_stata_factor_must_be_nonnegative_integer(df):
         design(df, term(i("half")))
 
 
-def test_stata_factor_may_not_be_text(df):
-    df["grade"] = np.where(df.dose == 0, "Low", "High")
-    with pytest.raises(VariableError, match="grade: factor variables must hold nonnegative"):
-        design(df, term(i("grade")))
+def test_stata_factor_on_text_sorts_levels_as_encode_does(df):
+    """``i.grade`` on text: levels in Stata's ``encode`` order (by code point), base first."""
+    df["grade"] = np.array(["Low", "Mid", "High"])[df.dose]
+    d = design(df, term(i("grade")))
+    assert d.fixed_names == ["Low.grade", "Mid.grade", "_cons"]
+    assert d.base_levels == ["Highb.grade"]
+    expected = np.column_stack([ind(df.grade, "Low"), ind(df.grade, "Mid"), np.ones(12)])
+    np.testing.assert_array_equal(d.X, expected)
+
+
+def test_stata_factor_on_string_dtype_and_uppercase_first(df):
+    df["grade"] = pd.Series(np.array(["b", "a", "B"])[df.dose], dtype="string")
+    d = design(df, term(i("grade")))
+    assert d.base_levels == ["Bb.grade"]  # encode: "B" < "a" < "b"
+    assert d.fixed_names == ["a.grade", "b.grade", "_cons"]
+
+
+def test_stata_factor_on_text_categorical_keeps_category_order(df):
+    cats = ["High", "Low", "Control", "Unused"]
+    df["grade"] = pd.Categorical(np.array(["Control", "Low", "High"])[df.dose], categories=cats)
+    d = design(df, term(i("grade")), term(i("grade"), c("x")))
+    assert d.base_levels[0] == "Highb.grade"
+    assert d.fixed_names[:2] == ["Low.grade", "Control.grade"]
+    np.testing.assert_array_equal(d.X[:, 1], ind(df.dose, 0))
 
 
 def test_base_level_not_in_sample(df):

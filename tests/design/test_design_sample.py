@@ -66,6 +66,26 @@ def test_empty_string_and_none_are_missing_in_text_groups(frame):
     assert list(d.blocks[0].groups) == ["a", "b", "c", "d"]
 
 
+@pytest.mark.parametrize("dtype", [object, "string", "category"])
+def test_every_kind_of_missing_text_is_dropped(frame, dtype):
+    """pd.NA, None, np.nan and "" are missing in object, string and categorical columns."""
+    values = frame["s"].astype(object)
+    values[[100, 101, 102, 103]] = [pd.NA, None, np.nan, ""]
+    frame["s"] = values.astype(dtype)
+    d = build_design(spec(fixed=[term(i("s"))], random=[level("g")]), frame)
+    assert d.dropped == 4 and d.n == 36
+    assert "(4 observations deleted due to missing values)" in d.notes
+    assert d.base_levels == ["ab.s"] and d.fixed_names == ["b.s", "c.s", "d.s", "_cons"]
+
+
+def test_pd_na_in_a_text_grouping_variable_is_missing(frame):
+    frame["s"] = frame["s"].astype(object)
+    frame.loc[107, "s"] = pd.NA
+    d = build_design(spec(fixed=["x"], random=[level("s")]), frame)
+    assert d.dropped == 1
+    assert list(d.blocks[0].groups) == ["a", "b", "c", "d"]
+
+
 def test_in_range_is_one_based_inclusive_on_the_frame_as_given(frame):
     d = build_design(spec(fixed=["x"], random=[level("g")], sample_in=(3, 22)), frame)
     assert list(d.rows) == list(frame.index[2:22])
@@ -179,6 +199,6 @@ def test_not_a_dataframe():
 
 def test_every_error_is_a_bayesmixed_error(frame):
     frame.loc[100, "x"] = np.inf
-    for s in (spec(fixed=["nope"]), spec(fixed=["x"]), spec(fixed=[term(i("s"))])):
+    for s in (spec(fixed=["nope"]), spec(fixed=["x"]), spec(fixed=[term(i("y"))])):
         with pytest.raises(BayesmixedError):
             build_design(s, frame)

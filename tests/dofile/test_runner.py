@@ -89,7 +89,7 @@ def test_stored_estimates_and_sort_state(good_run):
     [
         ("use jsp2\nsummarize math5\nmixed math5 mathx || school:\n", 3, "mathx"),
         ("use jsp2\n\nmixed math5 math3 || school:, covariance(wrong)\n", 3, "wrong"),
-        ("use jsp2\nxtset school\n", 2, "command 'xtset' is not supported"),
+        ("use jsp2\nreshape long x, i(school)\n", 2, "command 'reshape' is not supported"),
         ("use jsp2\ngen z = math5 +\n", 2, "expression"),
         ("summarize math5\n", 1, "no dataset in use"),
         ("use jsp2\npredict yhat\n", 2, "last estimates not found"),
@@ -205,3 +205,22 @@ def test_until_converged_reaches_bayes_fits_only(monkeypatch):
     model_cmds.fit_command("bayes: mixed y x || g:", None, Session())
     assert calls[0]["until_converged"] is True
     assert "until_converged" not in calls[1] and "until_converged" not in calls[2]
+
+
+def test_lrtest_after_melogit_equals_the_api(tmp_path):
+    do = tmp_path / "t.do"
+    do.write_text(
+        "use bangladesh\n"
+        "melogit c_use urban age || district:\n"
+        "estimates store a\n"
+        "melogit c_use urban age child1 || district:\n"
+        "estimates store b\n"
+        "lrtest a b\n"
+    )
+    session = run_do(do)
+    data = bm.datasets.load("bangladesh")
+    a = bm.stata("melogit c_use urban age || district:", data)
+    b = bm.stata("melogit c_use urban age child1 || district:", data)
+    want = bm.lrtest(a, b)
+    text = "\n".join(str(e.text) for e in session.log if hasattr(e, "text"))
+    assert want.df == 1 and f"{want.chi2:.2f}" in text

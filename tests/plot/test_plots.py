@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.special import expit
 
 import bayesmixed as bm
 from bayesmixed.errors import DataError
@@ -10,15 +11,11 @@ from bayesmixed.plot import (
     Layer,
     caterpillar,
     matrix,
-    ppc_density,
-    ppc_statistics,
     scores_by_school,
     shrinkage,
     to_png,
-    trace_rank,
     twoway,
 )
-from bayesmixed.plot.diagnostics import rank_counts
 from bayesmixed.plot.twoway import segments
 
 
@@ -55,6 +52,18 @@ def test_missing_variable_is_a_data_error():
         twoway(pd.DataFrame({"a": [1.0]}), [Layer("scatter", ("zz",), "a")])
 
 
+def test_layer_takes_one_name_or_a_list_of_names():
+    """``Layer("scatter", "math5", "math3")`` is one y variable, not five letters."""
+    assert Layer("scatter", "math5", "math3").ys == ("math5",)
+    assert Layer("scatter", ["math5", "math4"], "math3").ys == ("math5", "math4")
+    assert Layer("scatter", ("math5",), "math3") == Layer("scatter", "math5", "math3")
+    data = bm.datasets.load("jsp2").head(30)
+    fig = twoway(data, [Layer("scatter", "math5", "math3")])
+    assert len(fig.axes[0].collections[0].get_offsets()) == 30
+    with pytest.raises(TypeError, match="variable name"):
+        Layer("scatter", [], "math3")
+
+
 def test_caterpillar_draws_blup_and_posterior_intervals():
     blup, se = np.array([0.5, -1.0, 0.0]), np.array([0.1, 0.2, 0.3])
     draws = np.random.default_rng(1).normal(blup, se, size=(400, 3))
@@ -65,23 +74,10 @@ def test_caterpillar_draws_blup_and_posterior_intervals():
         caterpillar(["a"], blup, se)
 
 
-def test_shrinkage_and_ppc_validate_shapes():
+def test_shrinkage_validates_shapes():
     shrinkage(np.zeros(3), np.zeros(3), np.zeros(3), sizes=np.array([1, 2, 3]))
     with pytest.raises(DataError):
         shrinkage(np.zeros(3), np.zeros(2))
-    ppc_density(np.arange(5.0), np.ones((10, 5)))
-    with pytest.raises(DataError):
-        ppc_density(np.arange(5.0), np.ones((10, 4)))
-
-
-def test_rank_counts_are_flat_for_mixed_chains_and_not_for_stuck_ones():
-    rng = np.random.default_rng(2)
-    good = rng.normal(size=(4, 1000))
-    bad = good + np.arange(4)[:, None]
-    assert rank_counts(good, 10).sum() == 4000
-    assert rank_counts(good, 10).std() < 25 < rank_counts(bad, 10).std()
-    fig = trace_rank({"mu": good, "sigma": np.abs(good)})
-    assert len(fig.axes) == 4
 
 
 def test_caterpillar_without_blups_sorts_by_posterior_mean():
@@ -94,12 +90,34 @@ def test_caterpillar_without_blups_sorts_by_posterior_mean():
         caterpillar(["a"], None, None, None)
 
 
-def test_ppc_statistics_marks_the_observed_rate_and_group_spread():
-    groups = np.repeat([0, 1, 2], 4)
-    y = np.array([1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 1, 0], float)  # group rates 1, 0, .5
-    reps = np.random.default_rng(4).integers(0, 2, size=(30, 12)).astype(float)
-    fig = ppc_statistics(y, reps, groups)
-    observed = [ax.lines[0].get_xdata()[0] for ax in fig.axes]
-    assert observed == pytest.approx([0.5, np.std([1.0, 0.0, 0.5])])
-    with pytest.raises(DataError):
-        ppc_statistics(y, reps[:, :5], groups)
+def test_raw_group_means_of_a_logit_model_are_empirical_logits():
+    """The shrinkage plot's raw column is on the BLUPs' (logit) scale (issue 17)."""
+    from scipy.special import logit
+
+    from bayesmixed.plot.from_results import ml_effects, raw_group_means
+
+    data = bm.datasets.load("bangladesh")
+    r = bm.stata("melogit c_use || district:", data)
+    raw, n = raw_group_means(r, 0)
+    codes = r.design.blocks[0].codes
+    s = np.bincount(codes, weights=r.design.y)
+    beta0 = float(np.asarray(r.coef)[0])
+    np.testing.assert_allclose(
+        raw, logit((s + 0.5) / (n + 1)) - logit((n * expit(beta0) + 0.5) / (n + 1))
+    )
+    blup = ml_effects(r)[0][0][:, 0]
+    assert np.all(np.abs(blup) <= np.abs(raw) + 1e-9)  # shrinkage toward 0, same scale
+    assert np.corrcoef(raw, blup)[0, 1] > 0.8
+    fig = shrinkage(raw, blup, sizes=n, raw_label="raw (empirical logit)", ylabel="logit")
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()][0] == "raw (empirical logit)"
+
+
+def test_raw_group_means_of_a_linear_model_are_mean_residuals():
+    from bayesmixed.plot.from_results import raw_group_means
+
+    data = bm.datasets.load("jsp2")
+    r = bm.mixed("math5 math3 || school:", data=data)
+    raw, n = raw_group_means(r, 0)
+    resid = r.design.y - r.design.X @ np.asarray(r.coef)
+    codes = r.design.blocks[0].codes
+    np.testing.assert_allclose(raw, np.bincount(codes, weights=resid) / n)

@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from mixed_result_builders import BlockSpec, build, pig_spec
+from scipy import stats
 
 from bayesmixed.errors import BayesmixedError
 from bayesmixed.postestimation.lrtest import LRTestError, lrtest
@@ -124,3 +125,16 @@ def test_refuses_equal_parameter_counts():
 def test_refuses_when_the_larger_model_fits_worse():
     with pytest.raises(LRTestError, match="not\\s+nested|fits worse"):
         lrtest(jsp_fit(-2500.0, 2), jsp_fit(UNSTRUCTURED_LL, 3))
+
+
+def test_lrtest_compares_two_glmm_fits():
+    """GLMMs are ML fits: lrtest compares them (it used to fail on the missing ``reml``)."""
+    import bayesmixed as bm
+
+    data = bm.datasets.load("bangladesh")
+    small = bm.stata("melogit c_use urban || district:", data)
+    big = bm.stata("melogit c_use urban age || district:", data)
+    out = bm.lrtest(small, big)
+    assert out.df == 1
+    assert out.chi2 == pytest.approx(2 * (big.loglik - small.loglik))
+    assert out.p == pytest.approx(stats.chi2.sf(out.chi2, 1))

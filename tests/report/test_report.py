@@ -125,6 +125,23 @@ def test_real_twin_table_pairs_ml_with_posterior(real_twin):
     assert fmt_g(float(summ.loc[("school", "var(_cons)"), "mean"])) in table
 
 
+def test_each_model_output_appears_once(real_twin):
+    """An ML fit with a bayes: twin is shown beside it, not also on its own (issue 17)."""
+    session, out = real_twin
+    ml = next(e for e in session.log if isinstance(e, ModelEntry) and not e.estimate.bayes)
+    page = (out / "index.html").read_text()
+    assert page.count("Mixed-effects ML regression") == 1
+    assert page.count(ml.text.splitlines()[0]) == 1
+    assert 'href="#bayes01"' in page and 'id="bayes01"' in page
+
+
+def test_ml_models_without_twins_appear_once_each(tmp_path, fit):
+    est = Estimate(fit, "mixed math5 math3 || school: math3, cov(unstructured)", 1)
+    log = [ModelEntry(est, str(fit)), ModelEntry(est, str(fit) + " again")]
+    page = write_report(log, tmp_path / "rep").read_text()
+    assert page.count("Mixed-effects ML regression") == 2 and "beside its Bayesian" not in page
+
+
 def test_real_twin_has_every_bayesian_figure(real_twin):
     _, out = real_twin
     made = sorted(p.name for p in (out / "figures").iterdir())

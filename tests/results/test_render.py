@@ -31,14 +31,14 @@ Group variable: id                              Number of groups  =         48
 Log likelihood = -1014.9268                     Prob > chi2       =     0.0000
 
 ------------------------------------------------------------------------------
-      weight |      Coef.   Std. Err.      z    P>|z|     [95% Conf. Interval]
+      weight | Coefficient  Std. err.      z    P>|z|     [95% conf. interval]
 -------------+----------------------------------------------------------------
         week |   6.209896   .0390124   159.18   0.000     6.133433    6.286359
        _cons |   19.35561   .5974059    32.40   0.000     18.18472    20.52651
 ------------------------------------------------------------------------------
 
 ------------------------------------------------------------------------------
-  Random-effects Parameters  |   Estimate   Std. Err.     [95% Conf. Interval]
+  Random-effects parameters  |   Estimate   Std. err.     [95% conf. interval]
 -----------------------------+------------------------------------------------
 id: Identity                 |
                   var(_cons) |   14.81751   3.124226      9.801716    22.40002
@@ -86,7 +86,7 @@ def test_stddeviations_display_prints_sd_rows_on_log_scale():
 
 def test_level_option_changes_headers_and_intervals():
     text = render_text(build(replace(pig_spec(), level=90.0)))
-    assert "[90% Conf. Interval]" in text
+    assert "[90% conf. interval]" in text
     z90 = 1.6448536269514722
     row = next(s for s in text.splitlines() if s.startswith("        week"))
     lo = float(row.split()[-2])
@@ -209,11 +209,11 @@ def test_unstructured_in_stddeviations_prints_corr_with_atanh_interval():
     assert est - lo < hi - est
 
 
-# -- factor variables: lines copied from a Stata 14.2 log ---------------------------
+# -- factor variables: lines from a Stata 14.2 log, headings as Stata 17 prints them --
 
 FACTOR_TABLE = """\
 ------------------------------------------------------------------------------
-           y |      Coef.   Std. Err.      z    P>|z|     [95% Conf. Interval]
+           y | Coefficient  Std. err.      z    P>|z|     [95% conf. interval]
 -------------+----------------------------------------------------------------
           by |
        1966  |   1.214815   .2729288     4.45   0.000     .6798844    1.749746

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from mixed_result_builders import BlockSpec, build, log_sd_var, pig_spec
 
-from bayesmixed.results.render_glmm import _cells, _re_cells
+from bayesmixed.results.render_glmm import _cells, _re_cells, re_row, wald_row
 from bayesmixed.results.table import exp_or_nan, log_scale_interval, random_sections
 
 Z95 = 1.959963984540054
@@ -77,11 +77,11 @@ def test_exp_or_nan_saturates_to_missing():
 
 def test_glmm_cells_do_not_overflow():
     """A GLMM variance near zero and a separated logit (b = 30, se = 5000) with ``or``."""
-    cells = _re_cells(1e-12, 1e-3, "var", Z95)
+    cells = _re_cells(re_row("var(x)", 1e-12, 1e-3, "var", Z95))
     assert cells.split()[-1] == "."
-    eform = _cells(30.0, 5000.0, Z95, True)
+    eform = _cells(wald_row("x", 30.0, 5000.0, Z95), True)
     assert eform.split()[-1] == "."
-    assert _cells(800.0, math.nan, Z95, True).split()[0] == "."
+    assert _cells(wald_row("x", 800.0, math.nan, Z95), True).split()[0] == "."
 
 
 @pytest.mark.slow

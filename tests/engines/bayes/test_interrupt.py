@@ -126,7 +126,7 @@ def sample(*args, **kwargs):
     return real(*args, callback=announce, **kwargs)
 
 pm.sample = sample
-sys.exit(main(["run", "t.do", "--out", "report", "--chains", "CHAINS"]))
+sys.exit(main(["run", "t.do", "--out", "report", "--chains", "CHAINS", "--no-echo"]))
 """
 
 

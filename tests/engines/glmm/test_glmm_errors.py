@@ -97,13 +97,13 @@ def test_render_melogit_layout():
     assert text.startswith("Mixed-effects logistic regression")
     assert "Integration method: mvaghermite" in text and "Integration pts.  =          7" in text
     assert "LR test vs. logistic model: chibar2(01) =" in text
-    assert "var(_cons)" in text and "      c_use |      Coef." in text
+    assert "var(_cons)" in text and "      c_use | Coefficient  Std. err." in text
     r.eform = "or"
     try:
         text = render_text(r)
     finally:
         r.eform = None
-    assert "Odds Ratio" in text
+    assert "      c_use | Odds ratio   Std. err." in text
     assert f"{np.exp(r.beta[0]):.6f}"[:6] in text  # urban's odds ratio
 
 

@@ -20,15 +20,10 @@
 #   for every school effect, not only a point estimate.
 
 # %%
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path.cwd() / "tutorials") if Path("tutorials").is_dir() else ".")
-from _common import bayes
-
 import bayesmixed as bm
 from bayesmixed.dofile.regress import fit_ols
 from bayesmixed.plot import scores_by_school
+from bayesmixed.tutorials._common import bayes
 
 jsp = bm.datasets.load("jsp2")
 scores_by_school(jsp, first=10)

@@ -15,13 +15,8 @@
 # not only for the means.
 
 # %%
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path.cwd() / "tutorials") if Path("tutorials").is_dir() else ".")
-from _common import bayes
-
 import bayesmixed as bm
+from bayesmixed.tutorials._common import bayes
 
 rats = bm.datasets.load("rats")
 common = bm.stata("mixed weight i.dose size female || litter:", rats)

@@ -16,15 +16,10 @@
 # slope correlate.
 
 # %%
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path.cwd() / "tutorials") if Path("tutorials").is_dir() else ".")
-from _common import bayes
-
 import bayesmixed as bm
 from bayesmixed.plot import caterpillar, fitted_lines, shrinkage
 from bayesmixed.plot.from_results import conditional_effects, raw_group_means
+from bayesmixed.tutorials._common import bayes
 
 jsp = bm.datasets.load("jsp2")
 ri = bm.stata("mixed math5 math3 || school:", jsp)

@@ -16,13 +16,8 @@
 # between districts.
 
 # %%
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path.cwd() / "tutorials") if Path("tutorials").is_dir() else ".")
-from _common import bayes
-
 import bayesmixed as bm
+from bayesmixed.tutorials._common import bayes
 
 bd = bm.datasets.load("bangladesh")
 ri = bm.stata("melogit c_use urban age child1 child2 child3 || district:", bd)

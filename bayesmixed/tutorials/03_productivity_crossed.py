@@ -16,13 +16,8 @@
 # observation, with an indicator per year.
 
 # %%
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path.cwd() / "tutorials") if Path("tutorials").is_dir() else ".")
-from _common import bayes
-
 import bayesmixed as bm
+from bayesmixed.tutorials._common import bayes
 
 prod = bm.datasets.load("productivity")
 nested = bm.stata("mixed gsp private emp hwy water other unemp || region: || state:", prod)
