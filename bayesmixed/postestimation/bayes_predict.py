@@ -27,7 +27,8 @@ import pandas as pd
 
 from ..design.random import ALL, group_codes
 from ..errors import NotSupportedError, SpecificationError
-from .newdata import predictor_names
+from ..validate import seed_or_generator
+from .newdata import predictor_names, warn_unseen
 from .predict import (
     GH_POINTS,
     GLMM_KINDS,
@@ -42,6 +43,10 @@ from .predict import (
 SD_KINDS = ("stdp", "reses")
 CHUNK_VALUES = 4_000_000  # draws x rows held at once
 NEW_GROUPS_NOTE = "fresh draws from N(0, Sigma) per posterior draw (posterior predictive)"
+FRESH_EFFECTS = (
+    "their random effects at that level are drawn afresh from N(0, Sigma) for each posterior "
+    "draw (a new group's posterior predictive)"
+)
 
 
 @dataclass
@@ -125,9 +130,11 @@ def bayes_predict(
     mass = _interval_mass(interval)
     rows = _rows(result, data, family is not None)
     draws = posterior_draws(result)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed_or_generator(seed))
     fresh = _fresh_effects(result, data, rows, draws, rng)
     levels = _included_levels(result, relevel)
+    if rows.new_data and kind not in ("xb", "stdp") and not marginal:
+        warn_unseen(result.design, rows, levels, FRESH_EFFECTS)
     if kind in ("reffects", "reses"):
         out = _effects(result, rows, draws, fresh, kind, mass)
     elif kind == "rstandard" and result.design.residual is not None:
@@ -417,7 +424,7 @@ def replicate(result, draws: int | None = None, seed: int | None = None, data=No
     post = result.posterior
     chains, total = post.sizes["chain"], post.sizes["draw"]
     keep = _kept_draws(total, draws)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed_or_generator(seed))
     rows = _rows(result, data, family is not None)
     d = posterior_draws(result)
     index = (np.arange(chains)[:, None] * total + keep[None, :]).ravel()

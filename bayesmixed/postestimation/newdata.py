@@ -202,14 +202,21 @@ def _lookup(train: pd.Index, new: pd.Index) -> np.ndarray:
     return np.array([position.get(level_key(v), -1) for v in new], dtype=np.intp)
 
 
-def warn_unseen(design: Design, rows: NewRows | object, levels: set[str]) -> None:
+ZERO_EFFECTS = "their random effects at that level are set to zero, the population value"
+
+
+def warn_unseen(
+    design: Design, rows: NewRows | object, levels: set[str], treatment: str = ZERO_EFFECTS
+) -> None:
     """Warn which rows got zero random effects because their group is new.
 
     lme4 (``allow.new.levels``) and Stata both predict the population value
     for a new group, but a whole column of new groups usually means a
     mismatch (a typo, a recoded id) that must not pass silently.  The
     message names, per level in ``levels``, the row count and the first
-    few new groups.  ``rows`` needs ``codes`` and ``unseen`` (per block).
+    few new groups, then ``treatment``: what was predicted for them (zero
+    effects here; a fresh draw per posterior draw after a Bayesian fit).
+    ``rows`` needs ``codes`` and ``unseen`` (per block).
     """
     parts: dict[str, str] = {}
     for block, codes, labels in zip(design.blocks, rows.codes, rows.unseen):
@@ -223,8 +230,7 @@ def warn_unseen(design: Design, rows: NewRows | object, levels: set[str]) -> Non
         )
     if parts:
         warnings.warn(
-            f"predict: {'; '.join(parts.values())}; their random effects at that level are "
-            "set to zero, the population value",
+            f"predict: {'; '.join(parts.values())}; {treatment}",
             NewGroupWarning,
             stacklevel=4,
         )

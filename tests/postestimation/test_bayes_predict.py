@@ -8,6 +8,8 @@ The sampled jsp fit is checked against lme4 in test_bayes_acceptance.py.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -218,3 +220,21 @@ def test_estimates_table_puts_ml_beside_bayes():
     assert table.loc[("math3", "se"), "bayes"] == pytest.approx(beta[:, 0].std(ddof=1))
     assert table.loc[("math3", "se"), "ml"] == pytest.approx(ml.se["math3"])
     assert table.loc[("N", ""), "bayes"] == ml.nobs
+
+
+def test_new_groups_are_named_in_a_warning_and_bad_seeds_refused():
+    """Issue 19 item 10 for Bayesian fits: new groups never pass silently."""
+    from bayesmixed.postestimation.newdata import NewGroupWarning
+
+    ml = fitted("jsp_ri")
+    bayes = point_mass(ml, draws=50)
+    new = data("jsp").iloc[[0, 5]].reset_index(drop=True)
+    new["school"] = [900, new["school"].iloc[1]]
+    with pytest.warns(NewGroupWarning, match=r"1 row in 1 school group .*\(900\).*drawn afresh"):
+        bayes.predict("fitted", data=new)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NewGroupWarning)
+        bayes.predict("xb", data=new)  # uses no group's effect: nothing to warn about
+    for bad in (-1, "abc", 1.5):
+        with pytest.raises(SpecificationError, match="seed"):
+            bayes.predict("fitted", data=new, seed=bad)
