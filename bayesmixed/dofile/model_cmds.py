@@ -1,13 +1,15 @@
 """Estimation and postestimation commands of a do-file.
 
 ``regress``, ``mixed``/``me*`` (with the ``bayes:`` prefix), ``estimates
-store|restore|table``, ``lrtest``, ``estat``, ``predict``.  Fitting goes through the
+store|restore|table``, ``lrtest``, ``estat``, ``test``, ``testparm``, ``lincom``,
+``predict``.  Fitting goes through the
 public API (:func:`bayesmixed.api.stata`), so a do-file gets exactly the numbers the
 Python calls give, and the ``bayes:`` prefix works here the day the API supports it.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -255,6 +257,58 @@ def cmd_estat(session: Session, text: str, line: int) -> str:
     raise NotSupportedError(
         f"estat {sub} is not available yet (available: ic, group, icc, recovariance, wcorrelation)"
     )
+
+
+# ------------------------------------------------------------------ test, testparm, lincom
+LINCOM_EFORM = {"or": "or", "irr": "irr", "eform": "eform", "ef": "eform"}
+
+
+def _wald_target(session: Session, text: str) -> tuple[object, str, list[str]]:
+    """The active likelihood fit, the command's argument text and its option words."""
+    word = re.match(r"\s*([A-Za-z]+)", text)
+    what = word.group(1) if word else "test"
+    est = session.require_estimate(what)
+    if est.bayes or not hasattr(est.result, "vcov_beta"):
+        raise CommandError(
+            f"{what} needs a likelihood fit (mixed, me*): for bayes: fits read the posterior "
+            "summaries"
+        )
+    body, _, options = text[word.end() if word else 0 :].partition(",")
+    return est.result, body.strip(), re.findall(r"\w+(?:\([^)]*\))?", options)
+
+
+def cmd_test(session: Session, text: str, line: int) -> str:
+    from ..postestimation.wald import test
+
+    result, body, options = _wald_target(session, text)
+    if options:
+        raise NotSupportedError(f"test: options not supported yet ({', '.join(options)})")
+    return str(test(result, body))
+
+
+def cmd_testparm(session: Session, text: str, line: int) -> str:
+    from ..postestimation.wald import testparm
+
+    result, body, options = _wald_target(session, text)
+    if options:
+        raise NotSupportedError(f"testparm: options not supported yet ({', '.join(options)})")
+    return str(testparm(result, body))
+
+
+def cmd_lincom(session: Session, text: str, line: int) -> str:
+    from ..postestimation.wald import lincom
+
+    result, body, options = _wald_target(session, text)
+    level, eform = None, None
+    for opt in options:
+        level_match = re.fullmatch(r"l(?:e|ev|eve|evel)?\(\s*([0-9.]+)\s*\)", opt)
+        if level_match:
+            level = float(level_match.group(1))
+        elif opt in LINCOM_EFORM:
+            eform = LINCOM_EFORM[opt]
+        else:
+            raise CommandError(f"lincom: option '{opt}' not allowed (or, irr, eform, level(#))")
+    return str(lincom(result, body, level, eform))
 
 
 # ------------------------------------------------------------------ predict

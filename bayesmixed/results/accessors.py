@@ -102,6 +102,31 @@ class LikelihoodAccessors(ResultInterface):
 
         return estat_ic(self)
 
+    def test(self, spec: str):
+        """Stata's ``test``: Wald chi2 of hypotheses (``"math3 = 0.5"``, ``"1.dose 2.dose"``).
+
+        See :func:`bayesmixed.postestimation.wald.test`.
+        """
+        from ..postestimation.wald import test
+
+        return test(self, spec)
+
+    def testparm(self, varlist: str):
+        """Stata's ``testparm``: the named coefficients (``"i.dose"``) are jointly 0."""
+        from ..postestimation.wald import testparm
+
+        return testparm(self, varlist)
+
+    def lincom(self, expr: str, level: float | None = None, eform: str | None = None):
+        """Stata's ``lincom``: estimate, SE, z, p and CI of a linear combination.
+
+        ``eform`` (``"or"``, ``"irr"``, ``"eform"``) exponentiates, as Stata's options.
+        See :func:`bayesmixed.postestimation.wald.lincom`.
+        """
+        from ..postestimation.wald import lincom
+
+        return lincom(self, expr, level, eform)
+
     @property
     def coef(self) -> pd.Series:
         return pd.Series(self.beta, index=self.design.fixed_names, name="coef")

@@ -21,6 +21,10 @@ from ..errors import BayesmixedError
 from .interface import ResultInterface
 
 ESS_MIN_PER_CHAIN = 100
+_WALD_BAYES = (
+    "{} is a Wald test for ML/REML and me* fits: for a Bayesian fit use the posterior "
+    "summaries (result.summary(), credible intervals) or the draws in result.posterior"
+)
 RHAT_MAX = 1.01
 BFMI_MIN = 0.3
 
@@ -224,6 +228,18 @@ class BayesResult(ResultInterface):
         from ..postestimation.estat import estat_recovariance
 
         return estat_recovariance(self, correlation)
+
+    def test(self, spec: str):
+        """Not available after a Bayesian fit: raises, saying what to use instead."""
+        raise BayesmixedError(_WALD_BAYES.format("test"))
+
+    def testparm(self, varlist: str):
+        """Not available after a Bayesian fit: raises, saying what to use instead."""
+        raise BayesmixedError(_WALD_BAYES.format("testparm"))
+
+    def lincom(self, expr: str, level: float | None = None, eform: str | None = None):
+        """Not available after a Bayesian fit: raises, saying what to use instead."""
+        raise BayesmixedError(_WALD_BAYES.format("lincom"))
 
     def estat_ic(self):
         """Not defined for a posterior: raises, saying what to use instead."""

@@ -19,7 +19,7 @@ from .coef import Row, coef_row
 from .format import abbrev, fmt_chi2, fmt_f, fmt_fc, fmt_g
 from .glmm import GLMMResult
 from .render import ci_header, group_header_lines
-from .table import RESection, exp_or_nan, log_scale_interval
+from .table import RESection, exp_or_nan, log_scale_interval, wald_test
 
 WIDTH = 78
 STUB = 12
@@ -37,20 +37,6 @@ _METHOD = {"laplace": "laplace", "mvaghermite": "mvaghermite", "mcaghermite": "m
 
 def critical_value(level: float) -> float:
     return float(stats.norm.ppf(0.5 + level / 200))
-
-
-def wald_test(result: GLMMResult) -> tuple[float, int, float]:
-    """Wald chi2 that every fixed effect but ``_cons`` is zero: (chi2, df, p)."""
-    keep = [i for i, n in enumerate(result.design.fixed_names) if n != "_cons"]
-    if not keep:
-        return float("nan"), 0, float("nan")
-    b = result.beta[keep]
-    v = result.vcov_beta[np.ix_(keep, keep)]
-    if not (np.all(np.isfinite(b)) and np.all(np.isfinite(v))):
-        return float("nan"), len(keep), float("nan")
-    rank = int(np.linalg.matrix_rank(v))
-    chi2 = float(b @ np.linalg.pinv(v) @ b)
-    return chi2, rank, float(stats.chi2.sf(chi2, rank))
 
 
 def title(result: GLMMResult) -> str:
@@ -81,7 +67,8 @@ def header_lines(result: GLMMResult) -> list[str]:
     lines += group_header_lines(result, pad=16)
     method = f"Integration method: {result.intmethod:>11}"
     lines += ["", _two(method, _right("Integration pts.", str(result.intpoints)))]
-    chi2, df, p = wald_test(result)
+    wald = wald_test(result)  # the same Wald chi2 (all but _cons) as after mixed
+    chi2, df, p = wald.chi2, wald.df, wald.p
     lines += ["", " " * 48 + _right(f"Wald chi2({df})", fmt_f(chi2, 2))]
     ll = f"Log likelihood = {fmt_g(result.loglik, 10):>10}"
     lines.append(_two(ll, _right("Prob > chi2", fmt_f(p, 4))))
