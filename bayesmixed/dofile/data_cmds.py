@@ -14,7 +14,7 @@ import pandas as pd
 from .. import datasets
 from ..errors import StataSyntaxError, VariableError
 from ..results.format import fmt_fc, fmt_g
-from ..syntax.expr import _eval
+from ..syntax.expr import eval_node
 from ..syntax.expr_parser import parse_if
 from ..syntax.lexer import TokenStream
 from .args import expand_varlist, parse_args, select_rows
@@ -199,7 +199,7 @@ def cmd_generate(
         condition = parse_if(stream)
     if not stream.at("EOF"):
         stream.fail("unexpected text after the expression")
-    values = _by_groups(frame, by, lambda part: _eval(expr.root, part))
+    values = _by_groups(frame, by, lambda part: eval_node(expr.root, part))
     new = frame.copy()
     if condition is not None:
         keep = _by_groups(frame, by, condition.evaluate).astype(bool)

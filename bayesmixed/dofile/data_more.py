@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..errors import DataError, StataSyntaxError, VariableError
 from ..results.format import fmt_g
-from ..syntax.expr import _eval
+from ..syntax.expr import eval_node
 from ..syntax.expr_parser import parse_if
 from ..syntax.lexer import TokenStream
 from .args import expand_varlist, parse_args, select_rows
@@ -405,7 +405,7 @@ def cmd_egen(session: Session, text: str, line: int, by: list[str] | None = None
         expr = parse_if(stream)
         if not stream.at("EOF"):
             stream.fail("unexpected text in egen's argument")
-        raw = np.asarray(_eval(expr.root, frame))
+        raw = np.asarray(eval_node(expr.root, frame))
         if raw.dtype == object:
             raise CommandError(f"egen {fcn}(): needs a numeric expression, not a string")
         x = np.broadcast_to(raw.astype(float), (len(frame),))

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import StataSyntaxError
-from ..syntax.expr import _eval
+from ..syntax.expr import eval_node
 from ..syntax.expr_parser import parse_if
 from ..syntax.lexer import TokenStream
 from .errors import CommandError
@@ -88,7 +88,7 @@ def scalar(session: Session, text: str) -> float | str:
     frame = session.data if session.data is not None and len(session.data) else None
     if frame is None:
         frame = pd.DataFrame(index=[0])
-    value = np.asarray(_eval(expr.root, frame))
+    value = np.asarray(eval_node(expr.root, frame))
     first = value.reshape(-1)[0] if value.size else np.nan
     if value.dtype == object:
         return str(first)

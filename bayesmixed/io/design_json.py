@@ -21,7 +21,7 @@ from ..spec.covariance import get_structure
 from ..spec.model import ModelSpec
 from ..spec.residual import residual_model
 from .archive import ResultFileError
-from .spec_json import _equation_from_dict, _equation_to_dict, _list, _str
+from .spec_json import _equation_from_dict, _equation_to_dict, as_list, as_str
 
 
 def data_signature(design: Design) -> dict:
@@ -79,12 +79,12 @@ def design_from_dict(d: dict, dec) -> Design:
             y=_float_array(dec(d["y"]), 1),
             X=_float_array(dec(d["X"]), 2),
             fixed_names=_strs(d["fixed_names"]),
-            blocks=[_block_from_dict(b, dec) for b in _list(d["blocks"])],
+            blocks=[_block_from_dict(b, dec) for b in as_list(d["blocks"])],
             rows=_typed(dec(d["rows"]), pd.Index, "row index"),
             dropped=_int(d["dropped"]),
             omitted=_strs(d["omitted"]),
             base_levels=_strs(d["base_levels"]),
-            group_info=[_group_info(g) for g in _list(d["group_info"])],
+            group_info=[_group_info(g) for g in as_list(d["group_info"])],
             notes=_strs(d["notes"]),
         )
         _check_consistent(design, d["signature"])
@@ -111,10 +111,10 @@ def _check_consistent(design: Design, signature: object) -> None:
 
 
 def _group_info(g: object) -> GroupInfo:
-    level, n_groups, lo, avg, hi = _list(g)
+    level, n_groups, lo, avg, hi = as_list(g)
     if not isinstance(avg, (int, float)) or isinstance(avg, bool):
         raise ValueError(f"group average {avg!r}")
-    return GroupInfo(_str(level), _int(n_groups), _int(lo), float(avg), _int(hi))
+    return GroupInfo(as_str(level), _int(n_groups), _int(lo), float(avg), _int(hi))
 
 
 def _block_to_dict(block: REBlock, enc) -> dict:
@@ -136,7 +136,7 @@ def _block_from_dict(d: object, dec) -> REBlock:
         groups=_typed(dec(d["groups"]), pd.Index, "group labels"),
         Z=_float_array(dec(d["Z"]), 2),
         effect_names=tuple(_strs(d["effect_names"])),
-        structure=get_structure(_str(d["structure"])),
+        structure=get_structure(as_str(d["structure"])),
     )
 
 
@@ -172,7 +172,7 @@ def _residual_from_dict(d: dict, design: Design, dec) -> ResidualData:
     model = residual_model(design.spec.residual, level_labels, by_labels, max_lag, max_size)
     batches = [] if model.structure.diagonal else _batches(codes, times, levels, groups)
     return ResidualData(
-        model, codes, panels, _str(d["panel_level"]), times, levels, groups, batches
+        model, codes, panels, as_str(d["panel_level"]), times, levels, groups, batches
     )
 
 
@@ -203,7 +203,7 @@ def _int(value: object) -> int:
 
 
 def _strs(value: object) -> list[str]:
-    return [_str(v) for v in _list(value)]
+    return [as_str(v) for v in as_list(value)]
 
 
 def _dict(value: object) -> dict:

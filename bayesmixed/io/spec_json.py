@@ -56,22 +56,22 @@ def spec_from_dict(d: object) -> ModelSpec:
 
     try:
         return ModelSpec(
-            response=_str(d["response"]),
-            fixed=tuple(_term_from_list(t) for t in _list(d["fixed"])),
-            random=tuple(_equation_from_dict(e) for e in _list(d["random"])),
+            response=as_str(d["response"]),
+            fixed=tuple(_term_from_list(t) for t in as_list(d["fixed"])),
+            random=tuple(_equation_from_dict(e) for e in as_list(d["random"])),
             constant=_bool(d["constant"]),
-            family=_str(d["family"]),
-            link=_str(d["link"]),
+            family=as_str(d["family"]),
+            link=as_str(d["link"]),
             residual=_residual_from_dict(d["residual"]),
             reml=_bool(d["reml"]),
-            command=_str(d["command"]),
-            sample_if=None if d["if"] is None else parse_if_text(_str(d["if"])),
+            command=as_str(d["command"]),
+            sample_if=None if d["if"] is None else parse_if_text(as_str(d["if"])),
             sample_in=None if d["in"] is None else _in_range(d["in"]),
             offset=_opt_str(d["offset"]),
             exposure=_opt_str(d["exposure"]),
             trials=_trials(d["trials"]),
             options=_options(from_plain_json(d["options"])),
-            source=_str(d["source"]),
+            source=as_str(d["source"]),
         )
     except ResultFileError:
         raise
@@ -107,14 +107,14 @@ def _term_to_list(term: Term) -> list[dict]:
 
 def _term_from_list(items: object) -> Term:
     comps = []
-    for c in _list(items):
+    for c in as_list(items):
         kind = c["kind"]
         if kind not in ("c", "i"):
             raise ValueError(f"component kind {kind!r}")
         base = c["base"]
         if not (isinstance(base, int) and not isinstance(base, bool)) and base not in _FACTOR_BASES:
             raise ValueError(f"factor base {base!r}")
-        comps.append(Component(_str(c["name"]), kind, base))
+        comps.append(Component(as_str(c["name"]), kind, base))
     if not comps:
         raise ValueError("empty term")
     return Term(tuple(comps))
@@ -131,10 +131,10 @@ def _equation_to_dict(eq: RandomEquation) -> dict:
 
 
 def _equation_from_dict(d: object) -> RandomEquation:
-    path = tuple(_str(p) for p in _list(d["path"]))
+    path = tuple(as_str(p) for p in as_list(d["path"]))
     if not path:
         raise ValueError("empty random-effects path")
-    cov = _str(d["covariance"])
+    cov = as_str(d["covariance"])
     try:
         if resolve_name(cov) != cov:
             raise ValueError(f"covariance {cov!r}")
@@ -142,7 +142,7 @@ def _equation_from_dict(d: object) -> RandomEquation:
         raise ValueError(str(exc)) from exc
     return RandomEquation(
         path=path,
-        terms=tuple(_term_from_list(t) for t in _list(d["terms"])),
+        terms=tuple(_term_from_list(t) for t in as_list(d["terms"])),
         constant=_bool(d["constant"]),
         covariance=cov,
         factor=_opt_str(d["factor"]),
@@ -153,11 +153,11 @@ def _residual_from_dict(d: object) -> ResidualSpec:
     order = d["order"]
     if order is not None and (not isinstance(order, int) or isinstance(order, bool)):
         raise ValueError(f"residual order {order!r}")
-    return ResidualSpec(_str(d["type"]), order, _opt_str(d["t"]), _opt_str(d["by"]))
+    return ResidualSpec(as_str(d["type"]), order, _opt_str(d["t"]), _opt_str(d["by"]))
 
 
 def _in_range(value: object) -> tuple[int, int]:
-    a, b = _list(value)
+    a, b = as_list(value)
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (a, b)):
         raise ValueError(f"in range {value!r}")
     return (a, b)
@@ -171,14 +171,14 @@ def _trials(value: object) -> str | int | None:
     raise ValueError(f"trials {value!r}")
 
 
-def _str(value: object) -> str:
+def as_str(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected text, found {value!r}")
     return value
 
 
 def _opt_str(value: object) -> str | None:
-    return None if value is None else _str(value)
+    return None if value is None else as_str(value)
 
 
 def _bool(value: object) -> bool:
@@ -187,7 +187,7 @@ def _bool(value: object) -> bool:
     return value
 
 
-def _list(value: object) -> list:
+def as_list(value: object) -> list:
     if not isinstance(value, list):
         raise ValueError(f"expected a list, found {value!r}")
     return value

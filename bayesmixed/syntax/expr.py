@@ -100,7 +100,7 @@ class IfExpr:
 
     def evaluate(self, frame: pd.DataFrame) -> np.ndarray:
         """Boolean mask of the rows that satisfy the expression."""
-        value = _eval(self.root, frame)
+        value = eval_node(self.root, frame)
         if value.dtype == object:
             raise DataError(f"type mismatch: 'if {self.text}' is a string, not a condition")
         return np.broadcast_to(value != 0, (len(frame),)).copy()
@@ -150,7 +150,7 @@ def tree_depth(node: object) -> int:
 # ---------------------------------------------------------------- evaluation
 
 
-def _eval(node: object, frame: pd.DataFrame) -> np.ndarray:
+def eval_node(node: object, frame: pd.DataFrame) -> np.ndarray:
     """Evaluate to a float array (NaN = missing) or an object array of str.
 
     A post-order walk with an explicit stack (operands left to right, so the
