@@ -102,3 +102,27 @@ def test_unsupported_models_and_options_are_refused():
     )
     with pytest.raises(NotSupportedError, match="meglm"):
         fit_bayes(other)
+
+
+def test_a_covariate_far_from_zero_is_named_before_sampling():
+    """The Bayesian engine does not centre yet (the ML engine does): say so, by name."""
+    import warnings
+
+    import pandas as pd
+
+    from bayesmixed.design import build_design
+    from bayesmixed.engines.bayes.fit import CenteringWarning, warn_far_from_zero
+    from bayesmixed.spec.model import ModelSpec, RandomEquation
+
+    from .helpers import terms
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=40), "z": rng.normal(size=40)})
+    frame["g"], frame["y"] = np.arange(40) % 5, rng.normal(size=40)
+    spec = ModelSpec("y", terms("x", "z"), (RandomEquation(("g",)),))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CenteringWarning)
+        warn_far_from_zero(build_design(spec, frame))  # ordinary data: silent
+        warn_far_from_zero(build_design(spec, frame.assign(x=frame.x + 1e3)))
+    with pytest.warns(CenteringWarning, match=r"^x lies far from zero.*centre them first"):
+        warn_far_from_zero(build_design(spec, frame.assign(x=frame.x + 1e7)))
