@@ -24,6 +24,18 @@ from bayesmixed.engines.bayes import sample as sample_module
 from bayesmixed.engines.bayes.interrupt import posterior_size, watch_interrupts
 
 
+@pytest.fixture(autouse=True)
+def python_sigint_handler():
+    """Start each test from Python's own SIGINT handler, as a user's process has it.
+
+    An earlier test in the same process (multiprocess sampling, a Dask cluster) can leave
+    SIGINT ignored, and then the simulated Ctrl-C below would never arrive.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def fake_tree(chains: int, draws: int) -> xr.DataTree:
     post = xr.Dataset({"mu": (("chain", "draw"), np.zeros((chains, draws)))})
     return xr.DataTree.from_dict({"posterior": post, "sample_stats": post})
