@@ -9,17 +9,40 @@
 >>> r.summary(), r.conf_int(), r.pvalues             # the printed table, as data
 >>> r.fixef(), r.ranef(), r.varcorr()                # lme4's accessors, on every result kind
 >>> bm.run_do(bm.tutorials.path("workshop.do"), out="report")   # ships in the wheel
+
+The import rule (checked by ``tests/test_architecture.py``)
+----------------------------------------------------------
+The package is a pipeline of stages, lowest first::
+
+    errors, validate, maths, bayes_options, datasets   (leaves: used by every stage)
+    spec -> syntax -> design -> engines -> results -> fitting -> simulate -> postestimation
+    -> plot -> resampling -> io -> api -> report -> dofile -> cli, tutorials, this module
+
+At module level a module imports only from its own stage or an earlier one; there is
+no module-level import cycle; and no module imports another module's private
+(``_underscored``) name -- a helper two modules share gets a public name in the lower
+module, or moves to a leaf (``maths``, ``results.format``, ``engines.ml.criterion``,
+``engines.bayes.conjugate``).  The one allowed upward import: a result *method* may
+import postestimation (and ``io``, for ``save``) inside the method, so that
+``r.predict()`` works while postestimation builds on results.  Imports inside other
+functions are not a licence to go upward: where a lower stage needs a higher one, the
+higher stage dispatches instead (``lrtest(bootstrap=n)`` is dispatched by :mod:`.api`
+to :mod:`.resampling`, which builds on :mod:`.postestimation.lrtest`).
 """
 
 from importlib import import_module
 
 from . import datasets, tutorials
-from .api import fit, mixed, stata
+from .api import Result, fit, lrtest, mixed, stata
 from .errors import BayesmixedError
 from .postestimation.compare import compare
+from .postestimation.dispatch import predict
 from .postestimation.estat import estat_ic
 from .postestimation.estimates import estimates, estimates_table
-from .postestimation.lrtest import lrtest
+from .results.base import ResultKind
+from .results.bayes import BayesResult
+from .results.glmm import GLMMResult
+from .results.mixed import MixedResult
 
 # Imported eagerly (it needs only NumPy): a lazy ``simulate`` would be the
 # function on first access and the submodule ``bayesmixed.simulate`` after
@@ -48,8 +71,13 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "BayesResult",
     "BayesmixedError",
     "DoFileError",
+    "GLMMResult",
+    "MixedResult",
+    "Result",
+    "ResultKind",
     "bootstrap",
     "bootstrap_lrtest",
     "compare",
@@ -63,9 +91,10 @@ __all__ = [
     "lrtest",
     "mixed",
     "power",
+    "predict",
     "run_do",
     "save",
     "simulate",
     "stata",
 ]
-__version__ = "0.1.0"
+from .version import __version__ as __version__  # noqa: E402  (a leaf: io stamps saved files)

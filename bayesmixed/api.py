@@ -16,8 +16,10 @@ from .bayes_options import from_prefix, split_keywords
 from .design import build_design
 from .errors import BayesmixedError, NotSupportedError, SpecificationError
 from .results.bayes import BayesResult
+from .results.display import attach_display
 from .results.glmm import GLMMResult
 from .results.mixed import MixedResult
+from .spec.family import get_family
 from .spec.model import ModelSpec
 from .syntax import formula_to_spec, stata_to_spec
 
@@ -43,33 +45,51 @@ def fit_spec(
 
     ``mixed`` -> exact ML/REML; ``me*`` -> Laplace/adaptive quadrature; the
     ``bayes:`` prefix or ``method="nuts"|"laplace"`` -> the PyMC engine, which
-    is imported only then so frequentist fits never pay for PyMC.
+    is imported only then so frequentist fits never pay for PyMC.  Engines
+    read only ``spec.estimation``; the spec's display settings (``level()``,
+    ``or``, ``stddeviations``...) are attached to the result here.
     """
+    return attach_display(_estimate(spec, data, method, **bayes), spec.display)
+
+
+def _estimate(
+    spec: ModelSpec, data: pd.DataFrame, method: str | None = None, **bayes: object
+) -> Result:
+    """The engine's result for ``spec``, before display settings are attached."""
     method, bayes = split_keywords(method, bayes)
-    if spec.options.get("bayes") and method == "ml":
+    if spec.estimation.bayes and method == "ml":
         raise SpecificationError("the command has the bayes: prefix but method='ml' was asked")
     design = build_design(spec, data)
-    if spec.options.get("bayes") or method in ("nuts", "laplace"):
-        from .engines.bayes import fit_bayes
+    # the engine follows from the model, not the command's name: random effects that
+    # integrate out in closed form (Gaussian, identity link) go to the exact engine
+    closed_form = get_family(spec.family, spec.link).closed_form
+    est = spec.estimation
+    if (est.bayes or method in ("nuts", "laplace")) and (est.robust or est.weight is not None):
+        raise NotSupportedError(
+            "the Bayesian engine does not take vce() or weights; fit by ML (without bayes:)"
+        )
+    if spec.estimation.bayes or method in ("nuts", "laplace"):
+        from .fitting import fit_bayes
 
-        options = {**from_prefix(spec.options.get("bayes_options", {})), **bayes}
-        if spec.family != "gaussian":
+        options = {**from_prefix(spec.estimation.prefix_options), **bayes}
+        if not closed_form:
             from .engines.glmm import glm_extras
 
             options.update(glm_extras(design, data))  # offset/exposure and binomial trials
         return fit_bayes(design, method=method or "nuts", **options)
-    if spec.command == "mixed" and spec.family == "gaussian":
-        from .engines.ml.fit import fit_lmm
+    if closed_form:
+        from .fitting import fit_lmm
 
         return fit_lmm(design, reml=spec.reml)
     if spec.residual.type != "independent" or spec.residual.by:
         raise NotSupportedError(f"{spec.command} does not take residuals(): only mixed does")
-    from .engines.glmm import fit_glmm, glm_extras
+    from .engines.glmm import glm_extras
+    from .fitting import fit_glmm
 
     return fit_glmm(
         design,
-        intmethod=spec.options.get("intmethod"),
-        intpoints=spec.options.get("intpoints", 7),
+        intmethod=spec.estimation.intmethod,
+        intpoints=spec.estimation.intpoints,
         **glm_extras(design, data),
     )
 
@@ -106,7 +126,7 @@ def _with_reml(spec: ModelSpec, reml: bool | None) -> ModelSpec:
         return spec
     if not reml:
         raise SpecificationError("the command has the reml option but reml=False was passed")
-    if spec.command != "mixed" or spec.family != "gaussian":
+    if spec.command != "mixed" or not get_family(spec.family, spec.link).closed_form:
         raise SpecificationError(
             f"reml=True applies to linear mixed models (mixed) only, not to {spec.command}"
         )
@@ -150,3 +170,30 @@ def fit(
     data = _check_frame(data)
     spec = formula_to_spec(formula, data, reml=reml, family=family, link=link)
     return fit_spec(spec, data, method, **bayes)
+
+
+def lrtest(
+    a: Result,
+    b: Result,
+    names: tuple[str, str] = ("A", "B"),
+    *,
+    bootstrap: int | None = None,
+    seed: int | None = None,
+    **dask_options: object,
+):
+    """Stata's ``lrtest`` of two nested fits (:mod:`bayesmixed.postestimation.lrtest`).
+
+    ``bootstrap=n`` also simulates ``n`` responses under the null model and refits both
+    models (parametric bootstrap, as pbkrtest and MixedModels.jl do): a p-value where
+    the chi2 reference distribution is wrong (a variance tested on its boundary);
+    ``seed`` and ``dask_options`` (``client=``, ``workers=``...) go to it.  The
+    bootstrap lives in :mod:`bayesmixed.resampling`, which builds on the asymptotic
+    test; dispatching here keeps postestimation from importing resampling.
+    """
+    if bootstrap:
+        from .resampling import bootstrap_lrtest  # Dask: imported only when asked for
+
+        return bootstrap_lrtest(a, b, n=bootstrap, seed=seed, **dask_options)
+    from .postestimation.lrtest import lrtest as asymptotic
+
+    return asymptotic(a, b, names)

@@ -55,13 +55,67 @@ def from_prefix(prefix: dict) -> dict:
         elif name in DISPLAY_ONLY:
             continue
         elif name == "prior":
-            raise NotSupportedError(
-                "bayes prefix option prior() is not supported: pass priors={...} by parameter "
-                "name (or priors='stata' / 'flat') to bayesmixed.stata() instead"
-            )
+            out["priors"] = prior_changes(value if isinstance(value, tuple | list) else (value,))
         else:
             raise NotSupportedError(f"bayes prefix option {name}() is not supported yet")
     return out
+
+
+def prior_changes(options: tuple | list) -> dict[str, str]:
+    """``prior({math5:math3 _cons}, normal(0,100))`` texts -> ``{"{math5:math3 _cons}": ...}``.
+
+    Each parameter group in braces becomes one key of the engine's ``priors`` dict (names
+    resolve against the design at fit time: :mod:`bayesmixed.design.bayes_names`); a later
+    ``prior()`` for the same parameter wins, as the options are applied in order.
+    """
+    out: dict[str, str] = {}
+    for text in options:
+        refs, dist = split_prior_option(str(text))
+        for ref in refs:
+            out.pop(ref, None)  # keep the order of application
+            out[ref] = dist
+    return out
+
+
+class PriorSyntaxError(SpecificationError):
+    """A ``prior()`` option that cannot be read; ``offset`` is where, in its text."""
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+def split_prior_option(text: str) -> tuple[list[str], str]:
+    """``"{a:x} {a:_cons}, normal(0,1)"`` -> (``["{a:x}", "{a:_cons}"]``, ``"normal(0,1)"``)."""
+    refs: list[str] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+        elif ch == "{":
+            end = text.find("}", i)
+            if end < 0:
+                raise PriorSyntaxError("prior(): '{' without its closing '}'", i)
+            refs.append(text[i : end + 1])
+            i = end + 1
+        elif ch == ",":
+            break
+        else:
+            raise PriorSyntaxError(
+                "prior(): parameters are written in braces, like prior({math5:math3}, "
+                "normal(0,100))",
+                i,
+            )
+    if not refs:
+        raise PriorSyntaxError("prior(): name a parameter in braces first, like {math5:math3}", 0)
+    dist = text[i + 1 :].strip()
+    if i >= len(text) or not dist:
+        raise PriorSyntaxError("prior(): give a distribution after a comma, like normal(0,100)", i)
+    name = dist.split("(", 1)[0].strip()
+    if not name.isidentifier() or dist.count("(") != dist.count(")"):
+        raise PriorSyntaxError(f"prior(): cannot read the distribution '{dist}'", i + 1)
+    return refs, dist
 
 
 def split_keywords(method: str | None, keywords: dict) -> tuple[str | None, dict]:

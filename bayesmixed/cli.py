@@ -122,6 +122,7 @@ def run_dofile(
             draws=draws,
             progress=_progress,
             chains=chains,
+            default_chains=DEFAULT_CHAINS,  # run and workshop alike (issue 14)
             progressbar=tty,
             strict=strict,
             until_converged=until_converged,
@@ -149,10 +150,10 @@ def run_fit(command: str, data: str) -> int:
     return 0
 
 
-def _mcmc_flags(parser: argparse.ArgumentParser, chains: int | None) -> None:
-    default = f"default {chains}" if chains else "default: the do-file's nchains() or 4"
+def _mcmc_flags(parser: argparse.ArgumentParser) -> None:
+    default = f"default: the do-file's nchains(), else {DEFAULT_CHAINS}"
     parser.add_argument(
-        "--chains", type=int, default=chains, help=f"MCMC chains per bayes: model ({default})"
+        "--chains", type=int, default=None, help=f"MCMC chains per bayes: model ({default})"
     )
     parser.add_argument(
         "--strict",
@@ -173,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_DRAWS,
         help=f"MCMC draws (and tuning steps) per chain (default {DEFAULT_DRAWS})",
     )
-    _mcmc_flags(work, DEFAULT_CHAINS)
+    _mcmc_flags(work)
     work.add_argument("--do", default=str(WORKSHOP_DO), help=argparse.SUPPRESS)
     work.add_argument(
         "--print",
@@ -190,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("dofile", help="the .do file")
     run.add_argument("--out", default=None, help="write an HTML report to this folder")
     run.add_argument("--draws", type=int, default=None, help="MCMC draws of every bayes: model")
-    _mcmc_flags(run, None)
+    _mcmc_flags(run)
     run.add_argument(
         "--until-converged",
         action="store_true",

@@ -21,8 +21,7 @@ import bayesmixed
 from bayesmixed import datasets
 from bayesmixed.api import stata_to_spec
 from bayesmixed.design import build_design
-from bayesmixed.engines.bayes import fit_bayes
-from bayesmixed.engines.ml.fit import fit_lmm
+from bayesmixed.fitting import fit_bayes, fit_lmm
 
 # the five workshop models of issue 5: name -> (data set, Stata command without bayes:)
 MODELS = {

@@ -23,7 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from bayesmixed.design import build_design
-from bayesmixed.engines.bayes import fit_bayes
+from bayesmixed.fitting import fit_bayes
 from bayesmixed.spec.model import Component, ModelSpec, RandomEquation, Term
 
 PRIORS = {

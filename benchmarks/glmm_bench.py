@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bayesmixed.design.types import Design, REBlock  # noqa: E402
-from bayesmixed.engines.glmm.fit import fit_glmm  # noqa: E402
+from bayesmixed.fitting import fit_glmm  # noqa: E402
 from bayesmixed.spec.model import Component, ModelSpec, RandomEquation, Term  # noqa: E402
 
 X = ["urban", "age", "child1", "child2", "child3"]

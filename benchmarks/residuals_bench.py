@@ -56,7 +56,7 @@ out[["{name}"]] <- list(seconds = median(t), loglik = as.numeric(logLik(m)))
 def ours(reps: int) -> dict:
     import bayesmixed.datasets as ds
     from bayesmixed.design import build_design
-    from bayesmixed.engines.ml.fit import fit_lmm
+    from bayesmixed.fitting import fit_lmm
     from bayesmixed.syntax import stata_to_spec
 
     out = {}

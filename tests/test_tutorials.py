@@ -15,7 +15,9 @@ from bayesmixed.errors import BayesmixedError
 ROOT = Path(__file__).resolve().parent.parent
 WORKSHOP = tutorials.path("workshop.do")
 TUTORIALS = sorted(WORKSHOP.parent.glob("0*.py"))
-BAYES_LINES = [ln for ln in WORKSHOP.read_text().splitlines() if ln.startswith("bayes")]
+BAYES_LINES = [  # the fits (not bayesstats, bayestest)
+    ln for ln in WORKSHOP.read_text().splitlines() if ln.startswith(("bayes:", "bayes,"))
+]
 
 
 @pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.stem)
@@ -49,9 +51,13 @@ def test_workshop_ml_part_writes_the_report(tmp_path):
     session = run_do(ml_only, out=tmp_path / "report")
     models = [e for e in session.log if isinstance(e, ModelEntry)]
     figures = [e for e in session.log if isinstance(e, Figure)]
-    assert len(models) == 15 and len(figures) == 5
+    # five graphs and the marginsplot after the random-slope model (issue 15, item 4)
+    assert len(models) == 16 and len(figures) == 6
+    assert figures[-1].name.endswith("_marginsplot.png")
     page = (tmp_path / "report" / "index.html").read_text()
     assert page.count("<h2") == 7 and "Mixed-effects logistic regression" in page
+    # dfmethod(kroger) on the rats model and its estat df (issue 15, item 1)
+    assert "DF method: Kenward-Roger" in page and "Degrees of freedom for fixed effects" in page
 
 
 @pytest.mark.slow
@@ -83,6 +89,9 @@ def test_workshop_command(tmp_path, capsys):
     for kind in ("trace", "ppc", "caterpillar"):
         assert len([f for f in figures if f.endswith(f"_{kind}.png")]) == twins, kind
     assert len([f for f in figures if f.endswith("_shrinkage.png")]) >= 5
+    # margins and marginsplot after the random-slope model (issue 15, item 4)
+    assert "1._at: math3 = 10" in page and "Predictive margins" in page
+    assert len([f for f in figures if f.endswith("_marginsplot.png")]) == 1
     for name in figures:
         assert f'src="figures/{name}"' in page
     assert f"{len(BAYES_LINES) - missing} Bayesian fits" in page

@@ -80,7 +80,7 @@ def test_bayes_prefix_integer_options(option, fragment):
 
 def test_bayes_prefix_good_integers_reach_the_engine():
     command = parse_command("bayes, mcmcsize(500) burnin(0) nchains(2) rseed(1e3): mixed y x || g:")
-    options = from_prefix(interpret(command).options["bayes_options"])
+    options = from_prefix(interpret(command).estimation.prefix_options)
     assert options == {"draws": 500, "tune": 0, "chains": 2, "seed": 1000}
 
 

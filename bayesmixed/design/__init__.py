@@ -8,6 +8,8 @@ own module so engines and tests can use them alone.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -18,6 +20,7 @@ from .random import build_blocks, group_codes, group_info
 from .residual import build_residual
 from .sample import Sample, is_formula, numeric_values, select_sample
 from .types import Design, GroupInfo, REBlock
+from .weights import Weights, expanded_group_info, read_weights
 
 __all__ = [
     "Design",
@@ -25,6 +28,7 @@ __all__ = [
     "GroupInfo",
     "REBlock",
     "Sample",
+    "Weights",
     "build_blocks",
     "build_design",
     "build_fixed",
@@ -43,6 +47,9 @@ def build_design(spec: ModelSpec, data: pd.DataFrame) -> Design:
     fitted is always the model that was written.
     """
     sample = select_sample(spec, data)
+    keep, weights = read_weights(spec, sample.frame)
+    if not keep.all():  # a row of weight zero stands for no observation
+        sample = replace(sample, frame=sample.frame.loc[keep])
     frame = sample.frame
     y = numeric_values(frame[spec.response], spec.response)
     if np.ptp(y) == 0:
@@ -65,4 +72,9 @@ def build_design(spec: ModelSpec, data: pd.DataFrame) -> Design:
         notes=sample.notes + fixed.notes,
     )
     design.residual = build_residual(spec, frame, design)
+    design.weights = weights
+    if spec.estimation.cluster is not None:
+        design.cluster = group_codes(frame, (spec.estimation.cluster,))[0]
+    if weights is not None and weights.frequency:
+        design.group_info = expanded_group_info(spec, frame, design.group_info, weights.obs)
     return design

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, NotSupportedError, SpecificationError
-from ..spec.model import ModelSpec
+from ..spec.model import ModelSpec, ResidualSpec
 from ..spec.residual import INTEGER_T, NEEDS_T, ResidualModel, residual_model
 from .random import group_codes
 from .sample import numeric_values
@@ -77,11 +77,40 @@ def build_residual(spec: ModelSpec, frame: pd.DataFrame, design: Design) -> Resi
     times = _times(spec, frame, panel_codes, level)
     groups, by_labels = _by_groups(spec, frame, panel_codes, level)
     levels, level_labels = _levels(res.type, times, len(frame))
-    max_lag = _max_lag(times, panel_codes) if times is not None else None
-    max_size = int(np.bincount(panel_codes).max())
+    coded = ResidualCodes(panel_codes, panels, level, times, levels, groups)
+    return assemble_residual(res, coded, level_labels, by_labels)
+
+
+@dataclass(frozen=True)
+class ResidualCodes:
+    """The coded residual data of each observation, before the model is chosen."""
+
+    panel_codes: np.ndarray
+    panels: pd.Index
+    level: str
+    times: np.ndarray | None
+    levels: np.ndarray
+    groups: np.ndarray
+
+
+def assemble_residual(
+    res: ResidualSpec, coded: ResidualCodes, level_labels: tuple, by_labels: tuple
+) -> ResidualData:
+    """The residual model and its panel batches from the coded data.
+
+    The one place that does this: the design stage after coding the data, and
+    :mod:`bayesmixed.io` when it rebuilds a saved design from the same arrays.
+    """
+    c = coded
+    max_lag = _max_lag(c.times, c.panel_codes) if c.times is not None else None
+    max_size = int(np.bincount(c.panel_codes).max())
     model = residual_model(res, level_labels, by_labels, max_lag, max_size)
-    batches = [] if model.structure.diagonal else _batches(panel_codes, times, levels, groups)
-    return ResidualData(model, panel_codes, panels, level, times, levels, groups, batches)
+    batches = (
+        [] if model.structure.diagonal else _batches(c.panel_codes, c.times, c.levels, c.groups)
+    )
+    return ResidualData(
+        model, c.panel_codes, c.panels, c.level, c.times, c.levels, c.groups, batches
+    )
 
 
 def _panels(spec: ModelSpec, frame: pd.DataFrame) -> tuple[np.ndarray, pd.Index, str]:
@@ -210,7 +239,7 @@ def pattern_index(model: ResidualModel, batch: Batch) -> tuple[np.ndarray, np.nd
     parts = [np.zeros((len(batch.rows), 1))]
     if structure.n_levels > 1:
         parts.append(batch.levels)
-    elif structure.name != "exchangeable":
+    elif not structure.lag_free:
         parts.append(batch.times - batch.times[:, :1])
     key = np.concatenate(parts, axis=1)
     _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)

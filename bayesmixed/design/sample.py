@@ -45,7 +45,7 @@ class Sample:
 
 def is_formula(spec: ModelSpec) -> bool:
     """Whether the spec came from an lme4 formula (R's rules for text columns apply)."""
-    return spec.options.get("syntax") == "formula"
+    return spec.syntax == "formula"
 
 
 def numeric_roles(spec: ModelSpec) -> set[str]:

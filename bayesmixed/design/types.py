@@ -96,10 +96,20 @@ class Design:
     group_info: list[GroupInfo] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     residual: object | None = None  # structured-residual data (issue 3), None = iid errors
+    weights: object | None = None  # design.weights.Weights of [fw=]/[pw=]/pweight(), or None
+    cluster: np.ndarray | None = None  # (n,) group codes of vce(cluster var), or None
 
     @property
     def n(self) -> int:
         return len(self.y)
+
+    @property
+    def nobs(self) -> int:
+        """Stata's "Number of obs": the rows, or the sum of the frequency weights."""
+        w = self.weights
+        if w is not None and w.kind == "fweight":
+            return int(round(float(w.obs.sum())))
+        return self.n
 
     @property
     def p(self) -> int:

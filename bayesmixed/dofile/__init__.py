@@ -25,7 +25,8 @@ What a do-file may use (``dispatch.supported()`` lists it at run time):
   ``tabulate``, ``describe``, ``codebook``, ``display``;
 * models: ``regress``, ``mixed`` and the ``me*`` commands with ``bayes:``, ``estimates
   store|restore|table``, ``lrtest``, ``estat ic|group|icc|recovariance|wcorrelation``,
-  ``predict``, and the graphs.
+  ``predict``, ``margins`` (with ``marginsplot``), ``contrast``, ``pwcompare``, and the
+  graphs.
 
 Locals are shared by a do-file and the do-files it calls (Stata gives each its own).
 """

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import data_cmds, data_more, graph_cmds, macros, model_cmds
+from . import (
+    bayes_cmds,
+    data_cmds,
+    data_more,
+    graph_cmds,
+    macros,
+    margins_cmds,
+    model_cmds,
+)
 from .errors import CommandError
 from .session import ModelEntry, Output, Session, Unavailable
 
@@ -71,7 +79,13 @@ TABLE: list[tuple[str, int, Handler]] = [
     ("test", 2, model_cmds.cmd_test),
     ("testparm", 8, model_cmds.cmd_testparm),
     ("lincom", 6, model_cmds.cmd_lincom),
+    ("bayesstats", 10, bayes_cmds.cmd_bayesstats),
+    ("bayestest", 9, bayes_cmds.cmd_bayestest),
     ("predict", 7, model_cmds.cmd_predict),
+    ("margins", 7, margins_cmds.cmd_margins),
+    ("marginsplot", 11, margins_cmds.cmd_marginsplot),
+    ("contrast", 8, margins_cmds.cmd_contrast),
+    ("pwcompare", 9, margins_cmds.cmd_pwcompare),
     ("graph", 2, graph_cmds.cmd_graph),
     ("twoway", 2, graph_cmds.cmd_graph),
     ("scatter", 2, graph_cmds.cmd_graph),

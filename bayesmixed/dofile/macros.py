@@ -18,10 +18,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import StataSyntaxError
+from ..results.base import kind_of
 from ..syntax.expr import eval_node
 from ..syntax.expr_parser import parse_if
 from ..syntax.lexer import TokenStream
 from .errors import CommandError
+from .regress import OLSResult
 from .session import Session
 
 _LOCAL = re.compile(r"`([^`']*)'")
@@ -127,15 +129,20 @@ def _coefficient(session: Session, kind: str, name: str) -> float:
     return float(values[name])
 
 
-_E_NAMES = {
-    "N": "nobs",
-    "ll": "loglik",
-    "aic": "aic",
-    "bic": "bic",
-    "r2": "r2",
-    "rmse": "root_mse",
-    "N_clust": "n_clusters",
-}
+# e() results -> attribute, for each kind of fit the session can hold
+_E_LIKELIHOOD = {"N": "nobs", "ll": "loglik", "aic": "aic", "bic": "bic"}
+_E_REGRESS = {"N": "nobs", "r2": "r2", "rmse": "root_mse", "N_clust": "n_clusters"}
+_E_POSTERIOR = {"N": "nobs"}  # a Bayesian fit maximized no likelihood
+
+
+def _e_names(result: object) -> dict[str, str]:
+    """The ``e()`` results ``result`` stores, chosen by its kind."""
+    if isinstance(result, OLSResult):
+        return _E_REGRESS
+    kind = kind_of(result)
+    if kind is None:
+        return {}
+    return _E_LIKELIHOOD if kind.likelihood else _E_POSTERIOR
 
 
 def _result(session: Session, kind: str, name: str) -> float:
@@ -144,10 +151,11 @@ def _result(session: Session, kind: str, name: str) -> float:
             return float("nan")  # Stata: a missing r() is missing
         return float(session.results[name])
     est = session.require_estimate(f"e({name})")
-    attr = _E_NAMES.get(name)
-    value = getattr(est.result, attr, None) if attr else None
+    names = _e_names(est.result)
+    attr = names.get(name)
+    value = getattr(est.result, attr) if attr else None
     if value is None:
-        known = ", ".join(k for k, a in _E_NAMES.items() if hasattr(est.result, a))
+        known = ", ".join(names)
         raise CommandError(f"e({name}) is not available here (available: {known})")
     return float(value() if callable(value) else value)
 

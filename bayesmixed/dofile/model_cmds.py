@@ -17,23 +17,16 @@ import pandas as pd
 
 from .. import api
 from ..errors import NotSupportedError
+from ..results.base import ResultKind, kind_of
 from ..results.format import fmt_g
+from ..spec.family import glm_commands
 from .args import expand_varlist, parse_args
 from .errors import CommandError
 from .predict import predict_columns
 from .regress import fit_ols
 from .session import Estimate, ModelEntry, Session, Unavailable
 
-MODEL_COMMANDS = (
-    "mixed",
-    "xtmixed",
-    "melogit",
-    "meprobit",
-    "mecloglog",
-    "mepoisson",
-    "menbreg",
-    "meglm",
-)
+MODEL_COMMANDS = ("mixed", "xtmixed", *glm_commands(), "meglm")
 PREDICT_KINDS = {
     "xb": 2,
     "fitted": 3,
@@ -46,6 +39,7 @@ PREDICT_KINDS = {
     "pr": 2,
     "eta": 3,
     "relevel": 5,
+    "outcome": 7,
 }
 
 
@@ -95,7 +89,7 @@ def cmd_model(session: Session, text: str, line: int) -> str:
             raise
         _unavailable(session, text, line, str(err))
         return ""
-    notes = result.check() if hasattr(result, "check") else []
+    notes = result.check() if kind_of(result) is ResultKind.BAYES else []
     _activate(session, result, text, line, bayes=True, notes=notes)
     if session.progress is not None:
         for note in notes:
@@ -119,6 +113,10 @@ def fit_command(text: str, frame: pd.DataFrame, session: Session | None) -> obje
         options.update(draws=session.draws, tune=session.draws)
     if session.chains is not None:
         options["chains"] = session.chains
+    elif session.default_chains is not None and _has_bayes_prefix(text):
+        prefix = text.split(":", 1)[0]
+        if "nchains" not in prefix:
+            options["chains"] = session.default_chains
     if session.until_converged and _has_bayes_prefix(text):
         options["until_converged"] = True
     if session.seed is not None and _has_bayes_prefix(text):
@@ -186,11 +184,17 @@ def _store(session: Session, rest: str) -> str:
 
 def coef_se(result) -> tuple[pd.Series, pd.Series]:
     """Point estimates and standard errors (posterior mean and sd for Bayesian fits)."""
-    if hasattr(result, "summary") and hasattr(result, "idata"):
+    if kind_of(result) is ResultKind.BAYES:
         summ = result.summary()
         fixed = summ.xs(result.design.spec.response, level="equation")
         return fixed["mean"], fixed["sd"]
     return result.coef, result.se
+
+
+def _likelihood_fit(result: object) -> bool:
+    """A mixed or me* fit by ML/REML (not ``regress``, not a posterior)."""
+    kind = kind_of(result)
+    return kind is not None and kind.likelihood
 
 
 def estimates_table(items: list[tuple[str, Estimate]], se: bool) -> str:
@@ -226,7 +230,7 @@ def cmd_lrtest(session: Session, text: str, line: int) -> str:
         raise CommandError("lrtest: give one or two stored estimation names")
     a, b = (session.estimate(n) for n in names)
     for est in (a, b):
-        if est.bayes or not hasattr(est.result, "loglik"):
+        if est.bayes or not _likelihood_fit(est.result):
             raise CommandError("lrtest needs two likelihood fits (not regress, not bayes:)")
     labels = tuple(e.name if n == "." else n for n, e in zip(names, (a, b), strict=True))
     return str(lrtest(a.result, b.result, names=labels))
@@ -235,7 +239,7 @@ def cmd_lrtest(session: Session, text: str, line: int) -> str:
 def cmd_estat(session: Session, text: str, line: int) -> str:
     from ..postestimation import estat
 
-    words = text.split()
+    words = text.replace(",", " , ").split()
     if len(words) < 2:
         raise CommandError("estat: say which statistic (ic, group, icc ...)")
     sub = {"gr": "group", "gro": "group", "grou": "group"}.get(words[1], words[1])
@@ -245,17 +249,32 @@ def cmd_estat(session: Session, text: str, line: int) -> str:
     if sub == "group":
         return estat.format_estat_group(est.result)
     if sub == "icc":
-        compute = getattr(est.result, "estat_icc", None)  # ML and Bayesian fits alike
-        if not callable(compute):
+        if kind_of(est.result) is None:  # ML and Bayesian fits alike; not regress
             raise NotSupportedError("estat icc is available after mixed-model fits only")
-        return estat.format_estat_icc(compute())
+        return estat.format_estat_icc(est.result.estat_icc())
+    if sub == "df":  # small-sample dfs of a mixed (LMM) fit
+        from ..postestimation.dfmethod import estat_df_command
+        from ..results.mixed import MixedResult
+
+        if not isinstance(est.result, MixedResult):
+            raise NotSupportedError("estat df is available after mixed (linear) fits only")
+        return estat_df_command(est.result, text)
+    if sub == "sd":  # random-effect SDs and correlations with delta-method SEs
+        from ..postestimation.estat_sd import format_estat_sd
+
+        if kind_of(est.result) is None or est.bayes:
+            raise NotSupportedError("estat sd is available after mixed and me* fits only")
+        if len(words) > 2:
+            raise CommandError(f"estat sd: options not supported ({' '.join(words[2:])})")
+        return format_estat_sd(est.result)
     if sub in ("recovariance", "recov", "wcorrelation", "wcorr"):
         compute = {"recov": "recovariance", "wcorr": "wcorrelation"}.get(sub, sub)
-        if not hasattr(est.result, "re_cov"):
+        if kind_of(est.result) is None:
             raise NotSupportedError(f"estat {compute} is available after mixed-model fits only")
         return str(getattr(estat, f"estat_{compute}")(est.result))
     raise NotSupportedError(
-        f"estat {sub} is not available yet (available: ic, group, icc, recovariance, wcorrelation)"
+        f"estat {sub} is not available yet "
+        "(available: ic, group, icc, df, sd, recovariance, wcorrelation)"
     )
 
 
@@ -268,7 +287,7 @@ def _wald_target(session: Session, text: str) -> tuple[object, str, list[str]]:
     word = re.match(r"\s*([A-Za-z]+)", text)
     what = word.group(1) if word else "test"
     est = session.require_estimate(what)
-    if est.bayes or not hasattr(est.result, "vcov_beta"):
+    if est.bayes or not _likelihood_fit(est.result):
         raise CommandError(
             f"{what} needs a likelihood fit (mixed, me*): for bayes: fits read the posterior "
             "summaries"
@@ -312,13 +331,24 @@ def cmd_lincom(session: Session, text: str, line: int) -> str:
 
 
 # ------------------------------------------------------------------ predict
+def _outcome(text: str | None) -> float | str:
+    """``outcome(#2)`` (the second category) or ``outcome(3)`` (the value 3)."""
+    text = (text or "").strip()
+    if text.startswith("#"):
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise CommandError(f"predict: outcome({text}) must be a value or #k") from None
+
+
 def cmd_predict(session: Session, text: str, line: int) -> str:
     frame = session.require_data()
     args = parse_args(text, 1, PREDICT_KINDS)
     est = session.require_estimate("predict")
     if est.data_token != session.data_token:
         raise CommandError("predict: the active estimates were fitted on another dataset")
-    kinds = [k for k in args.options if k != "relevel"]
+    kinds = [k for k in args.options if k not in ("relevel", "outcome")]
     if args.has("relevel"):
         raise NotSupportedError("predict, relevel() is not available yet")
     if len(kinds) > 1:
@@ -329,7 +359,8 @@ def cmd_predict(session: Session, text: str, line: int) -> str:
     for name in args.words:
         if name in frame.columns:
             raise CommandError(f"predict: variable '{name}' already defined")
-    columns = predict_columns(est.result, kind)
+    outcome = _outcome(args.option_text("outcome")) if args.has("outcome") else None
+    columns = predict_columns(est.result, kind, outcome)
     if len(columns) != len(args.words):
         raise CommandError(
             f"predict {kind}: this model gives {len(columns)} variable(s) "

@@ -10,21 +10,21 @@ import numpy as np
 import pandas as pd
 
 from ..errors import NotSupportedError
+from ..results.base import kind_of
 
 KINDS = ("xb", "fitted", "residuals", "reffects", "reses", "stdp", "rstandard", "mu", "pr", "eta")
 
 
-def predict_columns(result: object, kind: str) -> list[pd.Series]:
-    """The new variables of ``predict ..., kind``, indexed by the estimation sample's rows."""
-    native = getattr(result, "predict", None)
-    if callable(native):
-        return _as_columns(native(kind), _rows(result))
+def predict_columns(result: object, kind: str, outcome=None) -> list[pd.Series]:
+    """The new variables of ``predict ..., kind``, indexed by the estimation sample's rows.
+
+    ``outcome`` (Stata's ``outcome()``) picks one category's probability after a
+    categorical model; without it ``pr`` gives one variable per outcome.
+    """
+    if kind_of(result) is not None:  # a mixed-model fit of any kind: its own predict
+        extra = {} if outcome is None else {"outcome": outcome}
+        return _as_columns(result.predict(kind, **extra), result.design.rows)
     return _fallback(result, kind)
-
-
-def _rows(result: object) -> pd.Index:
-    design = getattr(result, "design", None)
-    return design.rows if design is not None else result.rows
 
 
 def _as_columns(value: object, rows: pd.Index) -> list[pd.Series]:

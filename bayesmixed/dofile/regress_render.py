@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scipy import stats
 
-from ..results.format import abbrev, fmt_f, fmt_fc, fmt_g
+from ..results.format import abbrev, fmt_f, fmt_fc, fmt_g, stat_pair, two_columns
 
 
 def render_regress(result) -> str:
@@ -17,8 +17,8 @@ def render_regress(result) -> str:
         ("R-squared", fmt_f(result.r2, 4)),
         ("Root MSE", fmt_f(result.root_mse, 4)),
     ]
-    title = "Linear regression"
-    lines = [f"{title if i == 0 else '':<48}{k:<18}={v:>11}" for i, (k, v) in enumerate(items)]
+    titles = ["Linear regression"] + [""] * (len(items) - 1)
+    lines = [two_columns(t, stat_pair(k, v)) for t, (k, v) in zip(titles, items)]
     lines.append("")
     if result.vce == "cluster":
         note = f"(Std. err. adjusted for {fmt_fc(result.n_clusters)} clusters in {result.cluster})"

@@ -11,6 +11,7 @@ do-file's encoding is detected as Stata users' files need (:mod:`.source`).
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -37,6 +38,7 @@ def run_do(
     progress: Callable[[str], None] | None = None,
     *,
     chains: int | None = None,
+    default_chains: int | None = None,
     progressbar: bool | None = None,
     strict: bool = False,
     until_converged: bool = False,
@@ -50,6 +52,8 @@ def run_do(
         do-file's ``mcmcsize()``/``burnin()``; ``None`` keeps them.
     progress : called with one line per command as it starts (the CLI prints them).
     chains : MCMC chains of every ``bayes:`` model, overriding ``nchains()``.
+    default_chains : chains of a ``bayes:`` model whose prefix has no ``nchains()``
+        (``None``: the engine's default, 4); both CLI commands pass the same value.
     progressbar : the sampler's progress bar; ``None`` shows it only on a terminal
         (a bar redrawn into a log file or CI output is just noise).
     strict : stop at a ``bayes:`` model the engine does not support.  By default the
@@ -83,14 +87,16 @@ def run_do(
         check_destination(Path(out))
     if progressbar is None:
         progressbar = sys.stderr.isatty()
+    tracker = None if progress is None else BayesProgress(progress, count_bayes(path))
     session = Session(
         base_dir=path.parent,
         draws=draws,
         chains=chains,
+        default_chains=optional_whole_number(default_chains, "default_chains"),
         until_converged=until_converged,
         progressbar=progressbar,
         strict=strict,
-        progress=progress,
+        progress=tracker,
     )
     session.sinks = list(log or [])
     start = time.perf_counter()
@@ -102,13 +108,79 @@ def run_do(
         raise
     finally:
         _close_log(session)
+        if tracker is not None:
+            tracker.finish()
     session.write("\nend of do-file\n")
     if out is not None:
         if progress is not None:
             progress(f"writing the report to {out}")
         meta = _run_facts(session, time.perf_counter() - start)
-        write_report(session.log, Path(out), title=f"bayesmixed: {path.name}", facts=meta)
+        title = f"bayesmixed: {path.name}"
+        write_report(session.log, Path(out), title=title, facts=meta, progress=progress)
     return session
+
+
+_BAYES = re.compile(r"^(?:(?:qui(?:etly)?|cap(?:ture)?|noi(?:sily)?)\s*:?\s+)*bayes\b")
+
+
+def _is_bayes(text: str) -> bool:
+    """A ``bayes:`` command, behind any quietly/capture/noisily prefixes."""
+    return bool(_BAYES.match(text.strip()))
+
+
+def count_bayes(path: Path) -> int:
+    """The ``bayes:`` commands written in the do-file (0 if it cannot be read here: the
+    run itself then reports why)."""
+    try:
+        return sum(_is_bayes(c.text) for c in split_commands(read_source(path)))
+    except (BayesmixedError, OSError):
+        return 0
+
+
+class BayesProgress:
+    """The per-command progress callback, plus one line per ``bayes:`` model.
+
+    Each ``bayes:`` model (by far the slowest commands) gets a line with its number out of
+    those written in the do-file and an estimate of the time left for the Bayesian models:
+    the mean time of those finished so far times the number still to run, counting this
+    one.  A model's time runs from its progress line to the next command's.
+    """
+
+    def __init__(self, sink: Callable[[str], None], total: int):
+        self.sink, self.total = sink, total
+        self.durations: list[float] = []
+        self.started: float | None = None
+
+    def __call__(self, line: str) -> None:
+        now = time.perf_counter()
+        self.finish(now)
+        self.sink(line)
+        text = line.split(": ", 1)[1] if ": " in line else line
+        if _is_bayes(text):
+            self.started = now
+            self.sink(self._status(len(self.durations) + 1))
+
+    def _status(self, index: int) -> str:
+        of = f" of {self.total}" if index <= self.total else ""
+        head = f"  bayes: model {index}{of}"
+        if not self.durations:
+            return f"{head}; time left estimated after the first model"
+        left = max(self.total - index + 1, 1)
+        mean = sum(self.durations) / len(self.durations)
+        return (
+            f"{head}; {len(self.durations)} done in {sum(self.durations):.0f} s, "
+            f"about {_duration(mean * left)} left for the Bayesian models"
+        )
+
+    def finish(self, now: float | None = None) -> None:
+        """Close the running ``bayes:`` model's clock (at the next command or the end)."""
+        if self.started is not None:
+            self.durations.append((now or time.perf_counter()) - self.started)
+            self.started = None
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 def _run_facts(session: Session, seconds: float) -> list[str]:

@@ -13,62 +13,27 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..report.records import (
+    Entry,
+    Estimate,
+    Figure,
+    Heading,
+    ModelEntry,
+    Output,
+    Unavailable,
+)
 from .errors import CommandError
 
-
-@dataclass
-class Estimate:
-    """A fitted model with what Stata keeps beside it in ``e()``."""
-
-    result: object
-    command: str  # the command line as written
-    data_token: int  # which ``use`` the data came from (predict checks it)
-    bayes: bool = False
-    name: str = "."
-    unavailable: str = ""  # why a ``bayes:`` fit could not be made (then ``result`` is None)
-
-
-@dataclass
-class Heading:
-    title: str
-
-
-@dataclass
-class Output:
-    command: str
-    text: str
-    line: int = 0
-
-
-@dataclass
-class Figure:
-    command: str
-    name: str
-    png: bytes
-    caption: str = ""
-
-
-@dataclass
-class ModelEntry:
-    """A fitted model in the log: the report pairs each ``bayes:`` fit with its ML twin."""
-
-    estimate: Estimate
-    text: str
-    line: int = 0
-    quiet: bool = False
-    notes: list[str] = field(default_factory=list)  # the sampler's convergence warnings
-
-
-@dataclass
-class Unavailable:
-    """A ``bayes:`` twin this version's engine refuses: the report says so, in its place."""
-
-    command: str
-    reason: str
-    line: int = 0
-
-
-Entry = Heading | Output | Figure | ModelEntry | Unavailable
+__all__ = [
+    "Entry",
+    "Estimate",
+    "Figure",
+    "Heading",
+    "ModelEntry",
+    "Output",
+    "Session",
+    "Unavailable",
+]
 
 
 @dataclass
@@ -86,6 +51,7 @@ class Session:
     base_dir: Path = field(default_factory=Path.cwd)
     draws: int | None = None
     chains: int | None = None
+    default_chains: int | None = None  # a bayes: prefix without nchains() (the CLI's 2)
     until_converged: bool = False
     progressbar: bool = False
     strict: bool = False
@@ -115,6 +81,7 @@ class Session:
     value_label_of: dict[str, str] = field(default_factory=dict)
     panel: tuple[str, str | None] | None = None  # ``xtset panelvar [timevar]``
     results: dict[str, float] = field(default_factory=dict)  # ``r()`` of the last command
+    margins: object = None  # the last ``margins`` result, which ``marginsplot`` draws
 
     def require_data(self) -> pd.DataFrame:
         if self.data is None:

@@ -11,19 +11,16 @@ rendering something close.
 from __future__ import annotations
 
 from ..errors import NotSupportedError
+from ..spec.family import get_family, glm_commands
 from ..spec.model import Component, ModelSpec, RandomEquation, Term
+from ..spec.options import DEFAULT_INTPOINTS, DEFAULT_LEVEL
 
-_GLM_NAMES = {
-    ("bernoulli", "logit"): "melogit",
-    ("bernoulli", "probit"): "meprobit",
-    ("bernoulli", "cloglog"): "mecloglog",
-    ("poisson", "log"): "mepoisson",
-}
+_GLM_NAMES = {fl: c for c, fl in glm_commands().items()}  # (family, link) -> me* command
 
 
 def spec_to_stata(spec: ModelSpec) -> str:
     """The Stata command whose parse is ``spec`` (data-independent parts only)."""
-    if spec.options.get("bayes"):
+    if spec.estimation.bayes:
         raise NotSupportedError("rendering the bayes: prefix is not supported")
     name, glm_opts = _command(spec)
     words = [name, spec.response, *(_term(t) for t in spec.fixed)]
@@ -31,23 +28,27 @@ def spec_to_stata(spec: ModelSpec) -> str:
         words.append(f"if {spec.sample_if}")
     if spec.sample_in is not None:
         words.append(f"in {spec.sample_in[0]}/{spec.sample_in[1]}")
+    if spec.estimation.weight is not None:
+        words.append("[{}={}]".format(*spec.estimation.weight))
     fe_opts = ([] if spec.constant else ["noconstant"]) + glm_opts
-    glob = _global_options(spec)
+    glob = _global_options(spec) + _vce_options(spec)
     if not spec.random:
         fe_opts += glob
     if fe_opts:
         words.append(", " + " ".join(fe_opts))
     previous: tuple[str, ...] = ()
+    level_weights = dict(spec.estimation.level_weights)
     for i, eq in enumerate(spec.random):
         last = i == len(spec.random) - 1
-        words.append(_equation(eq, previous, glob if last else []))
+        own = [f"pweight({level_weights.pop(eq.level)})"] if eq.level in level_weights else []
+        words.append(_equation(eq, previous, own + (glob if last else [])))
         previous = eq.path
     return " ".join(words)
 
 
 def _command(spec: ModelSpec) -> tuple[str, list[str]]:
     if spec.command == "mixed":
-        if spec.family != "gaussian" or spec.link != "identity":
+        if not get_family(spec.family, spec.link).closed_form:
             raise NotSupportedError("mixed with a non-Gaussian family")
         return "mixed", []
     opts = [f"offset({spec.offset})"] if spec.offset else []
@@ -55,46 +56,51 @@ def _command(spec: ModelSpec) -> tuple[str, list[str]]:
         opts.append(f"exposure({spec.exposure})")
     fam = spec.family
     trials = "" if spec.trials is None else f" {spec.trials}"
-    if spec.command in ("melogit", "meprobit", "mecloglog") and fam == "binomial":
+    fixed = glm_commands().get(spec.command)
+    if fixed is not None and get_family(fam).uses_trials and get_family(fixed[0]).binary:
         opts.append(f"binomial({spec.trials})")
     elif spec.command == "meglm" or _GLM_NAMES.get((fam, spec.link)) != spec.command:
         if spec.command != "meglm":
-            if spec.command == "menbreg" and fam == "nbinomial":
-                return spec.command, opts + _glm_options(spec)
             raise NotSupportedError(f"{spec.command} with family {fam}")
-        disp = spec.options.get("dispersion")
-        extra = f" {disp}" if fam == "nbinomial" and disp and disp != "mean" else ""
+        disp = spec.estimation.dispersion
+        extra = f" {disp}" if disp != "mean" else ""  # only nbinomial takes another
         opts += [f"family({fam}{trials}{extra})", f"link({spec.link})"]
     return spec.command, opts + _glm_options(spec)
 
 
 def _glm_options(spec: ModelSpec) -> list[str]:
-    out = []
-    if spec.options.get("eform"):
-        out.append(spec.options["eform"])
-    if spec.options.get("intmethod"):
-        out.append(f"intmethod({spec.options['intmethod']})")
-    if spec.options.get("intpoints", 7) != 7:
-        out.append(f"intpoints({spec.options['intpoints']})")
+    est = spec.estimation
+    out = [spec.display.eform] if spec.display.eform else []
+    if est.intmethod:
+        out.append(f"intmethod({est.intmethod})")
+    if est.intpoints != DEFAULT_INTPOINTS:
+        out.append(f"intpoints({est.intpoints})")
     return out
 
 
 def _global_options(spec: ModelSpec) -> list[str]:
     out = ["reml"] if spec.reml else []
-    if spec.options.get("display") == "stddeviations":
+    shown = spec.display
+    if shown.stddeviations:
         out.append("stddeviations")
-    if spec.options.get("level", 95.0) != 95.0:
-        out.append(f"level({spec.options['level']:g})")
-    if spec.options.get("base"):
+    if shown.level != DEFAULT_LEVEL:
+        out.append(f"level({shown.level:g})")
+    if shown.base:
         out.append("baselevels")
-    if "log" in spec.options:
-        out.append("log" if spec.options["log"] else "nolog")
+    if shown.log is not None:
+        out.append("log" if shown.log else "nolog")
     res = spec.residual
     if res.type != "independent" or res.by or res.t:
         inner = res.type + ("" if res.order is None else f" {res.order}")
         subs = ([f"t({res.t})"] if res.t else []) + ([f"by({res.by})"] if res.by else [])
         out.append(f"residuals({inner}{', ' + ' '.join(subs) if subs else ''})")
     return out
+
+
+def _vce_options(spec: ModelSpec) -> list[str]:
+    est = spec.estimation
+    out = [] if est.vce == "oim" else [f"vce({est.vce}{' ' + est.cluster if est.cluster else ''})"]
+    return out + ([f"pwscale({est.pwscale})"] if est.pwscale else [])
 
 
 def _equation(eq: RandomEquation, previous: tuple[str, ...], glob: list[str]) -> str:

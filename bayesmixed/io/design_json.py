@@ -14,14 +14,14 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from ..design.residual import ResidualData, _batches, _max_lag
+from ..design.residual import ResidualCodes, ResidualData, assemble_residual
 from ..design.types import Design, GroupInfo, REBlock
+from ..design.weights import Weights
 from ..errors import BayesmixedError
 from ..spec.covariance import get_structure
 from ..spec.model import ModelSpec
-from ..spec.residual import residual_model
 from .archive import ResultFileError
-from .spec_json import _equation_from_dict, _equation_to_dict, as_list, as_str
+from .spec_json import as_list, as_str, equation_from_dict, equation_to_dict
 
 
 def data_signature(design: Design) -> dict:
@@ -60,6 +60,8 @@ def design_to_dict(design: Design, enc) -> dict:
         "notes": list(design.notes),
         "residual": None if design.residual is None else _residual_to_dict(design.residual, enc),
         "signature": data_signature(design),
+        "weights": None if design.weights is None else _weights_to_dict(design.weights, enc),
+        "cluster": None if design.cluster is None else enc(np.asarray(design.cluster)),
     }
 
 
@@ -67,11 +69,12 @@ _DESIGN_KEYS = {
     "spec", "y", "X", "fixed_names", "blocks", "rows", "dropped", "omitted", "base_levels",
     "group_info", "notes", "residual", "signature",
 }  # fmt: skip
+_LATER_KEYS = {"weights", "cluster"}  # issue 15; files written before lack them
 
 
 def design_from_dict(d: dict, dec) -> Design:
     """Rebuild a design, checking the type and size of every part against the others."""
-    if set(d) != _DESIGN_KEYS:
+    if not _DESIGN_KEYS <= set(d) <= _DESIGN_KEYS | _LATER_KEYS:
         raise ResultFileError("the saved design has missing or unknown parts")
     try:
         design = Design(
@@ -90,6 +93,10 @@ def design_from_dict(d: dict, dec) -> Design:
         _check_consistent(design, d["signature"])
         if d["residual"] is not None:
             design.residual = _residual_from_dict(_dict(d["residual"]), design, dec)
+        if d.get("weights") is not None:
+            design.weights = _weights_from_dict(_dict(d["weights"]), design.n, dec)
+        if d.get("cluster") is not None:
+            design.cluster = _codes(dec(d["cluster"]), design.n, design.n, "vce cluster")
     except (KeyError, TypeError, ValueError, IndexError, BayesmixedError) as exc:
         if isinstance(exc, ResultFileError):
             raise
@@ -119,7 +126,7 @@ def _group_info(g: object) -> GroupInfo:
 
 def _block_to_dict(block: REBlock, enc) -> dict:
     return {
-        "equation": _equation_to_dict(block.equation),
+        "equation": equation_to_dict(block.equation),
         "codes": enc(np.asarray(block.codes)),
         "groups": enc(block.groups),
         "Z": enc(np.asarray(block.Z)),
@@ -130,13 +137,14 @@ def _block_to_dict(block: REBlock, enc) -> dict:
 
 def _block_from_dict(d: object, dec) -> REBlock:
     d = _dict(d)
+    names = tuple(_strs(d["effect_names"]))
     return REBlock(
-        equation=_equation_from_dict(d["equation"]),
+        equation=equation_from_dict(d["equation"]),
         codes=_int_array(dec(d["codes"])),
         groups=_typed(dec(d["groups"]), pd.Index, "group labels"),
         Z=_float_array(dec(d["Z"]), 2),
-        effect_names=tuple(_strs(d["effect_names"])),
-        structure=get_structure(as_str(d["structure"])),
+        effect_names=names,
+        structure=get_structure(as_str(d["structure"]), len(names), names),
     )
 
 
@@ -167,13 +175,24 @@ def _residual_from_dict(d: dict, design: Design, dec) -> ResidualData:
         raise ResultFileError("the saved residual times are malformed")
     if n == 0:
         raise ResultFileError("the saved residual structure has no observations")
-    max_lag = _max_lag(times, codes) if times is not None else None
-    max_size = int(np.bincount(codes).max())
-    model = residual_model(design.spec.residual, level_labels, by_labels, max_lag, max_size)
-    batches = [] if model.structure.diagonal else _batches(codes, times, levels, groups)
-    return ResidualData(
-        model, codes, panels, as_str(d["panel_level"]), times, levels, groups, batches
-    )
+    coded = ResidualCodes(codes, panels, as_str(d["panel_level"]), times, levels, groups)
+    return assemble_residual(design.spec.residual, coded, level_labels, by_labels)
+
+
+def _weights_to_dict(weights: Weights, enc) -> dict:
+    levels = {level: enc(np.asarray(v, float)) for level, v in weights.levels.items()}
+    return {"kind": weights.kind, "obs": enc(np.asarray(weights.obs, float)), "levels": levels}
+
+
+def _weights_from_dict(d: dict, n: int, dec) -> Weights:
+    kind = as_str(d["kind"])
+    if kind not in ("fweight", "pweight") or set(d) != {"kind", "obs", "levels"}:
+        raise ResultFileError("the saved weights are malformed")
+    obs = _float_array(dec(d["obs"]), 1)
+    levels = {as_str(k): _float_array(dec(v), 1) for k, v in _dict(d["levels"]).items()}
+    if any(a.shape != (n,) or not np.all(a >= 0) for a in [obs, *levels.values()]):
+        raise ResultFileError("the saved weights do not match the design's rows")
+    return Weights(kind, obs, levels)
 
 
 def _codes(a: object, n: int, size: int, what: str) -> np.ndarray:

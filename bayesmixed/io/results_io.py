@@ -57,7 +57,7 @@ def save(result: object, path: str | Path) -> Path:
             out[f.name] = {"$datatree": save_tree(value, writer)}
         else:
             out[f.name] = enc(value)
-    from .. import __version__
+    from ..version import __version__
 
     writer.add_json(RESULT_MEMBER, {"kind": kind, "saved_by": __version__, "fields": out})
     return writer.write(path)

@@ -13,22 +13,29 @@ from __future__ import annotations
 from ..errors import BayesmixedError
 from ..spec.covariance import resolve_name
 from ..spec.model import Component, ModelSpec, RandomEquation, ResidualSpec, Term
+from ..spec.options import DisplayOptions, EstimationOptions
 from ..syntax.expr import IfExpr
 from ..syntax.expr_parser import parse_if
 from ..syntax.lexer import TokenStream
 from .archive import ResultFileError
+from .options_json import (
+    display_from_dict,
+    estimation_from_dict,
+    options_from_legacy,
+    options_to_dict,
+    syntax_from_json,
+)
+from .values import from_plain_json
 
 _FACTOR_BASES = ("first", "last", "freq", "none")
 
 
 def spec_to_dict(spec: ModelSpec) -> dict:
     """A JSON-ready dict of every field of ``spec`` (options included)."""
-    from .values import plain_json
-
     return {
         "response": spec.response,
         "fixed": [_term_to_list(t) for t in spec.fixed],
-        "random": [_equation_to_dict(eq) for eq in spec.random],
+        "random": [equation_to_dict(eq) for eq in spec.random],
         "constant": spec.constant,
         "family": spec.family,
         "link": spec.link,
@@ -45,20 +52,24 @@ def spec_to_dict(spec: ModelSpec) -> dict:
         "offset": spec.offset,
         "exposure": spec.exposure,
         "trials": spec.trials,
-        "options": plain_json(spec.options),
+        **options_to_dict(spec.estimation, spec.display),
+        "syntax": spec.syntax,
         "source": spec.source,
     }
 
 
 def spec_from_dict(d: object) -> ModelSpec:
-    """Rebuild a spec, refusing anything that is not exactly what ``spec_to_dict`` writes."""
-    from .values import from_plain_json
+    """Rebuild a spec, refusing anything that is not exactly what ``spec_to_dict`` writes.
 
+    A spec saved before the options were typed holds one ``options`` dict in
+    place of ``estimation``, ``display`` and ``syntax``; it is read too.
+    """
     try:
+        estimation, display, syntax = _options(d)
         return ModelSpec(
             response=as_str(d["response"]),
             fixed=tuple(_term_from_list(t) for t in as_list(d["fixed"])),
-            random=tuple(_equation_from_dict(e) for e in as_list(d["random"])),
+            random=tuple(equation_from_dict(e) for e in as_list(d["random"])),
             constant=_bool(d["constant"]),
             family=as_str(d["family"]),
             link=as_str(d["link"]),
@@ -70,7 +81,9 @@ def spec_from_dict(d: object) -> ModelSpec:
             offset=_opt_str(d["offset"]),
             exposure=_opt_str(d["exposure"]),
             trials=_trials(d["trials"]),
-            options=_options(from_plain_json(d["options"])),
+            estimation=estimation,
+            display=display,
+            syntax=syntax,
             source=as_str(d["source"]),
         )
     except ResultFileError:
@@ -80,10 +93,17 @@ def spec_from_dict(d: object) -> ModelSpec:
         raise ResultFileError(f"the saved model specification is malformed ({exc!r})") from exc
 
 
-def _options(value: object) -> dict:
-    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-        raise ValueError(f"options {str(value)[:40]}")
-    return value
+def _options(d: dict) -> tuple[EstimationOptions, DisplayOptions, str]:
+    """The typed options of a saved spec, from today's entries or an older file's dict."""
+    if "options" in d:
+        if {"estimation", "display", "syntax"} & set(d):
+            raise ValueError("both the old options dict and typed options")
+        return options_from_legacy(from_plain_json(d["options"]))
+    return (
+        estimation_from_dict(d["estimation"]),
+        display_from_dict(d["display"]),
+        syntax_from_json(d["syntax"]),
+    )
 
 
 def parse_if_text(text: str) -> IfExpr:
@@ -120,7 +140,8 @@ def _term_from_list(items: object) -> Term:
     return Term(tuple(comps))
 
 
-def _equation_to_dict(eq: RandomEquation) -> dict:
+def equation_to_dict(eq: RandomEquation) -> dict:
+    """One random-effects equation as JSON (also inside a saved design's blocks)."""
     return {
         "path": list(eq.path),
         "terms": [_term_to_list(t) for t in eq.terms],
@@ -130,7 +151,8 @@ def _equation_to_dict(eq: RandomEquation) -> dict:
     }
 
 
-def _equation_from_dict(d: object) -> RandomEquation:
+def equation_from_dict(d: object) -> RandomEquation:
+    """The inverse of :func:`equation_to_dict`; ValueError on anything malformed."""
     path = tuple(as_str(p) for p in as_list(d["path"]))
     if not path:
         raise ValueError("empty random-effects path")

@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 
 from ..design.types import Design
+from ..engines.optsummary import OptSummary
+from ..results.base import ResultKind, kind_of
 from .errors import ResultFileError
 
 
@@ -69,13 +71,14 @@ def _name(hint: object) -> str:
 
 def check_shapes(result: object) -> None:
     """The arrays of a likelihood result agree with its design (Bayes: see render)."""
-    design = getattr(result, "design", None)
-    if not isinstance(design, Design) or not hasattr(result, "beta"):
+    kind = kind_of(result)
+    if kind is None or not kind.likelihood or not isinstance(result.design, Design):
         return
+    design = result.design
     p, blocks = design.p, design.blocks
     _array(result.beta, (p,), "beta")
     _array(result.vcov_beta, (p, p), "vcov_beta")
-    n_theta = sum(b.structure.n_theta(b.k) for b in blocks)
+    n_theta = sum(b.structure.n_theta for b in blocks)
     _array(result.theta, (n_theta,), "theta")
     if len(result.cov_blocks) != len(blocks):
         raise ResultFileError("the saved result does not have one covariance matrix per block")
@@ -85,11 +88,11 @@ def check_shapes(result: object) -> None:
     if result.working_vcov is not None:
         _array(result.working_vcov, (w, w), "working_vcov")
     _check_opt(result.opt)
-    check_series(getattr(result, "residual_params", None), "residual parameters")
-    level = getattr(result, "level", 95.0)
-    if not 0 < level < 100:
-        raise ResultFileError(f"the saved confidence level {level} is not a percentage")
-    modes = getattr(result, "modes", [])
+    if kind is ResultKind.MIXED:
+        check_series(result.residual_params, "residual parameters")
+    if not 0 < result.level < 100:
+        raise ResultFileError(f"the saved confidence level {result.level} is not a percentage")
+    modes = result.modes if kind is ResultKind.GLMM else []
     if modes and len(modes) != len(blocks):
         raise ResultFileError("the saved result does not have one set of modes per block")
     for m, b in zip(modes, blocks, strict=False):
@@ -97,8 +100,6 @@ def check_shapes(result: object) -> None:
 
 
 def _check_opt(opt: object) -> None:
-    from ..results.mixed import OptSummary
-
     check_fields(OptSummary, vars(opt))
     for name in ("theta_start", "theta_end"):
         _vector(getattr(opt, name), f"opt.{name}")

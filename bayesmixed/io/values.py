@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ..design.types import Design
+from ..engines.optsummary import OptSummary
 from ..errors import BayesmixedError
-from ..results.mixed import OptSummary
 from ..spec.family import Family, get_family
 from ..spec.model import ModelSpec
 from .archive import ArchiveReader, ArchiveWriter, ResultFileError
@@ -120,7 +120,7 @@ class Encoder:
         if isinstance(value, OptSummary):
             return {"$opt": {f.name: self(getattr(value, f.name)) for f in fields(value)}}
         if isinstance(value, Family):
-            return {"$family": [value.name, value.link.name]}
+            return {"$family": [value.name, value.link.name, *value.state()]}
         if isinstance(value, ModelSpec):
             from .spec_json import spec_to_dict
 
@@ -241,9 +241,10 @@ def _label(value: object) -> object:
 
 
 def _family(body: list) -> Family:
-    if len(body) != 2 or not all(isinstance(v, str) for v in body):
+    ok = len(body) >= 2 and all(isinstance(v, str) for v in body[:2])
+    if not ok or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in body[2:]):
         raise ResultFileError("a saved family is malformed")
     try:
-        return get_family(body[0], body[1])
+        return get_family(body[0], body[1]).restore(tuple(float(v) for v in body[2:]))
     except BayesmixedError as exc:
         raise ResultFileError(f"the saved family is unknown ({exc})") from exc

@@ -9,6 +9,7 @@ lacks: shrinkage, caterpillars of BLUPs beside posteriors, Stata's twoway graphs
 
 from .diagnostics import forest, ppc, ppc_tstat, rank, stata_tree, trace, trace_rank
 from .effects import caterpillar, shrinkage
+from .marginsplot import marginsplot
 from .twoway import Layer, matrix, to_png, twoway
 from .workshop import fitted_lines, residual_vs_fitted, scores_by_school
 
@@ -17,6 +18,7 @@ __all__ = [
     "caterpillar",
     "fitted_lines",
     "forest",
+    "marginsplot",
     "matrix",
     "ppc",
     "ppc_tstat",

@@ -58,11 +58,11 @@ def predictive_tree(result, draws: int = PPC_DRAWS, seed: int = PPC_SEED) -> xr.
     """Observed response and about ``draws`` replicated data sets, as ArviZ's PPCs read them.
 
     The replicates come from the posterior predictive of the estimation sample
-    (:func:`~bayesmixed.postestimation.bayes_predict.replicate`, the engine behind
+    (:func:`~bayesmixed.postestimation.bayes_replicate.replicate`, the engine behind
     ``result.posterior_predictive``) but are not stored in ``result.idata``: drawing a
     figure leaves the result as it was.
     """
-    from ..postestimation.bayes_predict import replicate
+    from ..postestimation.bayes_replicate import replicate
 
     per_chain = max(1, min(result.draws, -(-draws // result.chains)))
     rep = replicate(result, per_chain, seed)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
-from scipy import stats
 
 from ..errors import DataError
+from ..maths import critical_value
 from .twoway import PALETTE
 
 
@@ -40,7 +40,7 @@ def caterpillar(
         raise DataError("caterpillar: posterior draws do not match the groups")
     order = np.argsort(centre)
     pos = np.arange(len(order))
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = critical_value(100 * level)  # level is a fraction here (0.95)
     fig = Figure(figsize=(6.5, max(3.0, 0.13 * len(order) + 1.2)), layout="constrained")
     ax = fig.subplots()
     shift = 0.18 if blup is not None and draws is not None else 0.0

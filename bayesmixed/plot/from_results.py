@@ -16,10 +16,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import NotSupportedError
+from ..results.base import ResultKind, kind_of
 
 
 def is_bayes(result: object) -> bool:
-    return hasattr(result, "idata") and hasattr(result, "parameter_draws")
+    return kind_of(result) is ResultKind.BAYES
 
 
 def ml_effects(result) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -37,7 +38,6 @@ def bayes_effect_draws(result, block: int) -> np.ndarray:
 # continuity corrections (added to the group's total, to its size) for the raw rate:
 # the empirical logit log((s + 1/2) / (n - s + 1/2)) of Haldane and Anscombe for 0/1
 # responses, half a count for counts; none where the mean cannot reach the link's edge.
-_CORRECTION = {"bernoulli": (0.5, 1.0), "poisson": (0.5, 0.0), "nbinomial": (0.5, 0.0)}
 
 
 def raw_group_means(result, block: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -70,10 +70,11 @@ def raw_group_means(result, block: int = 0) -> tuple[np.ndarray, np.ndarray]:
     if spec.link == "identity":
         sums = np.bincount(codes, weights=design.y - fixed, minlength=groups)
         return sums / np.maximum(n, 1), n
-    if spec.family == "binomial":
+    family = get_family(spec.family, spec.link)
+    if family.uses_trials:
         raise NotSupportedError("raw group rates of a binomial response need its trials")
-    link = get_family(spec.family, spec.link).link
-    add, extra = _CORRECTION.get(spec.family, (0.0, 0.0))
+    link = family.link
+    add, extra = family.empirical_correction()
     size = np.maximum(n, 1)
     observed = (np.bincount(codes, weights=design.y, minlength=groups) + add) / (size + extra)
     predicted = np.bincount(codes, weights=link.inverse(fixed), minlength=groups)

@@ -27,6 +27,7 @@ import pandas as pd
 
 from ..design.random import ALL, group_codes
 from ..errors import NotSupportedError, SpecificationError
+from ..maths import sqrt_psd
 from ..validate import seed_or_generator
 from .newdata import predictor_names, warn_unseen
 from .predict import (
@@ -34,11 +35,10 @@ from .predict import (
     GLMM_KINDS,
     LMM_KINDS,
     RELEVEL_KINDS,
-    _included_levels,
-    _new_group_labels,
-    _rows,
     effect_columns,
+    outcome_frame,
 )
+from .predict_rows import included_levels, new_group_labels, prediction_rows
 
 SD_KINDS = ("stdp", "reses")
 CHUNK_VALUES = 4_000_000  # draws x rows held at once
@@ -57,7 +57,7 @@ class PosteriorDraws:
     b: list[np.ndarray]  # per block (S, groups, k)
     cov: list[np.ndarray]  # per block (S, k, k)
     sigma: np.ndarray | None  # (S,), Gaussian models with iid errors
-    dispersion: np.ndarray | None = None  # (S,), alpha (nbinomial) or phi (gamma)
+    ancillary: np.ndarray | None = None  # (S,) alpha / phi, or (S, m) cutpoints: natural draws
 
     @property
     def n(self) -> int:
@@ -75,28 +75,26 @@ def posterior_draws(result) -> PosteriorDraws:
     # one residual SD for every row only with iid errors (a residuals() structure: None)
     iid = "sigma" in post and result.design.residual is None
     sigma = flat("sigma") if iid else None
-    dispersion = next((flat(n) for n in ("alpha", "phi") if n in post), None)
+    family = family_of(result)
+    anc = None if family is None else family.ancillary
+    ancillary = None if anc is None else flat(anc.bayes_name)
     names = result.block_names
     return PosteriorDraws(
         flat("beta"),
         [flat(f"b[{n}]") for n in names],
         [flat(f"cov[{n}]") for n in names],
         sigma,
-        dispersion,
+        ancillary,
     )
 
 
 def family_of(result):
-    """The response family, or ``None`` for a Gaussian identity-link model."""
-    fam = getattr(result, "family", None)
-    if fam is not None:
-        return None if (fam.name, fam.link.name) == ("gaussian", "identity") else fam
-    spec = result.design.spec
-    if (spec.family, spec.link) == ("gaussian", "identity"):
-        return None
+    """The response family of a Bayesian fit, or ``None`` for a Gaussian identity-link model."""
     from ..spec.family import get_family
 
-    return get_family(spec.family, spec.link)
+    spec = result.design.spec
+    family = get_family(spec.family, spec.link)
+    return None if family.closed_form else family.bound(result.design.y)
 
 
 def bayes_predict(
@@ -108,6 +106,7 @@ def bayes_predict(
     interval: float | None = None,
     marginal: bool = False,
     seed: int | None = 0,
+    outcome: float | str | None = None,
 ):
     """Posterior means (SDs for ``stdp``/``reses``) of Stata's ``predict`` kinds.
 
@@ -119,6 +118,8 @@ def bayes_predict(
     interval : credible mass of equal-tailed intervals (``0.95`` or ``95``); adds
         ``lower``/``upper`` columns (``lower(<effect>)``/``upper(<effect>)`` for ``reffects``).
     seed : seed of the fresh effects drawn for groups not seen in training.
+    outcome : categorical families (``meologit``): the outcome whose probability ``pr``
+        gives; without it, one column per outcome.
 
     Returns
     -------
@@ -126,24 +127,27 @@ def bayes_predict(
     ``interval`` is given.
     """
     family = family_of(result)
-    kind = _check(result, kind, family, relevel, marginal, interval)
+    kind = _check(result, kind, family, relevel, marginal, interval, outcome)
     mass = _interval_mass(interval)
-    rows = _rows(result, data, family is not None)
+    rows = prediction_rows(result, data, family is not None)
     draws = posterior_draws(result)
     rng = np.random.default_rng(seed_or_generator(seed))
-    fresh = _fresh_effects(result, data, rows, draws, rng)
-    levels = _included_levels(result, relevel)
+    fresh = fresh_effects(result, data, rows, draws, rng)
+    levels = included_levels(result, relevel)
     if rows.new_data and kind not in ("xb", "stdp") and not marginal:
         warn_unseen(result.design, rows, levels, FRESH_EFFECTS)
     if kind in ("reffects", "reses"):
         out = _effects(result, rows, draws, fresh, kind, mass)
+    elif family is not None and family.outcomes and kind == "pr":
+        calc = ScalarDraws(result, rows, draws, fresh, "eta", levels, family, False)
+        out = _outcome_means(calc, rows, family, draws, outcome)
     elif kind == "rstandard" and result.design.residual is not None:
         out = _structured_rstandard(result, rows, draws, fresh, levels, data, mass)
     else:
-        calc = _Scalar(result, rows, draws, fresh, kind, levels, family, marginal)
+        calc = ScalarDraws(result, rows, draws, fresh, kind, levels, family, marginal)
         out = _summarize_rows(calc, rows, kind, mass)
     if rows.new_data:
-        out.attrs["new_groups"] = _new_group_labels(result, rows)
+        out.attrs["new_groups"] = new_group_labels(result, rows)
         out.attrs["new_group_effects"] = NEW_GROUPS_NOTE
     if mass is not None:
         out.attrs["interval"] = mass
@@ -151,15 +155,23 @@ def bayes_predict(
 
 
 # -- checks ---------------------------------------------------------------------------------------
-def _check(result, kind, family, relevel, marginal, interval) -> str:
+def _check(result, kind, family, relevel, marginal, interval, outcome=None) -> str:
     allowed = GLMM_KINDS if family is not None else LMM_KINDS
-    kind = kind or ("mu" if family is not None else "xb")
+    categorical = family is not None and family.outcomes
+    kind = kind or (("pr" if categorical else "mu") if family is not None else "xb")
+    if outcome is not None and not (categorical and kind == "pr"):
+        raise SpecificationError("outcome() is for pr after a categorical model (meologit)")
+    if categorical and (kind in ("mu", "residuals") or marginal or interval is not None):
+        raise SpecificationError(
+            f"after a Bayesian {result.design.spec.command}, predict gives pr (the posterior "
+            "mean probability of each outcome, conditional on the random effects) and eta"
+        )
     if kind not in allowed:
         raise SpecificationError(
             f"predict: unknown kind '{kind}' after {result.design.spec.command}; "
             f"use one of {', '.join(allowed)}"
         )
-    if kind == "pr" and family.name not in ("bernoulli", "binomial"):
+    if kind == "pr" and not (family.binary or categorical):
         raise SpecificationError(
             f"predict pr is for binary and binomial outcomes; use mu after a {family.name} model"
         )
@@ -178,6 +190,17 @@ def _check(result, kind, family, relevel, marginal, interval) -> str:
             f"{'reffects' if kind == 'reses' else 'xb'} with interval= for its interval)"
         )
     return kind
+
+
+def _outcome_means(calc, rows, family, d: PosteriorDraws, outcome) -> pd.DataFrame:
+    """Posterior mean of Pr(y = k) for every outcome k, row by row (chunks bound memory)."""
+    natural = np.asarray(d.ancillary, float).reshape(d.n, -1)
+    anc = [w[:, None] for w in family.anc_working(list(natural.T))]
+    n_valid = int(rows.valid.sum())
+    probs = np.empty((n_valid, len(family.levels)))
+    for sl in chunks(n_valid, d.n, len(family.levels)):
+        probs[sl] = family.probabilities(calc(sl), anc).mean(axis=0)
+    return outcome_frame(probs, rows, family.levels, outcome)
 
 
 def _interval_mass(interval) -> float | None:
@@ -199,7 +222,7 @@ def _interval_mass(interval) -> float | None:
 
 
 # -- new groups -----------------------------------------------------------------------------------
-def _fresh_effects(result, data, rows, draws: PosteriorDraws, rng) -> list[np.ndarray | None]:
+def fresh_effects(result, data, rows, draws: PosteriorDraws, rng) -> list[np.ndarray | None]:
     """Per block: (S, rows, k) fresh effects for rows in unseen groups (None if there are none).
 
     Rows of the same unseen group share one draw of its effect per posterior draw.
@@ -229,18 +252,9 @@ def _group_ids(block, frame: pd.DataFrame) -> np.ndarray:
     return group_codes(frame, path)[0] if path else np.zeros(len(frame), dtype=np.intp)
 
 
-def sqrt_psd(cov: np.ndarray) -> np.ndarray:
-    """Batched square roots L L' = cov (Cholesky; eigen fallback at a singular boundary)."""
-    try:
-        return np.linalg.cholesky(cov)
-    except np.linalg.LinAlgError:
-        w, v = np.linalg.eigh(cov)
-        return v * np.sqrt(np.clip(w, 0, None))[..., None, :]
-
-
 # -- per-draw values ------------------------------------------------------------------------------
 @dataclass
-class _Scalar:
+class ScalarDraws:
     """Computes one scalar kind for a slice of rows, one value per draw: (S, rows)."""
 
     result: object
@@ -275,7 +289,7 @@ class _Scalar:
             p = self.family.link.inverse(eta0 + re)
         trials = self.rows.trials
         n = 1.0
-        if self.family.name == "binomial" and trials is not None:
+        if self.family.uses_trials and trials is not None:
             n = trials[sl] if np.ndim(trials) else trials
         if self.kind == "pr":
             return p
@@ -317,7 +331,7 @@ def _need_y(rows, kind: str) -> np.ndarray:
 
 
 # -- summaries ------------------------------------------------------------------------------------
-def _chunks(n_rows: int, n_draws: int, width: int = 1):
+def chunks(n_rows: int, n_draws: int, width: int = 1):
     size = max(1, CHUNK_VALUES // max(1, n_draws * width))
     for start in range(0, n_rows, size):
         yield slice(start, min(start + size, n_rows))
@@ -340,9 +354,9 @@ def _structured_rstandard(result, rows, draws, fresh, levels, data, mass):
         raise NotSupportedError(
             "rstandard after a residuals() structure needs the estimation sample (whole panels)"
         )
-    calc = _Scalar(result, rows, draws, fresh, "residuals", levels, None, False)
+    calc = ScalarDraws(result, rows, draws, fresh, "residuals", levels, None, False)
     n_valid = int(rows.valid.sum())
-    resid = np.concatenate([calc(sl) for sl in _chunks(n_valid, draws.n)], axis=1)
+    resid = np.concatenate([calc(sl) for sl in chunks(n_valid, draws.n)], axis=1)
     z = standardize(result, np.arange(draws.n), resid)
     columns = ["rstandard"] if mass is None else ["rstandard", "lower", "upper"]
     full = np.full((len(rows.index), len(columns)), np.nan)
@@ -352,10 +366,10 @@ def _structured_rstandard(result, rows, draws, fresh, levels, data, mass):
     return pd.DataFrame(full, index=rows.index, columns=columns)
 
 
-def _summarize_rows(calc: _Scalar, rows, kind: str, mass: float | None):
+def _summarize_rows(calc: ScalarDraws, rows, kind: str, mass: float | None):
     n_valid = int(rows.valid.sum())
     parts = [np.empty(n_valid) for _ in range(1 if mass is None else 3)]
-    for sl in _chunks(n_valid, calc.draws.n):
+    for sl in chunks(n_valid, calc.draws.n):
         for part, got in zip(parts, _summaries(calc(sl), kind in SD_KINDS, mass)):
             part[sl] = got
     columns = [kind] if mass is None else [kind, "lower", "upper"]
@@ -374,7 +388,7 @@ def _effects(result, rows, d: PosteriorDraws, fresh, kind: str, mass):
     for j, block in enumerate(result.design.blocks):
         codes = rows.codes[j]
         stats = [np.zeros((n_valid, block.k)) for _ in range(1 if mass is None else 3)]
-        for sl in _chunks(n_valid, d.n, block.k):
+        for sl in chunks(n_valid, d.n, block.k):
             c = codes[sl]
             values = np.zeros((d.n, len(c), block.k))
             values[:, c >= 0] = d.b[j][:, c[c >= 0]]
@@ -410,83 +424,3 @@ def bayes_random_effects(result) -> dict[str, pd.DataFrame]:
             columns=effects + [f"sd({e})" for e in effects],
         )
     return out
-
-
-def replicate(result, draws: int | None = None, seed: int | None = None, data=None):
-    """Replicated responses y_rep ~ p(y | beta_s, b_s, sigma_s): a (chain, draw, obs) DataArray.
-
-    ``draws`` is per chain (evenly spaced through each chain); ``None`` keeps them all.
-    With ``data``, replicates the new rows (unseen groups get fresh effects).
-    """
-    import xarray as xr
-
-    family = family_of(result)
-    post = result.posterior
-    chains, total = post.sizes["chain"], post.sizes["draw"]
-    keep = _kept_draws(total, draws)
-    rng = np.random.default_rng(seed_or_generator(seed))
-    rows = _rows(result, data, family is not None)
-    d = posterior_draws(result)
-    index = (np.arange(chains)[:, None] * total + keep[None, :]).ravel()
-    d = PosteriorDraws(
-        d.beta[index],
-        [b[index] for b in d.b],
-        [c[index] for c in d.cov],
-        None if d.sigma is None else d.sigma[index],
-        None if d.dispersion is None else d.dispersion[index],
-    )
-    fresh = _fresh_effects(result, data, rows, d, rng)
-    levels = set(result.design.spec.levels)
-    mean_kind = "fitted" if family is None else ("pr" if _binary(family) else "mu")
-    calc = _Scalar(result, rows, d, fresh, mean_kind, levels, family, False)
-    n_valid = int(rows.valid.sum())
-    y = np.empty((d.n, n_valid))
-    structured = family is None and result.design.residual is not None
-    if structured and data is not None:
-        raise NotSupportedError(
-            "posterior predictive draws for new data after a residuals() structure are not "
-            "available (new panels have no fitted time pattern); replicate the estimation sample"
-        )
-    for sl in _chunks(n_valid, d.n):
-        y[:, sl] = calc(sl) if structured else _draw_response(family, calc(sl), d, rows, sl, rng)
-    if structured:
-        from .bayes_residuals import residual_noise
-
-        y += residual_noise(result, index, rng)
-    obs = np.arange(n_valid) if data is None else np.asarray(rows.index[rows.valid])
-    return xr.DataArray(
-        y.reshape(chains, len(keep), n_valid),
-        dims=("chain", "draw", "obs"),
-        coords={"chain": post["chain"].values, "draw": post["draw"].values[keep], "obs": obs},
-        name=result.design.spec.response,
-    )
-
-
-def _kept_draws(total: int, draws: int | None) -> np.ndarray:
-    if draws is None:
-        return np.arange(total)
-    if not isinstance(draws, (int, np.integer)) or not 1 <= draws <= total:
-        raise SpecificationError(f"draws must be a whole number from 1 to {total} (per chain)")
-    return np.unique(np.linspace(0, total - 1, int(draws)).round().astype(int))
-
-
-def _binary(family) -> bool:
-    return family.name in ("bernoulli", "binomial")
-
-
-def _draw_response(family, mean, d: PosteriorDraws, rows, sl, rng) -> np.ndarray:
-    if family is None:
-        return mean + d.sigma[:, None] * rng.standard_normal(mean.shape)
-    if family.name == "bernoulli":
-        return rng.binomial(1, np.clip(mean, 0, 1)).astype(float)
-    if family.name == "binomial":
-        trials = rows.trials[sl] if np.ndim(rows.trials) else rows.trials
-        return rng.binomial(np.asarray(trials, int), np.clip(mean, 0, 1)).astype(float)
-    if family.name == "poisson":
-        return rng.poisson(mean).astype(float)
-    if d.dispersion is None:
-        raise NotSupportedError(f"the posterior of this {family.name} model has no dispersion")
-    disp = d.dispersion[:, None]
-    if family.name == "nbinomial":  # Var = mu (1 + alpha mu): a gamma-Poisson mixture
-        return rng.poisson(rng.gamma(1 / disp, disp * mean)).astype(float)
-    return rng.gamma(1 / disp, disp * mean)  # gamma: phi = 1 / shape

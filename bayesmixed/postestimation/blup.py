@@ -30,6 +30,8 @@ from scipy.linalg import solve_triangular
 from scipy.sparse.linalg import splu
 
 from ..errors import NotSupportedError
+from ..results.base import ResultKind
+from ..spec.family import get_family
 
 CHUNK = 2048  # columns of W (or of H^-1) formed at a time
 
@@ -50,7 +52,9 @@ def blups(result) -> BLUPs:
     cached = getattr(result, "_blups", None)
     if cached is not None:
         return cached
-    out = glmm_blups(result) if hasattr(result, "family") else lmm_blups(result)
+    # by kind, not through the dispatch table: this module is one of the table's
+    # implementations (behind random_effects and predict), so it cannot import it
+    out = glmm_blups(result) if result.kind is ResultKind.GLMM else lmm_blups(result)
     try:
         result._blups = out
     except AttributeError:  # pragma: no cover - frozen result types
@@ -62,7 +66,7 @@ def blups(result) -> BLUPs:
 def lmm_blups(result) -> BLUPs:
     """Modes and conditional covariances of a :class:`MixedResult`."""
     from ..design.standardize import FixedScaling
-    from ..engines.ml.fit import make_deviance, to_design_order
+    from ..engines.ml.criterion import make_deviance, to_design_order
 
     fixed = None  # a whitened design is scaled as the raw X it came from
     design = result.design
@@ -111,7 +115,7 @@ def fitted_psi(result) -> np.ndarray:
 
 def _eval_theta(result, order: list[int]) -> np.ndarray:
     """The result's theta (design order) rearranged into evaluation order."""
-    sizes = [b.structure.n_theta(b.k) for b in result.design.blocks]
+    sizes = [b.structure.n_theta for b in result.design.blocks]
     parts = np.split(np.asarray(result.theta, float), np.cumsum(sizes)[:-1])
     return np.concatenate([parts[i] for i in order])
 
@@ -170,8 +174,7 @@ def glmm_blups(result) -> BLUPs:
     eta = np.asarray(design.X @ result.beta, float) + _offset(extras, design.n)
     for block, b in zip(design.blocks, modes):
         eta = eta + np.einsum("nk,nk->n", block.Z, b[block.codes])
-    log_phi = 0.0 if result.log_phi is None else float(result.log_phi)
-    _, w = resp.family.score_weights(resp.y, eta[resp.perm], resp.trials, log_phi)
+    _, w = resp.family.score_weights(resp.y, eta[resp.perm], resp.trials, result.anc_working)
     if len(design.blocks) == 1:
         cov = _grouped_glmm_cov(resp, w, lams[0])
         return BLUPs(modes, [cov])
@@ -195,7 +198,7 @@ def glmm_extras(result) -> dict:
             "this fit does not keep its offset()/exposure() values, so its predictions on the "
             "estimation sample cannot be rebuilt; pass the data with data=..."
         )
-    if spec.family == "binomial":
+    if get_family(spec.family, spec.link).uses_trials:
         if trials is None and isinstance(spec.trials, str):
             raise NotSupportedError(
                 "this fit does not keep its binomial trials, so its predictions on the "
@@ -210,12 +213,12 @@ def _offset(extras: dict, n: int) -> np.ndarray:
 
 
 def _split_theta(result) -> list[np.ndarray]:
-    sizes = [b.structure.n_theta(b.k) for b in result.design.blocks]
+    sizes = [b.structure.n_theta for b in result.design.blocks]
     return np.split(np.asarray(result.theta, float), np.cumsum(sizes)[:-1])
 
 
 def _glmm_lambda(block, theta: np.ndarray) -> np.ndarray:
-    return block.structure.lam(theta, block.k)
+    return block.structure.lam(theta)
 
 
 def _grouped_glmm_cov(resp, w: np.ndarray, lam: np.ndarray) -> np.ndarray:

@@ -35,7 +35,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import EstimationError, SpecificationError
-from .bayes_predict import posterior_draws, sqrt_psd
+from ..maths import sqrt_psd
+from ..results.base import ResultKind, kind_of
+from .bayes_predict import posterior_draws
 
 K_THRESHOLD = 0.7
 LOG_2PI = float(np.log(2 * np.pi))
@@ -122,7 +124,7 @@ def _names(results, names) -> list[str]:
     if len(results) < 2:
         raise SpecificationError("compare needs at least two fitted models")
     for r in results:
-        if not hasattr(r, "idata"):
+        if kind_of(r) is not ResultKind.BAYES:
             raise SpecificationError(
                 f"compare is for Bayesian fits (LOO needs posterior draws), got "
                 f"{type(r).__name__}; pass ML fits as ml=(...) or use lrtest"
@@ -350,7 +352,8 @@ def _check_ml(results, ml, names) -> None:
     if len(ml) != len(results):
         raise SpecificationError(f"ml: give one ML fit per Bayesian fit ({len(results)})")
     for name, m, r in zip(names, ml, results):
-        if hasattr(m, "idata") or not hasattr(m, "loglik") or getattr(m, "nobs", None) != r.nobs:
+        kind = kind_of(m)
+        if kind is None or not kind.likelihood or m.nobs != r.nobs:
             raise SpecificationError(
                 f"ml fit for {name} is not an ML fit of the same {r.nobs} observations"
             )

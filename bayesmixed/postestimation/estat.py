@@ -12,12 +12,16 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from ..errors import NotSupportedError, SpecificationError
+from ..maths import critical_value
+from ..results.base import ResultKind, kind_of
 from ..results.format import fmt_fc, fmt_g
 from ..results.mixed import MixedResult
 from ..results.render import group_table_lines
+from ..spec.family import get_family
+from ..spec.options import DEFAULT_LEVEL
 
 IC_COLUMNS = ["N", "ll(null)", "ll(model)", "df", "AIC", "BIC"]
 IC_TITLE = "Akaike's information criterion and Bayesian information criterion"
@@ -73,7 +77,6 @@ def format_estat_group(result: MixedResult) -> str:
 
 # -- estat icc -----------------------------------------------------------------------------
 ICC_COLUMNS = ["ICC", "Std. err.", "lower", "upper"]
-_LATENT_VARIANCE = {"logit": math.pi**2 / 3, "probit": 1.0}
 
 
 def estat_icc(result, level: float | None = None) -> pd.DataFrame:
@@ -103,7 +106,7 @@ def estat_icc(result, level: float | None = None) -> pd.DataFrame:
     if vcov is not None and np.all(np.isfinite(w_hat)):
         grad = _gradient(iccs, w_hat)
         se = np.sqrt(np.einsum("ij,jk,ik->i", grad, vcov, grad))
-    z = stats.norm.ppf(0.5 + level / 200)
+    z = critical_value(level)
     with np.errstate(divide="ignore", invalid="ignore"):
         logit = np.log(est / (1 - est))
         half = z * se / (est * (1 - est))
@@ -132,17 +135,19 @@ def _icc_levels(result) -> tuple[list[str], float | None]:
     ):
         raise NotSupportedError("estat icc is not available for crossed-effects models")
     spec = design.spec
-    if spec.command != "mixed" or spec.family != "gaussian":
-        if spec.family not in ("bernoulli", "binomial") or spec.link not in _LATENT_VARIANCE:
+    family = get_family(spec.family, spec.link)
+    if not family.closed_form:
+        latent = family.latent_variance()
+        if latent is None:
             raise NotSupportedError(
                 "estat icc after a GLMM is available for logit and probit models only "
                 f"(this model is {spec.family} with a {spec.link} link)"
             )
-        return list(spec.levels), _LATENT_VARIANCE[spec.link]
+        return list(spec.levels), latent
     return list(spec.levels), None
 
 
-def estat_icc_bayes(result, level: float = 95.0) -> pd.DataFrame:
+def estat_icc_bayes(result, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
     """``estat icc`` after a Bayesian fit: the ICC of each posterior draw, summarized.
 
     The same ICCs as :func:`estat_icc`, computed per draw from the draws of each
@@ -179,12 +184,12 @@ def estat_icc_bayes(result, level: float = 95.0) -> pd.DataFrame:
 def _icc_values(result, w: np.ndarray, levels: list[str], var_resid: float | None):
     """ICC of every level from a working vector (blocks' working values, then log sigma_e)."""
     blocks = result.design.blocks
-    sizes = [b.structure.n_theta(b.k) for b in blocks]
+    sizes = [b.structure.n_theta for b in blocks]
     parts = np.split(w[: sum(sizes)], np.cumsum(sizes)[:-1])
     by_level = dict.fromkeys(levels, 0.0)
     for block, part in zip(blocks, parts):
         if "_cons" in block.effect_names:
-            cov = block.structure.cov_from_working(part, block.k)
+            cov = block.structure.cov_from_working(part)
             j = block.effect_names.index("_cons")
             by_level[block.level] += float(cov[j, j])
     resid = float(np.exp(2 * w[-1])) if var_resid is None else var_resid
@@ -205,7 +210,7 @@ def _gradient(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
 
 def format_estat_icc(frame: pd.DataFrame) -> str:
     """Stata's ``estat icc`` table."""
-    level = frame.attrs.get("level", 95.0)
+    level = frame.attrs.get("level", DEFAULT_LEVEL)
     rule = "-" * 78
     lines = [
         "Residual intraclass correlation",
@@ -244,7 +249,7 @@ def estat_wcorrelation(result, at: dict | None = None, covariance: bool = False)
     top level, as Stata.  ``covariance=True`` returns V itself.
     """
     design = result.design
-    if hasattr(result, "family"):
+    if kind_of(result) is not ResultKind.MIXED:
         raise NotSupportedError("estat wcorrelation is available after mixed only")
     if design.residual is not None:
         raise NotSupportedError(

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SpecificationError
+from ..results.base import kind_of
 from ..results.format import fmt_g
 
 STATS = {"N": "nobs", "ll": "loglik", "aic": "aic", "bic": "bic"}
@@ -30,7 +31,7 @@ class Estimates:
         """``estimates store NAME``: keep ``result`` under ``name`` (replacing any)."""
         if not isinstance(name, str) or not name.strip() or " " in name.strip():
             raise SpecificationError(f"estimates store: {name!r} is not a valid name (one word)")
-        if not hasattr(result, "coef"):
+        if kind_of(result) is None:
             raise SpecificationError(
                 f"estimates store: {type(result).__name__} is not a fitted model"
             )
@@ -99,15 +100,16 @@ def estimates_table(
 
 
 def _se(result) -> pd.Series:
-    se = getattr(result, "se", None)
-    return se if isinstance(se, pd.Series) else pd.Series(dtype=float)
+    """Standard errors (posterior SDs for a Bayesian fit), every kind has them."""
+    return result.se if kind_of(result) is not None else pd.Series(dtype=float)
 
 
 def _stat(result, attr: str) -> float:
-    try:
-        value = getattr(result, attr)
-    except (AttributeError, NotImplementedError):
+    """A row of statistics; a posterior has no maximized likelihood, so only N."""
+    kind = kind_of(result)
+    if kind is None or (attr != "nobs" and not kind.likelihood):
         return math.nan
+    value = getattr(result, attr)
     return float(value) if value is not None else math.nan
 
 

@@ -58,26 +58,17 @@ class LRTestResult:
         return "\n".join(lines)
 
 
-def lrtest(
-    a: MixedResult,
-    b: MixedResult,
-    names: tuple[str, str] = ("A", "B"),
-    *,
-    bootstrap: int | None = None,
-    seed: int | None = None,
-    **dask_options: object,
-) -> LRTestResult:
+def lrtest(a: MixedResult, b: MixedResult, names: tuple[str, str] = ("A", "B")) -> LRTestResult:
     """Compare two nested fits; the one with fewer parameters is the null model.
+
+    The parametric-bootstrap p-value (``bayesmixed.lrtest(..., bootstrap=n)``) is
+    :func:`bayesmixed.resampling.bootstrap_lrtest`, which builds on this test; this
+    module does not import resampling (see the import rule in :mod:`bayesmixed`).
 
     Parameters
     ----------
     a, b : fitted results, in either order.
     names : labels of ``a`` and ``b`` for the printed assumption line.
-    bootstrap : if given, also simulate this many responses under the null model
-        and refit both models (parametric bootstrap, as pbkrtest and
-        MixedModels.jl do): an exact-ish p-value where the chi2 reference
-        distribution is wrong (a variance tested on its boundary).
-    seed, dask_options : for the bootstrap (``client=``, ``workers=``...).
 
     Raises
     ------
@@ -88,10 +79,12 @@ def lrtest(
         worse (the models cannot be nested).
     """
     _check_likelihood(a, b)
-    if bootstrap:
-        from ..resampling import bootstrap_lrtest  # lazy: Dask, and it imports this module
-
-        return bootstrap_lrtest(a, b, n=bootstrap, seed=seed, **dask_options)
+    if any(getattr(r, "vce", "oim") != "oim" for r in (a, b)):
+        # Stata: "LR test likely invalid for models with robust vce"
+        raise LRTestError(
+            "LR test likely invalid for models with robust vce or sampling weights: "
+            "the criterion is a pseudo-likelihood; use test (Wald) instead"
+        )
     _check_comparable(a, b)
     df = a.df_model - b.df_model
     if df == 0:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -202,6 +203,7 @@ def _lookup(train: pd.Index, new: pd.Index) -> np.ndarray:
     return np.array([position.get(level_key(v), -1) for v in new], dtype=np.intp)
 
 
+PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 ZERO_EFFECTS = "their random effects at that level are set to zero, the population value"
 
 
@@ -232,7 +234,8 @@ def warn_unseen(
         warnings.warn(
             f"predict: {'; '.join(parts.values())}; {treatment}",
             NewGroupWarning,
-            stacklevel=4,
+            # point at the user's line whichever entry point (method, bm.predict) led here
+            skip_file_prefixes=(PACKAGE_DIR,),
         )
 
 

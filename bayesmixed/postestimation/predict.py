@@ -1,5 +1,10 @@
 """Stata's ``predict`` after ``mixed`` and ``me*``: one function, every kind.
 
+This is the likelihood fits' implementation; users reach it, and its Bayesian
+twin :mod:`.bayes_predict`, through one entry point,
+:func:`bayesmixed.postestimation.dispatch.predict` (``result.predict(...)``,
+``bayesmixed.predict(result, ...)``), which picks by the result's kind.
+
 Kinds (``predict newvar, kind``):
 
 * ``xb`` -- the fixed portion X beta; ``stdp`` its standard error;
@@ -15,7 +20,9 @@ Kinds (``predict newvar, kind``):
   linear predictor with the random effects), conditional on the modes by
   default or ``marginal=True``: the random effects integrated out of
   g^-1(eta) by Gauss-Hermite quadrature on each row's total random-effect
-  variance.
+  variance.  Categorical families (``meologit``): ``pr`` gives one column per
+  outcome (Stata's ``predict p*, pr``), or one outcome with ``outcome=`` (a
+  value, or ``"#k"`` for the k-th category, as Stata's ``outcome()``).
 
 New data: rows in groups seen in training use those groups' effects, rows in
 new groups use the population value (zero), with a :class:`NewGroupWarning`
@@ -27,14 +34,14 @@ factor level the model never saw raises a :class:`VariableError`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 
 from ..errors import DataError, NotSupportedError, SpecificationError
-from .blup import blups, fitted_psi, glmm_extras
-from .newdata import new_rows, warn_unseen
+from ..results.base import ResultKind
+from .blup import blups, fitted_psi
+from .newdata import warn_unseen
+from .predict_rows import PredictRows, included_levels, new_group_labels, prediction_rows
 
 LMM_KINDS = ("xb", "stdp", "fitted", "residuals", "rstandard", "reffects", "reses")
 GLMM_KINDS = ("mu", "pr", "eta", "xb", "stdp", "residuals", "reffects", "reses")
@@ -42,23 +49,7 @@ RELEVEL_KINDS = ("fitted", "residuals", "rstandard", "mu", "pr", "eta")
 GH_POINTS = 40
 
 
-@dataclass
-class _Rows:
-    """Where to predict: X, random-effect codes and values, response, labels."""
-
-    index: pd.Index
-    valid: np.ndarray
-    X: np.ndarray
-    codes: list[np.ndarray]
-    Z: list[np.ndarray]
-    y: np.ndarray | None
-    offset: np.ndarray
-    trials: np.ndarray | float | None
-    new_data: bool
-    unseen: list[pd.Index] = field(default_factory=list)
-
-
-def predict(
+def ml_predict(
     result,
     kind: str | None = None,
     data=None,
@@ -67,67 +58,73 @@ def predict(
     marginal: bool = False,
     interval: float | None = None,
     seed: int | None = 0,
+    outcome: float | str | None = None,
 ):
     """Stata's ``predict`` for a fitted mixed model (see the module notes).
 
     Parameters
     ----------
-    result : a :class:`MixedResult` or :class:`GLMMResult`; a Bayesian fit is handed to
-        :func:`~bayesmixed.postestimation.bayes_predict.bayes_predict` (posterior means).
+    result : a :class:`MixedResult` or :class:`GLMMResult` (Bayesian fits are served
+        by :func:`~bayesmixed.postestimation.bayes_predict.bayes_predict`).
     kind : one of :data:`LMM_KINDS` / :data:`GLMM_KINDS`; default ``xb``
         (``mu`` for GLMMs), as Stata.
     data : new rows (a DataFrame); ``None`` predicts for the estimation sample.
     relevel : a grouping level: include random effects from the top level down
         to this one only.
     marginal : GLMMs: integrate the random effects out instead of plugging in modes.
-    interval, seed : Bayesian fits only: credible intervals, and the seed of the
-        effects drawn for unseen groups.
+    interval, seed : Bayesian fits only (credible intervals, and the seed of the
+        effects drawn for unseen groups): ``interval`` is refused here, ``seed`` unused.
+    outcome : categorical families: the outcome whose probability ``pr`` gives.
 
     Returns
     -------
     pandas.Series (one value per row, indexed like the rows) or, for
     ``reffects``/``reses``, a DataFrame with one column per effect.
     """
-    if hasattr(result, "idata"):
-        from .bayes_predict import bayes_predict  # it imports this module's helpers
-
-        return bayes_predict(
-            result, kind, data, relevel, interval=interval, marginal=marginal, seed=seed
-        )
     if interval is not None:
         raise NotSupportedError(
             "interval= gives credible intervals after a Bayesian fit; after an ML/REML fit "
             "use stdp (xb) or reses (reffects) for standard errors"
         )
-    glmm = hasattr(result, "family")
-    kind = _check_kind(result, kind, glmm, relevel, marginal)
-    rows = _rows(result, data, glmm)
-    levels = _included_levels(result, relevel)
+    glmm = result.kind is ResultKind.GLMM
+    kind = _check_kind(result, kind, glmm, relevel, marginal, outcome)
+    rows = prediction_rows(result, data, glmm)
+    levels = included_levels(result, relevel)
     if kind in ("reffects", "reses"):
         out = _effects_frame(result, rows, kind)
+    elif glmm and result.family.outcomes and kind == "pr":
+        out = _outcome_frame(result, rows, levels, marginal, outcome)
     else:
         values = _scalar(result, rows, kind, levels, marginal, glmm)
         full = np.full(len(rows.index), np.nan)
         full[rows.valid] = values
         out = pd.Series(full, index=rows.index, name=kind)
     if rows.new_data:
-        out.attrs["new_groups"] = _new_group_labels(result, rows)
+        out.attrs["new_groups"] = new_group_labels(result, rows)
         if kind not in ("xb", "stdp") and not marginal:  # these use no group's effect
             warn_unseen(result.design, rows, levels)
     return out
 
 
 # -- checks -------------------------------------------------------------------------------
-def _check_kind(result, kind, glmm: bool, relevel, marginal: bool) -> str:
+def _check_kind(result, kind, glmm: bool, relevel, marginal: bool, outcome=None) -> str:
     allowed = GLMM_KINDS if glmm else LMM_KINDS
+    categorical = glmm and result.family.outcomes
     if kind is None:
-        kind = "mu" if glmm else "xb"
+        kind = ("pr" if categorical else "mu") if glmm else "xb"
+    if outcome is not None and not (categorical and kind == "pr"):
+        raise SpecificationError("outcome() is for pr after a categorical model (meologit)")
+    if categorical and kind in ("mu", "residuals"):
+        raise SpecificationError(
+            f"predict {kind} is not defined after {result.design.spec.command} (the outcome "
+            "is categorical): use pr for the probability of each outcome, or eta"
+        )
     if kind not in allowed:
         raise SpecificationError(
             f"predict: unknown kind '{kind}' after {result.design.spec.command}; "
             f"use one of {', '.join(allowed)}"
         )
-    if kind == "pr" and result.family.name not in ("bernoulli", "binomial"):
+    if kind == "pr" and not (result.family.binary or categorical):
         raise SpecificationError(
             f"predict pr is for binary and binomial outcomes; use mu after a "
             f"{result.family.name} model"
@@ -147,71 +144,8 @@ def _check_kind(result, kind, glmm: bool, relevel, marginal: bool) -> str:
     return kind
 
 
-def _included_levels(result, relevel: str | None) -> set[str]:
-    levels = list(result.design.spec.levels)
-    if relevel is None:
-        return set(levels)
-    if relevel not in levels:
-        raise SpecificationError(
-            f"relevel({relevel}): {relevel} is not a level of the model "
-            f"(levels: {', '.join(levels)})"
-        )
-    return set(levels[: levels.index(relevel) + 1])
-
-
-# -- rows ---------------------------------------------------------------------------------
-def _rows(result, data, glmm: bool) -> _Rows:
-    design = result.design
-    if data is None:
-        extras = glmm_extras(result) if glmm else {}
-        return _Rows(
-            index=design.rows,
-            valid=np.ones(design.n, dtype=bool),
-            X=design.X,
-            codes=[b.codes for b in design.blocks],
-            Z=[b.Z for b in design.blocks],
-            y=np.asarray(design.y, float),
-            offset=np.asarray(extras.get("offset", np.zeros(design.n)), float),
-            trials=extras.get("trials"),
-            new_data=False,
-        )
-    new = new_rows(design, data)
-    spec = design.spec
-    y = None
-    if spec.response in data.columns:
-        y = pd.to_numeric(data.loc[new.valid, spec.response], errors="coerce").to_numpy(float)
-    offset, trials = _new_extras(spec, new.frame)
-    return _Rows(new.index, new.valid, new.X, new.codes, new.Z, y, offset, trials, True, new.unseen)
-
-
-def _new_extras(spec, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | float | None]:
-    offset = np.zeros(len(frame))
-    if spec.offset:
-        offset = offset + frame[spec.offset].to_numpy(float)
-    if spec.exposure:
-        exposure = frame[spec.exposure].to_numpy(float)
-        if np.any(exposure <= 0):
-            raise DataError(f"exposure variable {spec.exposure} must be positive")
-        offset = offset + np.log(exposure)
-    trials = None
-    if spec.family == "binomial":
-        t = spec.trials
-        trials = frame[t].to_numpy(float) if isinstance(t, str) else float(t or 1)
-    return offset, trials
-
-
-def _new_group_labels(result, rows: _Rows) -> dict[str, tuple]:
-    """Level -> labels of the rows whose group at that level was not in the sample."""
-    valid_labels = rows.index[rows.valid]
-    out: dict[str, tuple] = {}
-    for block, codes in zip(result.design.blocks, rows.codes):
-        labels = tuple(valid_labels[codes < 0])
-        out[block.key] = tuple(sorted(set(out.get(block.key, ())) | set(labels), key=str))
-    return out
-
-
 # -- scalar kinds ---------------------------------------------------------------------------
-def _scalar(result, rows: _Rows, kind: str, levels: set[str], marginal: bool, glmm: bool):
+def _scalar(result, rows: PredictRows, kind: str, levels: set[str], marginal: bool, glmm: bool):
     xb = rows.X @ np.asarray(result.beta, float)
     if kind == "xb":
         return xb
@@ -247,7 +181,7 @@ def _normalized(result, resid: np.ndarray) -> np.ndarray:
     return whiten_values(design, fitted_psi(result), resid) / np.sqrt(result.sigma2)
 
 
-def _re_part(result, rows: _Rows, levels: set[str]) -> np.ndarray:
+def _re_part(result, rows: PredictRows, levels: set[str]) -> np.ndarray:
     """Sum of z'b over the included blocks; rows in new groups add zero."""
     est = blups(result)
     total = np.zeros(len(rows.X))
@@ -259,13 +193,13 @@ def _re_part(result, rows: _Rows, levels: set[str]) -> np.ndarray:
     return total
 
 
-def _response(rows: _Rows, kind: str) -> np.ndarray:
+def _response(rows: PredictRows, kind: str) -> np.ndarray:
     if rows.y is None:
         raise DataError(f"predict {kind} needs the response in the new data")
     return rows.y
 
 
-def _glmm_scalar(result, rows: _Rows, kind, eta0, levels, marginal: bool) -> np.ndarray:
+def _glmm_scalar(result, rows: PredictRows, kind, eta0, levels, marginal: bool) -> np.ndarray:
     family = result.family
     if marginal:
         p = _marginal_mean(result, rows, eta0)
@@ -274,14 +208,14 @@ def _glmm_scalar(result, rows: _Rows, kind, eta0, levels, marginal: bool) -> np.
         if kind == "eta":
             return eta
         p = family.link.inverse(eta)
-    n = rows.trials if family.name == "binomial" and rows.trials is not None else 1.0
+    n = rows.trials if family.uses_trials and rows.trials is not None else 1.0
     mu = p if kind == "pr" else n * p
     if kind in ("mu", "pr"):
         return mu
     return _response(rows, kind) - n * p  # response residuals
 
 
-def _marginal_mean(result, rows: _Rows, eta0: np.ndarray) -> np.ndarray:
+def _marginal_mean(result, rows: PredictRows, eta0: np.ndarray) -> np.ndarray:
     """E[g^-1(eta0 + z'b)] over b ~ N(0, Sigma): one Gauss-Hermite integral per row.
 
     The random part z_i'b of row i is normal with variance
@@ -296,13 +230,52 @@ def _marginal_mean(result, rows: _Rows, eta0: np.ndarray) -> np.ndarray:
     return result.family.link.inverse(eta) @ weights
 
 
+def _outcome_frame(result, rows: PredictRows, levels, marginal: bool, outcome) -> pd.DataFrame:
+    """Pr(y = k) for each outcome k (conditional on the modes, or averaged over the effects)."""
+    family, anc = result.family, result.anc_working
+    eta0 = rows.X @ np.asarray(result.beta, float) + rows.offset
+    if marginal:
+        var = np.zeros(len(eta0))
+        for z, cov in zip(rows.Z, result.cov_blocks):
+            var += np.einsum("nk,kl,nl->n", z, cov, z)
+        nodes, weights = np.polynomial.hermite_e.hermegauss(GH_POINTS)
+        eta = eta0[:, None] + np.sqrt(var)[:, None] * nodes[None, :]
+        probs = np.einsum("nqk,q->nk", family.probabilities(eta, anc), weights / weights.sum())
+    else:
+        probs = family.probabilities(eta0 + _re_part(result, rows, levels), anc)
+    return outcome_frame(probs, rows, family.levels, outcome)
+
+
+def outcome_frame(probs: np.ndarray, rows: PredictRows, levels, outcome) -> pd.DataFrame:
+    """One ``pr(k)`` column per outcome (NaN outside the sample), or the one ``outcome()`` asks."""
+    names = [f"pr({v:g})" for v in levels]
+    full = np.full((len(rows.index), len(names)), np.nan)
+    full[rows.valid] = probs
+    frame = pd.DataFrame(full, index=rows.index, columns=names)
+    if outcome is None:
+        return frame
+    return frame.iloc[:, outcome_index(levels, outcome)].rename("pr")
+
+
+def outcome_index(levels: tuple[float, ...], outcome) -> int:
+    """Stata's ``outcome()``: a value of the response, or ``#k`` for the k-th category."""
+    if isinstance(outcome, str) and outcome.startswith("#"):
+        k = int(outcome[1:]) if outcome[1:].isdigit() else 0
+        if 1 <= k <= len(levels):
+            return k - 1
+    elif isinstance(outcome, int | float) and float(outcome) in levels:
+        return levels.index(float(outcome))
+    values = ", ".join(f"{v:g}" for v in levels)
+    raise SpecificationError(f"outcome({outcome}) is not an outcome; the outcomes are {values}")
+
+
 # -- per-observation effects ---------------------------------------------------------------
 def effect_columns(result) -> list[str]:
     """Stata's names of the random effects: ``school: _cons``, ``school: math3``."""
     return [f"{b.level}: {name}" for b in result.design.blocks for name in b.effect_names]
 
 
-def _effects_frame(result, rows: _Rows, kind: str) -> pd.DataFrame:
+def _effects_frame(result, rows: PredictRows, kind: str) -> pd.DataFrame:
     est = blups(result)
     per_group = est.values if kind == "reffects" else est.cond_sd()
     cols = []
@@ -322,7 +295,7 @@ def _effects_frame(result, rows: _Rows, kind: str) -> pd.DataFrame:
     return pd.DataFrame(values, index=rows.index, columns=effect_columns(result))
 
 
-def random_effects(result) -> dict[str, pd.DataFrame]:
+def ml_random_effects(result) -> dict[str, pd.DataFrame]:
     """Per-group BLUPs and conditional SDs of every block, keyed like ``re_cov``.
 
     Each frame is indexed by the block's groups, with one column per effect and

@@ -12,7 +12,8 @@ contradicts itself is refused.
 The header's "Wald chi2" of a fitted model (every coefficient but ``_cons``,
 one helper for ``mixed`` and ``me*``) stays in
 :func:`bayesmixed.results.table.wald_test`, which cannot import this module;
-it equals ``test`` of all the slopes.
+it equals ``test`` of all the slopes, and both compute the statistic with
+:func:`bayesmixed.maths.wald_statistic`.
 """
 
 from __future__ import annotations
@@ -25,8 +26,11 @@ import numpy as np
 from scipy import stats
 
 from ..errors import BayesmixedError
+from ..maths import critical_value, wald_statistic
+from ..results.base import kind_of
 from ..results.format import fmt_g
 from ..results.render import ci_header
+from ..spec.options import DEFAULT_LEVEL
 
 EFORM_LABELS = {"or": "Odds ratio", "irr": "IRR", "eform": "exp(b)"}
 _NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?![A-Za-z0-9_.#])")
@@ -81,7 +85,7 @@ class LincomResult:
     upper: float
     constraint: str = ""
     depvar: str = ""
-    level: float = 95.0
+    level: float = DEFAULT_LEVEL
     eform: str | None = None
 
     def __str__(self) -> str:
@@ -248,12 +252,10 @@ def wald_chi2(b, V, R, r) -> tuple[float, int, float, list[int]]:
     if not kept:
         raise WaldError("no testable constraint: every hypothesis is '0 = 0'")
     Rk, diff = R[kept], R[kept] @ b - r[kept]
-    middle = Rk @ V @ Rk.T
-    rank = int(np.linalg.matrix_rank(middle))
+    chi2, rank, p = wald_statistic(diff, Rk @ V @ Rk.T)
     if rank == 0:
         raise WaldError("the constrained coefficients have no sampling variance")
-    chi2 = float(diff @ np.linalg.pinv(middle) @ diff)
-    return chi2, rank, float(stats.chi2.sf(chi2, rank)), dropped
+    return chi2, rank, p, dropped
 
 
 def constraint_text(row: np.ndarray, rhs: float, names: list[str], response: str) -> str:
@@ -270,7 +272,8 @@ def constraint_text(row: np.ndarray, rhs: float, names: list[str], response: str
 
 # -- the commands ------------------------------------------------------------------------
 def _parts(result) -> tuple[np.ndarray, np.ndarray, list[str], str]:
-    if not hasattr(result, "vcov_beta"):
+    kind = kind_of(result)
+    if kind is None or not kind.likelihood:
         raise BayesmixedError(
             f"test, testparm and lincom need a likelihood fit (mixed, me*), not a "
             f"{type(result).__name__}: for a Bayesian fit summarize the posterior of the "
@@ -319,7 +322,7 @@ def lincom(result, expr: str, level: float | None = None, eform: str | None = No
         raise WaldError(f"lincom '{expr}': give an expression, not an equation (use test)")
     if eform is not None and eform not in EFORM_LABELS:
         raise WaldError(f"lincom: eform must be one of {', '.join(EFORM_LABELS)}, not '{eform}'")
-    level = float(getattr(result, "level", 95.0) if level is None else level)
+    level = float(getattr(result, "level", DEFAULT_LEVEL) if level is None else level)
     if not 10 <= level <= 99.99:
         raise WaldError(f"level({level:g}) must be between 10 and 99.99")
     c, const = parse_linear(expr, names, response)
@@ -328,7 +331,7 @@ def lincom(result, expr: str, level: float | None = None, eform: str | None = No
     se = math.sqrt(var) if var > 0 else float("nan")
     z = est / se if se > 0 else float("nan")
     p = float(2 * stats.norm.sf(abs(z))) if math.isfinite(z) else float("nan")
-    crit = float(stats.norm.ppf(0.5 + level / 200))
+    crit = critical_value(level)
     lo, hi = est - crit * se, est + crit * se
     if eform:
         est, lo, hi = math.exp(est), math.exp(lo), math.exp(hi)

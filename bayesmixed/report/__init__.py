@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from .destination import DestinationError, check_destination, mark, swap_in
@@ -19,15 +20,22 @@ __all__ = ["DestinationError", "build_page", "check_destination", "write_report"
 
 
 def write_report(
-    log: list, out: Path, title: str = "bayesmixed report", facts: list[str] | None = None
+    log: list,
+    out: Path,
+    title: str = "bayesmixed report",
+    facts: list[str] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Path:
     """Write ``out/index.html`` and its figures; returns the page's path.
 
-    ``facts`` are lines printed under the title (how the run was made: draws, time).
+    ``facts`` are lines printed under the title (how the run was made: draws, time);
+    ``progress`` receives a line per Bayesian model's figures and one per file step.
     """
     out = Path(out)
     check_destination(out)
-    page, files = build_page(log, title, facts or [])
+    page, files = build_page(log, title, facts or [], progress)
+    if progress is not None:
+        progress(f"  report: writing index.html and {len(files)} figure files")
     try:
         _write(out, page, files)
     except OSError as err:  # a full disk, a folder that changed meanwhile

@@ -13,6 +13,7 @@ from __future__ import annotations
 from ..errors import BayesmixedError
 from ..plot import caterpillar, ppc, ppc_tstat, shrinkage, to_png, trace_rank
 from ..plot.from_results import bayes_effect_draws, ml_effects, raw_group_means
+from ..spec.family import get_family
 
 
 def bayes_figures(bayes, ml, stem: str) -> tuple[list[tuple[str, bytes, str]], list[str]]:
@@ -93,7 +94,7 @@ def _trace(bayes):
 def _ppc(bayes):
     design = bayes.design
     title = f"Posterior predictive check of {design.spec.response}"
-    if design.spec.family == "gaussian":
+    if get_family(design.spec.family, design.spec.link).closed_form:
         return ppc(bayes, title=title), title
     title += f" (rate and its spread across {design.blocks[0].key})"
     return ppc_tstat(bayes, title=title), title

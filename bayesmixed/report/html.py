@@ -13,12 +13,13 @@ one kept because comparing the two fits is what the report is for.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
-from ..dofile.session import Figure, Heading, ModelEntry, Output, Unavailable
 from ..results.format import fmt_g
 from .compare import CompareRow, finite, same_model, side_by_side
 from .figures import bayes_figures
+from .records import Figure, Heading, ModelEntry, Output, Unavailable
 
 CSS = """
 * { box-sizing: border-box; }
@@ -56,8 +57,16 @@ nav ul { columns: 2; font-size: 14px; }
 """
 
 
-def build_page(log: list, title: str, facts: list[str] = ()) -> tuple[str, dict[str, bytes]]:
-    """(index.html text, {relative file name: PNG bytes})."""
+def build_page(
+    log: list, title: str, facts: list[str] = (), progress: Callable[[str], None] | None = None
+) -> tuple[str, dict[str, bytes]]:
+    """(index.html text, {relative file name: PNG bytes}).
+
+    ``progress`` gets one line per Bayesian model before its figures are drawn: they are
+    most of the writing time (about 40 s for the workshop), which was silent before.
+    """
+    n_bayes = sum(isinstance(e, ModelEntry) and e.estimate.bayes and not e.quiet for e in log)
+    done = 0
     files: dict[str, bytes] = {}
     body: list[str] = []
     toc: list[str] = []
@@ -74,6 +83,9 @@ def build_page(log: list, title: str, facts: list[str] = ()) -> tuple[str, dict[
             files[f"figures/{entry.name}"] = entry.png
             body.append(_figure(f"figures/{entry.name}", entry.caption))
         elif isinstance(entry, ModelEntry):
+            if progress is not None and entry.estimate.bayes and not entry.quiet:
+                done += 1
+                progress(f"  report: figures of Bayesian model {done} of {n_bayes}")
             body.append(_model(entry, models, files, twinned))
             models.append(entry)
         elif isinstance(entry, Unavailable):

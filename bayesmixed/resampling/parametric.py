@@ -18,6 +18,7 @@ import pandas as pd
 from ..errors import SpecificationError
 from ..results.mixed import MixedResult
 from ..simulate import SimulationModel
+from ..spec.options import DEFAULT_LEVEL
 from .refit import Estimate, Refitter
 from .runner import Outcome, run_replicates, split_outcomes
 
@@ -26,7 +27,7 @@ def parameter_names(result: MixedResult) -> list[str]:
     """Fixed effects, then ``level: var(...)``/``cov(...)`` as Stata prints, then ``var(e)``."""
     names = list(result.design.fixed_names)
     for block in result.design.blocks:
-        names += [f"{block.key}: {e.label}" for e in block.structure.entries(block.effect_names)]
+        names += [f"{block.key}: {e.label}" for e in block.structure.entries()]
     return names + ["var(e)"]
 
 
@@ -34,7 +35,7 @@ def parameter_values(result: MixedResult, est: Estimate | MixedResult) -> np.nda
     """The values of :func:`parameter_names` for a refit (or the original fit)."""
     vals = list(np.asarray(est.beta, float))
     for block, cov in zip(result.design.blocks, est.cov_blocks):
-        for e in block.structure.entries(block.effect_names):
+        for e in block.structure.entries():
             i = 0 if e.i is None else e.i
             j = (1 if e.kind == "cov" else 0) if e.j is None else e.j
             vals.append(float(np.asarray(cov)[i, j]))
@@ -73,7 +74,7 @@ class BootstrapResult:
     failures: pd.Series
     n: int
     seed: int | None
-    level: float = 95.0
+    level: float = DEFAULT_LEVEL
 
     @property
     def n_ok(self) -> int:
@@ -122,7 +123,7 @@ def bootstrap(
     client=None,
     workers: int | None = None,
     processes: bool = True,
-    level: float = 95.0,
+    level: float = DEFAULT_LEVEL,
     progress: bool = True,
     chunk_size: int | None = None,
 ) -> BootstrapResult:

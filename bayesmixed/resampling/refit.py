@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..design.types import Design
+from ..engines.ml.criterion import make_deviance, to_design_order
 from ..engines.ml.crossprod import with_response
-from ..engines.ml.fit import make_deviance, to_design_order
 from ..engines.ml.optimize import minimize_theta
 from ..errors import EstimationError, NotSupportedError
 from ..results.mixed import MixedResult
@@ -56,8 +56,8 @@ class Refitter:
         self.design = design
         self.reml = reml
         self.dev = make_deviance(design, reml)
-        default = np.concatenate([s.theta_start(k) for s, k in self._structures()])
-        self.bounds = [b for s, k in self._structures() for b in s.theta_bounds(k)]
+        default = np.concatenate([s.theta_start() for s in self.dev.structures])
+        self.bounds = [b for s in self.dev.structures for b in s.theta_bounds()]
         self.start = default if start is None else self._to_eval_order(start)
 
     @classmethod
@@ -65,12 +65,9 @@ class Refitter:
         """Refit ``result``'s model, starting at its estimate."""
         return cls(result.design, result.reml, start=result.theta)
 
-    def _structures(self):
-        return list(zip(self.dev.structures, self.dev.cp.k))
-
     def _to_eval_order(self, theta: np.ndarray) -> np.ndarray:
         blocks = self.design.blocks
-        sizes = [b.structure.n_theta(b.k) for b in blocks]
+        sizes = [b.structure.n_theta for b in blocks]
         parts = np.split(np.asarray(theta, float), np.cumsum(sizes)[:-1])
         return np.concatenate([parts[i] for i in self.dev.cp.order])
 

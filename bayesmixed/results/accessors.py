@@ -1,10 +1,12 @@
-"""Conventional accessors and postestimation methods of likelihood-based results.
+"""Conventional accessors of likelihood-based results.
 
 ``MixedResult`` (ML/REML) and ``GLMMResult`` (Laplace/quadrature) hold the
 same kinds of numbers -- fixed effects with a covariance matrix, one
 covariance matrix per random-effects block, a log likelihood and the count
 of covariance parameters -- so lme4's and Stata's accessor names (``coef``,
-``vcov``, ``re_cov``, ``aic``...) are derived here once.
+``vcov``, ``re_cov``, ``aic``...) are derived here once.  What every kind
+shares, Bayesian fits included (``nobs``, ``groups``, ``save``, the
+postestimation methods), is in :mod:`.base`.
 """
 
 from __future__ import annotations
@@ -15,13 +17,24 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SpecificationError
-from .interface import ResultInterface, summary_frame
+from .base import ResultBase
+from .interface import summary_frame
 
 
-class LikelihoodAccessors(ResultInterface):
+class LikelihoodAccessors(ResultBase):
     """Mixin: needs ``design``, ``beta``, ``vcov_beta``, ``cov_blocks``,
     ``loglik``, ``working``, ``opt`` and ``level``, plus ``_fixed_rows()`` and
     ``_summary_rows()`` (the printed table's rows, from the renderer's table code)."""
+
+    def estat_sd(self, level: float | None = None) -> pd.DataFrame:
+        """Stata's ``estat sd``: random-effect SDs and correlations with delta-method SEs.
+
+        Indexed by (equation, parameter); columns estimate, se, lower, upper.
+        ``print(bm.postestimation.estat_sd.format_estat_sd(result))`` prints Stata's table.
+        """
+        from ..postestimation.estat_sd import estat_sd
+
+        return estat_sd(self, level)
 
     # -- the printed table as data ---------------------------------------------------------
     def summary(self, level: float | None = None) -> pd.DataFrame:
@@ -59,74 +72,6 @@ class LikelihoodAccessors(ResultInterface):
             raise SpecificationError(f"level({level:g}) must be between 10 and 99.99")
         return replace(self, level=float(level))
 
-    def save(self, path):
-        """Save to ``path`` in open formats (Stata's ``estimates save``); see bayesmixed.io."""
-        from ..io import save
-
-        return save(self, path)
-
-    # -- postestimation (delegates; imports stay inside to keep the one-way flow) ----------
-    def predict(self, kind: str | None = None, data=None, relevel: str | None = None, **options):
-        """Stata's ``predict``: see :func:`bayesmixed.postestimation.predict.predict`."""
-        from ..postestimation.predict import predict
-
-        return predict(self, kind, data, relevel, **options)
-
-    def random_effects(self) -> dict[str, pd.DataFrame]:
-        """Per-group BLUPs with their conditional SDs, keyed like ``re_cov``."""
-        from ..postestimation.predict import random_effects
-
-        return random_effects(self)
-
-    def estat_icc(self, level: float | None = None) -> pd.DataFrame:
-        """Stata's ``estat icc``: intraclass correlations with delta-method CIs."""
-        from ..postestimation.estat import estat_icc
-
-        return estat_icc(self, level)
-
-    def estat_recovariance(self, correlation: bool = False) -> dict[str, pd.DataFrame]:
-        """Stata's ``estat recovariance``: each level's random-effects covariance."""
-        from ..postestimation.estat import estat_recovariance
-
-        return estat_recovariance(self, correlation)
-
-    def estat_wcorrelation(self, at: dict | None = None, covariance: bool = False):
-        """Stata's ``estat wcorrelation``: model-implied correlation within one cluster."""
-        from ..postestimation.estat import estat_wcorrelation
-
-        return estat_wcorrelation(self, at, covariance)
-
-    def estat_ic(self) -> pd.DataFrame:
-        """Stata's ``estat ic``: N, ll(model), df, AIC, BIC."""
-        from ..postestimation.estat import estat_ic
-
-        return estat_ic(self)
-
-    def test(self, spec: str):
-        """Stata's ``test``: Wald chi2 of hypotheses (``"math3 = 0.5"``, ``"1.dose 2.dose"``).
-
-        See :func:`bayesmixed.postestimation.wald.test`.
-        """
-        from ..postestimation.wald import test
-
-        return test(self, spec)
-
-    def testparm(self, varlist: str):
-        """Stata's ``testparm``: the named coefficients (``"i.dose"``) are jointly 0."""
-        from ..postestimation.wald import testparm
-
-        return testparm(self, varlist)
-
-    def lincom(self, expr: str, level: float | None = None, eform: str | None = None):
-        """Stata's ``lincom``: estimate, SE, z, p and CI of a linear combination.
-
-        ``eform`` (``"or"``, ``"irr"``, ``"eform"``) exponentiates, as Stata's options.
-        See :func:`bayesmixed.postestimation.wald.lincom`.
-        """
-        from ..postestimation.wald import lincom
-
-        return lincom(self, expr, level, eform)
-
     @property
     def coef(self) -> pd.Series:
         return pd.Series(self.beta, index=self.design.fixed_names, name="coef")
@@ -156,10 +101,6 @@ class LikelihoodAccessors(ResultInterface):
         return out
 
     @property
-    def nobs(self) -> int:
-        return self.design.n
-
-    @property
     def converged(self) -> bool:
         return self.opt.converged
 
@@ -184,14 +125,6 @@ class LikelihoodAccessors(ResultInterface):
     @property
     def deviance(self) -> float:
         return -2 * self.loglik
-
-    @property
-    def groups(self) -> pd.DataFrame:
-        """Number of groups and obs per group (min/avg/max) for each level."""
-        rows = [(g.level, g.n_groups, g.min, g.avg, g.max) for g in self.design.group_info]
-        return pd.DataFrame(rows, columns=["level", "groups", "min", "avg", "max"]).set_index(
-            "level"
-        )
 
 
 def _block_diag_frames(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:

@@ -22,10 +22,6 @@ from .mixed import MixedResult
 NAN = float("nan")
 
 
-def critical_value(level: float) -> float:
-    return float(stats.norm.ppf(0.5 + level / 200.0))
-
-
 @dataclass(frozen=True)
 class Row:
     """One printed estimate; ``status`` is ``""``, ``"base"`` or ``"omitted"``."""
@@ -55,8 +51,7 @@ class CoefGroup:
 
 def coef_groups(result: MixedResult) -> list[CoefGroup]:
     """Coefficient rows grouped by term, with base and omitted rows in place."""
-    crit = critical_value(result.level)
-    rows = [coef_row(result, i, name, crit) for i, name in enumerate(result.design.fixed_names)]
+    rows = list(result._fixed_rows())  # Wald (z) rows, or t rows under dfmethod()
     design = result.design
     if result.show_base:
         rows += [Row(n, 0.0, status="base") for n in design.base_levels]

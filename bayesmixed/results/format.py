@@ -100,6 +100,18 @@ def fmt_chi2(x: float | None) -> str:
     return f"{x:.2e}"
 
 
+def stat_pair(label: str, value: str) -> str:
+    """``label = value`` as Stata's headers align it: the label in 18 columns, the value
+    right-aligned in 11 (``Number of obs     =        887``)."""
+    return f"{label:<18}={value:>11}"
+
+
+def two_columns(left: str, right: str = "") -> str:
+    """A header line: ``left`` in the first 48 columns, then ``right`` (usually a
+    :func:`stat_pair`); a wider ``left`` keeps one space before ``right``."""
+    return f"{left:<48}{right}" if len(left) < 48 else f"{left} {right}"
+
+
 def fmt_level(level: float) -> str:
     """A confidence level as Stata writes it in headers: ``95``, ``99.5``."""
     return f"{level:g}"

@@ -1,6 +1,7 @@
 """The result of a generalized linear mixed-model fit, as data.
 
-Same accessors as :class:`~bayesmixed.results.mixed.MixedResult` (``coef``,
+The numbers are the GLMM engine's :class:`~bayesmixed.engines.estimates.GLMMEstimates`:
+the same accessors as :class:`~bayesmixed.results.mixed.MixedResult` (``coef``,
 ``vcov``, ``se``, ``re_cov``, ``loglik``, ``aic``, ``bic``, ``nobs``,
 ``converged``, ``groups``) plus what a GLMM adds: the family and link, the
 integration method and points, the dispersion parameter, and the log
@@ -10,59 +11,35 @@ Rendering lives in :mod:`bayesmixed.results.render_glmm`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from scipy import stats
 
-from ..design.types import Design
-from ..spec.family import Family
+from ..engines.estimates import GLMMEstimates
+from ..spec.options import DEFAULT_LEVEL
 from .accessors import LikelihoodAccessors
-from .mixed import OptSummary
+from .base import ResultKind
 
 
-@dataclass(repr=False)  # repr: the short one of ResultInterface
-class GLMMResult(LikelihoodAccessors):
-    """Estimates of a GLMM by (approximate) maximum likelihood.
+@dataclass(repr=False)  # repr: the short one of ResultBase
+class GLMMResult(LikelihoodAccessors, GLMMEstimates):
+    """Estimates of a GLMM by (approximate) maximum likelihood, with how to print them.
+
+    The estimates' fields are documented on
+    :class:`~bayesmixed.engines.estimates.GLMMEstimates`; the display settings
+    (set from the command's options by :mod:`bayesmixed.fitting`) are:
 
     Attributes
     ----------
-    design : the numeric design.
-    family : the response family with its link.
-    intmethod, intpoints : integration method and points (1 for Laplace).
-    beta, vcov_beta : fixed effects and their covariance (inverse negative
-        Hessian of the approximate log likelihood, as Stata).
-    theta : each block's covariance factor (design order), b = Lambda u.
-    cov_blocks : covariance matrix of each block's random effects.
-    log_phi : log dispersion (lnalpha, ln phi, ln sigma^2) or ``None``.
-    loglik : the approximate marginal log likelihood at the optimum.
-    working, working_vcov : covariance parameters on each structure's working
-        scale (design order), then the log dispersion if any, with their
-        covariance; ``None`` where the Hessian is not usable (boundary fits).
-    loglik_glm : log likelihood of the model without random effects.
-    modes : conditional modes (BLUP analogues) of each block, (groups, k).
-    boundary : notes on parameters on the boundary of the space.
-    notes : other remarks printed under the table.
+    level : confidence level of the printed intervals, in percent.
+    eform : ``"or"``, ``"irr"`` or ``"eform"`` to print exponentiated coefficients.
     """
 
-    design: Design
-    family: Family
-    intmethod: str
-    intpoints: int
-    beta: np.ndarray
-    vcov_beta: np.ndarray
-    theta: np.ndarray
-    cov_blocks: list[np.ndarray]
-    log_phi: float | None
-    loglik: float
-    working: np.ndarray
-    working_vcov: np.ndarray | None
-    loglik_glm: float
-    opt: OptSummary
-    modes: list[np.ndarray] = field(default_factory=list)
-    boundary: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    level: float = 95.0
+    kind: ClassVar[ResultKind] = ResultKind.GLMM
+
+    level: float = DEFAULT_LEVEL
     eform: str | None = None
 
     def __str__(self) -> str:
@@ -99,6 +76,13 @@ class GLMMResult(LikelihoodAccessors):
         return self.family.link.name
 
     @property
+    def anc_working(self) -> np.ndarray:
+        """The family's working ancillary vector (files saved before it existed: log phi)."""
+        if len(self.ancillary) or self.log_phi is None:
+            return np.asarray(self.ancillary, float)
+        return np.array([float(self.log_phi)])
+
+    @property
     def dispersion(self) -> float | None:
         """alpha (nbinomial), phi (gamma) or sigma^2 (gaussian)."""
         return None if self.log_phi is None else float(np.exp(self.log_phi))
@@ -112,7 +96,7 @@ class GLMMResult(LikelihoodAccessors):
         conservative.
         """
         chi2 = max(2 * (self.loglik - self.loglik_glm), 0.0)
-        df = self.n_cov_params - (0 if self.log_phi is None else 1)
+        df = self.n_cov_params - self.family.n_anc
         p = float(stats.chi2.sf(chi2, df)) if df else float("nan")
         if df == 1:
             return chi2, 1, (0.5 * p if chi2 > 0 else 1.0), True

@@ -12,6 +12,7 @@ from html import escape
 from .format import fmt_f, fmt_fc, fmt_g, is_missing
 from .mixed import MixedResult
 from .render import LR_CONSERVATIVE, ci_header, criterion_label, lr_line, note_texts, title
+from .render_robust import adjusted_lines, is_robust
 from .table import Row, Tables, TestStat, build_tables
 
 
@@ -49,11 +50,13 @@ def _header_table(result: MixedResult, wald: TestStat) -> str:
             ("Obs per group: avg", fmt_fc(g.avg, 1)),
             ("Obs per group: max", fmt_fc(g.max)),
         ]
-    items += [
-        (f"Wald chi2({wald.df})", fmt_f(wald.chi2, 2)),
-        ("Prob > chi2", fmt_f(wald.p, 4)),
-        (criterion_label(result), fmt_g(result.loglik, 10)),
-    ]
+    if result.dfmethod is not None:  # t/F inference (dfmethod())
+        from .render_df import df_header_items
+
+        items += df_header_items(result)
+    else:
+        items += [(f"Wald chi2({wald.df})", fmt_f(wald.chi2, 2)), ("Prob > chi2", fmt_f(wald.p, 4))]
+    items.append((criterion_label(result), fmt_g(result.loglik, 10)))
     rows = [f"<tr>{_cell(k, 'th')}{_cell(v, cls='bm-num')}</tr>" for k, v in items]
     return '<table class="bm-header">\n' + "\n".join(rows) + "\n</table>"
 
@@ -83,7 +86,8 @@ def _ci_header(result: MixedResult) -> str:
 
 
 def _fixed_table(result: MixedResult, tables: Tables) -> str:
-    heads = [result.design.spec.response, "Coefficient", "Std. err.", "z", "P>|z|"]
+    stat = ["t", "P>|t|"] if result.dfmethod is not None else ["z", "P>|z|"]
+    heads = [result.design.spec.response, "Coefficient", _se_head(result), *stat]
     head = "".join(_cell(h, "th") for h in heads) + _cell(_ci_header(result), "th", span=2)
     rows = []
     for group in tables.fixed:
@@ -93,7 +97,14 @@ def _fixed_table(result: MixedResult, tables: Tables) -> str:
             )
         cls = "bm-level" if group.header is not None else ""
         rows += [f"<tr>{_cell(r.label, 'th', cls)}{_coef_cells(r)}</tr>" for r in group.rows]
-    return f'<table class="bm-fixed">\n<tr>{head}</tr>\n' + "\n".join(rows) + "\n</table>"
+    table = f'<table class="bm-fixed">\n<tr>{head}</tr>\n' + "\n".join(rows) + "\n</table>"
+    adjusted = "".join(f'<p class="bm-vce">{escape(t)}</p>\n' for t in adjusted_lines(result, 0))
+    return adjusted + table
+
+
+def _se_head(result: MixedResult) -> str:
+    """Stata prints "Robust" over the SE column after vce(robust) or pweights."""
+    return "Robust std. err." if is_robust(result) else "Std. err."
 
 
 def _coef_cells(row: Row) -> str:
@@ -106,7 +117,7 @@ def _coef_cells(row: Row) -> str:
 
 
 def _random_table(result: MixedResult, tables: Tables) -> str:
-    heads = ["Random-effects parameters", "Estimate", "Std. err."]
+    heads = ["Random-effects parameters", "Estimate", _se_head(result)]
     head = "".join(_cell(h, "th") for h in heads) + _cell(_ci_header(result), "th", span=2)
     rows = []
     for section in tables.random:
@@ -125,7 +136,7 @@ def _random_table(result: MixedResult, tables: Tables) -> str:
 def _footer(result: MixedResult, tables: Tables) -> str:
     parts = []
     notes = note_texts(result, tables)
-    if tables.lr_linear is not None and result.opt.converged:
+    if tables.lr_linear is not None and result.opt.converged and not is_robust(result):
         parts.append(f'<p class="bm-lr">{escape(" ".join(lr_line(tables.lr_linear).split()))}</p>')
         if not tables.lr_linear.chibar:
             notes.insert(0, LR_CONSERVATIVE)

@@ -1,83 +1,49 @@
 """The result of a frequentist linear mixed-model fit, as data.
 
-Rendering lives in :mod:`bayesmixed.results.render`; this module only holds
-estimates and derives the conventional accessors (``coef``, ``vcov``,
-``re_cov``, ``loglik``, ``aic``, ``bic``, ``nobs``) from them.
+The numbers are the ML engine's :class:`~bayesmixed.engines.estimates.LMMEstimates`;
+this class adds the display settings and derives the conventional accessors
+(``coef``, ``vcov``, ``re_cov``, ``loglik``, ``aic``, ``bic``, ``nobs``).
+Rendering lives in :mod:`bayesmixed.results.render`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import ClassVar
 
-import numpy as np
-import pandas as pd
-
-from ..design.types import Design
+from ..engines.estimates import LMMEstimates
+from ..engines.optsummary import OptSummary
+from ..spec.options import DEFAULT_LEVEL
 from .accessors import LikelihoodAccessors
+from .base import ResultKind
+
+__all__ = ["MixedResult", "OptSummary"]
 
 
-@dataclass
-class OptSummary:
-    """What the optimizer did: start, end, evaluations, time (cf. MixedModels.jl)."""
+# repr=False: the short repr of ResultBase, not a 20,000-character dump
+@dataclass(repr=False)
+class MixedResult(LikelihoodAccessors, LMMEstimates):
+    """Estimates of a Gaussian mixed model by ML or REML, with how to print them.
 
-    optimizer: str
-    theta_start: np.ndarray
-    theta_end: np.ndarray
-    criterion_start: float
-    criterion_end: float
-    evaluations: int
-    converged: bool
-    message: str
-    seconds: float
-    boundary_snapped: bool = False
-
-
-@dataclass(repr=False)  # repr: the short one of ResultInterface, not a 20,000-character dump
-class MixedResult(LikelihoodAccessors):
-    """Estimates of a Gaussian mixed model by ML or REML.
+    The estimates' fields are documented on
+    :class:`~bayesmixed.engines.estimates.LMMEstimates`; the display settings
+    (set from the command's options by :mod:`bayesmixed.fitting`) are:
 
     Attributes
     ----------
-    design : the numeric design (sample, names, random-effect blocks).
-    reml : whether the criterion was the restricted likelihood.
-    beta, vcov_beta : fixed effects and their covariance (``fixed_names`` order).
-    theta : the relative covariance parameters at the optimum.
-    sigma2 : residual variance.
-    cov_blocks : absolute covariance matrix of each block's effects.
-    loglik : log likelihood (REML: log restricted-likelihood), as Stata prints.
-    working, working_vcov : unconstrained covariance parameters (each block's
-        structure working vector, then log sigma_e) and their covariance from
-        the observed information, or ``None`` where it does not exist
-        (boundary fits).  Standard errors of printed parameters derive from it.
-    loglik_linear : the same criterion for the model without random effects,
-        for Stata's "LR test vs. linear model".
-    boundary : notes on parameters fitted on the boundary of the space.
-    residual_params : the residual-error parameters as Stata prints them
-        (``rho``, ``var(e)``, ``0: var(e)``...) when the model has a
-        ``residuals()`` structure, else ``None`` (``sigma2`` is then the only
-        residual parameter).  With a structure, ``sigma2`` is the reference
-        variance (first by() group, first time level) and ``working`` holds the
-        blocks' working values, the residual model's unconstrained vector, then
-        log sigma_e.
+    level : confidence level of the printed intervals, in percent.
+    display : ``"variance"`` or ``"stddeviations"`` for the random-effect rows.
+    show_base : print the base levels of factor variables.
+    dfmethod : ``dfmethod()`` of the command (t/F inference with small-sample
+        degrees of freedom, :mod:`bayesmixed.postestimation.dfmethod`) or ``None``.
     """
 
-    design: Design
-    reml: bool
-    beta: np.ndarray
-    vcov_beta: np.ndarray
-    theta: np.ndarray
-    sigma2: float
-    cov_blocks: list[np.ndarray]
-    loglik: float
-    working: np.ndarray
-    working_vcov: np.ndarray | None
-    loglik_linear: float
-    opt: OptSummary
-    boundary: list[str] = field(default_factory=list)
-    level: float = 95.0
+    kind: ClassVar[ResultKind] = ResultKind.MIXED
+
+    level: float = DEFAULT_LEVEL
     display: str = "variance"
     show_base: bool = False
-    residual_params: pd.Series | None = None
+    dfmethod: str | None = None
 
     def __str__(self) -> str:
         from .render import render_text
@@ -100,10 +66,49 @@ class MixedResult(LikelihoodAccessors):
         return float(self.sigma2) if self.residual_params is None else None
 
     def _fixed_rows(self) -> list:
-        from .coef import coef_row, critical_value
+        from ..maths import critical_value
+        from .coef import coef_row
 
+        if self.dfmethod is not None:
+            from ..postestimation.dfmethod import t_rows
+
+            return t_rows(self)
         crit = critical_value(self.level)
         return [coef_row(self, i, n, crit) for i, n in enumerate(self.design.fixed_names)]
+
+    def small_sample(self, dfmethod: str | None = None, level: float | None = None):
+        """Coefficient table with t statistics and small-sample dfs (Stata's ``dfmethod()``).
+
+        ``dfmethod`` is one of ``residual``, ``repeated``, ``anova``,
+        ``satterthwaite`` (``"satterthwaite, oim"`` for the observed information)
+        or ``kroger`` (the fit's own ``dfmethod()`` by default); the last two need
+        REML.  Returns coef, se, t, df, p, lower, upper; with ``kroger`` the
+        standard errors are the Kenward-Roger adjusted ones.
+        """
+        from ..postestimation.dfmethod import small_sample
+
+        method = dfmethod if dfmethod is not None else self.dfmethod
+        if method is None:
+            from ..errors import SpecificationError
+
+            raise SpecificationError("small_sample() needs a dfmethod (e.g. 'kroger')")
+        return small_sample(self, method).table(self.level if level is None else float(level))
+
+    def df_inference(self):
+        """The small-sample inference of the fit's ``dfmethod()`` (dfs, model F test), cached.
+
+        Renderers read it through this method, so only a result method reaches
+        into postestimation (the package's one allowed upward import).
+        """
+        from ..postestimation.dfmethod import small_sample
+
+        return small_sample(self, self.dfmethod)
+
+    def estat_df(self, methods=None):
+        """Stata's ``estat df``: the dfs of each fixed effect under one or more methods."""
+        from ..postestimation.dfmethod import estat_df
+
+        return estat_df(self, methods)
 
     def _summary_rows(self) -> list:
         from .table import random_sections

@@ -16,8 +16,19 @@ from __future__ import annotations
 
 import textwrap
 
-from .format import abbrev, fmt_chi2, fmt_f, fmt_fc, fmt_g, fmt_level, is_missing
+from .format import (
+    abbrev,
+    fmt_chi2,
+    fmt_f,
+    fmt_fc,
+    fmt_g,
+    fmt_level,
+    is_missing,
+    stat_pair,
+    two_columns,
+)
 from .mixed import MixedResult
+from .render_robust import adjusted_lines, is_robust, pseudo, robust_heading
 from .table import CoefGroup, Row, Tables, TestStat, build_tables
 
 WIDTH = 78
@@ -51,20 +62,17 @@ def title(result: MixedResult) -> str:
 
 
 def criterion_label(result: MixedResult) -> str:
-    return "Log restricted-likelihood" if result.reml else "Log likelihood"
-
-
-def _right(label: str, value: str) -> str:
-    return f"{label:<18}={value:>11}"
-
-
-def _two_columns(left: str, right: str) -> str:
-    return f"{left:<48}{right}" if len(left) < 48 else f"{left} {right}"
+    return "Log restricted-likelihood" if result.reml else pseudo("Log likelihood", result)
 
 
 def header_lines(result: MixedResult, tables: Tables) -> list[str]:
-    n_obs = _right("Number of obs", fmt_fc(result.nobs))
-    lines = [_two_columns(title(result), n_obs)] + group_header_lines(result)
+    n_obs = stat_pair("Number of obs", fmt_fc(result.nobs))
+    lines = [two_columns(title(result), n_obs)] + group_header_lines(result)
+    if result.dfmethod is not None:  # t/F inference: DF method, DF range, F test
+        from .render_df import df_test_lines
+
+        ll = f"{criterion_label(result)} = {fmt_g(result.loglik, 10):>10}"
+        return lines + [""] + df_test_lines(result, ll)
     lines += [""] + _test_lines(result, tables.wald)
     return lines
 
@@ -80,7 +88,7 @@ def group_header_lines(result, pad: int = 0) -> list[str]:
         g = groups[0]
         name = abbrev(g.level, max(pad, 14))
         left = f"Group variable: {name:>{pad}}" if pad else f"Group variable: {name}"
-        lines = [_two_columns(left, _right("Number of groups", fmt_fc(g.n_groups)))]
+        lines = [two_columns(left, stat_pair("Number of groups", fmt_fc(g.n_groups)))]
         lines += ["", " " * 48 + "Obs per group:"]
         for name, value in (
             ("min", fmt_fc(g.min)),
@@ -97,8 +105,8 @@ def _test_lines(result: MixedResult, wald: TestStat) -> list[str]:
     prob = fmt_f(wald.p, 4)
     ll = f"{criterion_label(result)} = {fmt_g(result.loglik, 10):>10}"
     return [
-        " " * 48 + _right(f"Wald chi2({wald.df})", chi2),
-        _two_columns(ll, _right("Prob > chi2", prob)),
+        " " * 48 + stat_pair(f"Wald chi2({wald.df})", chi2),
+        two_columns(ll, stat_pair("Prob > chi2", prob)),
     ]
 
 
@@ -140,8 +148,10 @@ def fixed_lines(result: MixedResult, groups: list[CoefGroup]) -> list[str]:
     width = stub + 66
     depvar = abbrev(result.design.spec.response, stub)
     ci = ci_header(result.level)
-    head = f"{depvar:>{stub}} | Coefficient  Std. err.      z    P>|z|{ci:>25}"
-    lines = ["-" * width, head, "-" * (stub + 1) + "+" + "-" * 64]
+    stat = "t    P>|t|" if result.dfmethod is not None else "z    P>|z|"
+    head = f"{depvar:>{stub}} | Coefficient  Std. err.      {stat}{ci:>25}"
+    top = adjusted_lines(result, width) + ["-" * width] + robust_heading(result, stub, 21)
+    lines = [*top, head, "-" * (stub + 1) + "+" + "-" * 64]
     for pos, group in enumerate(groups):
         if group.separated and pos > 0 and lines[-1].strip() != "|":
             lines.append(" " * stub + " |")
@@ -173,7 +183,9 @@ def _coef_cells(row: Row) -> str:
 def random_lines(result: MixedResult, tables: Tables) -> list[str]:
     ci = ci_header(result.level)
     rule = "-" * 29 + "+" + "-" * 48
-    lines = ["-" * WIDTH, f"  Random-effects parameters  |   Estimate   Std. err.{ci:>25}", rule]
+    heading = robust_heading(result, 28, 21)
+    head = f"  Random-effects parameters  |   Estimate   Std. err.{ci:>25}"
+    lines = ["-" * WIDTH, *heading, head, rule]
     for section in tables.random:
         if section.title is not None:
             lines += [f"{part:<29}|" for part in _title_lines(_section_title(section.title))]
@@ -221,7 +233,7 @@ def footer_lines(result: MixedResult, tables: Tables) -> list[str]:
     lines: list[str] = []
     notes = list(note_texts(result, tables))
     converged = result.opt.converged
-    if tables.lr_linear is not None and converged:
+    if tables.lr_linear is not None and converged and not is_robust(result):
         lines.append(lr_line(tables.lr_linear))
         if not tables.lr_linear.chibar:
             notes.insert(0, LR_CONSERVATIVE)

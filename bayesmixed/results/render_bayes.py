@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..spec.options import DEFAULT_LEVEL
 from .bayes import BayesResult
-from .format import fmt_g
+from .format import fmt_g, two_columns
 
 TABLE = 78
 WIDTH = TABLE + 16
@@ -20,11 +21,9 @@ STUB = 12
 
 
 def _right(label: str, value: str) -> str:
+    """Stata's ``bayes`` header: ``=`` one column left of the ``mixed`` header's
+    (:func:`.format.stat_pair`), with a space after it (``MCMC iterations  =      4,000``)."""
     return f"{label:<17}= {value:>10}"
-
-
-def _two(left: str, right: str = "") -> str:
-    return f"{left:<48}{right}".rstrip()
 
 
 def _int(n: int) -> str:
@@ -54,11 +53,11 @@ def header_lines(result: BayesResult, summary) -> list[str]:
         eff = summary["ess_bulk"].to_numpy() / (result.chains * result.draws)
         rows += [
             ("", _right("Acceptance rate", fmt_g(result.acceptance_rate))),
-            ("", f"{'Efficiency:  min':<17}= {fmt_g(np.nanmin(eff)):>10}"),
+            ("", _right("Efficiency:  min", fmt_g(np.nanmin(eff)))),
             ("", f"{'avg':>16} = {fmt_g(np.nanmean(eff)):>10}"),
             ("", f"{'max':>16} = {fmt_g(np.nanmax(eff)):>10}"),
         ]
-    return [_two(a, b) for a, b in rows]
+    return [two_columns(a, b).rstrip() for a, b in rows]
 
 
 def _cells(row) -> str:
@@ -69,7 +68,7 @@ def _cells(row) -> str:
     return f"{text} {rhat:>6} {ess:>7}"
 
 
-def table_lines(summary, level: float = 95.0) -> list[str]:
+def table_lines(summary, level: float = DEFAULT_LEVEL) -> list[str]:
     # a stub as wide as the longest label (Stata's is 12; cov(...) labels are longer)
     stub = min(max([STUB] + [len(p) for _, p in summary.index]), 28)
     width = WIDTH + stub - STUB

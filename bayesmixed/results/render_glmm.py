@@ -15,78 +15,97 @@ import math
 import numpy as np
 from scipy import stats
 
+from ..maths import critical_value
 from .coef import Row, coef_row
-from .format import abbrev, fmt_chi2, fmt_f, fmt_fc, fmt_g
+from .format import abbrev, fmt_chi2, fmt_f, fmt_fc, fmt_g, stat_pair, two_columns
 from .glmm import GLMMResult
 from .render import ci_header, group_header_lines
+from .render_robust import adjusted_lines, is_robust, pseudo, robust_heading
 from .table import RESection, exp_or_nan, log_scale_interval, wald_test
 
 WIDTH = 78
 STUB = 12
 
-_TITLES = {
-    ("bernoulli", "logit"): ("logistic regression", "logistic model"),
-    ("bernoulli", "probit"): ("probit regression", "probit model"),
-    ("bernoulli", "cloglog"): ("complementary log-log regression", "cloglog model"),
-    ("poisson", "log"): ("Poisson regression", "Poisson model"),
-    ("nbinomial", "log"): ("negative binomial regression", "nbinomial model"),
-}
 _EFORM = {"or": "Odds ratio", "irr": "IRR", "eform": "exp(b)"}
 _METHOD = {"laplace": "laplace", "mvaghermite": "mvaghermite", "mcaghermite": "mcaghermite"}
 
 
-def critical_value(level: float) -> float:
-    return float(stats.norm.ppf(0.5 + level / 200))
-
-
 def title(result: GLMMResult) -> str:
-    name = _TITLES.get((result.family.name, result.link))
+    name = result.family.titles.get(result.link)
     return f"Mixed-effects {name[0]}" if name else "Mixed-effects GLM"
 
 
 def comparison_model(result: GLMMResult) -> str:
-    name = _TITLES.get((result.family.name, result.link))
+    name = result.family.titles.get(result.link)
     return name[1] if name else "GLM"
 
 
-def _right(label: str, value: str) -> str:
-    return f"{label:<18}={value:>11}"
-
-
-def _two(left: str, right: str) -> str:
-    return f"{left:<48}{right}" if len(left) < 48 else f"{left} {right}"
-
-
 def header_lines(result: GLMMResult) -> list[str]:
-    lines = [_two(title(result), _right("Number of obs", fmt_fc(result.nobs)))]
-    if (result.family.name, result.link) not in _TITLES:
+    lines = [two_columns(title(result), stat_pair("Number of obs", fmt_fc(result.nobs)))]
+    if result.link not in result.family.titles:
         fam = result.family.name
-        if fam == "binomial":
+        if result.family.uses_trials:
             fam += f" {result.design.spec.trials}"
-        lines += [_two(f"Family: {fam:>17}", ""), _two(f"Link:   {result.link:>17}", "")]
+        lines += [two_columns(f"Family: {fam:>17}"), two_columns(f"Link:   {result.link:>17}")]
     lines += group_header_lines(result, pad=16)
     method = f"Integration method: {result.intmethod:>11}"
-    lines += ["", _two(method, _right("Integration pts.", str(result.intpoints)))]
+    lines += ["", two_columns(method, stat_pair("Integration pts.", str(result.intpoints)))]
     wald = wald_test(result)  # the same Wald chi2 (all but _cons) as after mixed
     chi2, df, p = wald.chi2, wald.df, wald.p
-    lines += ["", " " * 48 + _right(f"Wald chi2({df})", fmt_f(chi2, 2))]
-    ll = f"Log likelihood = {fmt_g(result.loglik, 10):>10}"
-    lines.append(_two(ll, _right("Prob > chi2", fmt_f(p, 4))))
+    lines += ["", " " * 48 + stat_pair(f"Wald chi2({df})", fmt_f(chi2, 2))]
+    ll = f"{pseudo('Log likelihood', result)} = {fmt_g(result.loglik, 10):>10}"
+    lines.append(two_columns(ll, stat_pair("Prob > chi2", fmt_f(p, 4))))
     return lines
 
 
 # -- the printed numbers, as data (also behind GLMMResult.summary) ---------------------------
 def fixed_rows(result: GLMMResult) -> list[Row]:
-    """Coefficient rows on the linear-predictor scale, then the dispersion row if any.
+    """Coefficient rows on the linear-predictor scale, then the family's ancillary rows.
 
     ``or``/``irr``/``eform`` are a display transform applied by :func:`fixed_lines`.
     """
     crit = critical_value(result.level)
     rows = [coef_row(result, i, name, crit) for i, name in enumerate(result.design.fixed_names)]
-    if result.log_phi is not None:
-        s = _working_se(result, -1)
-        rows.append(wald_row("/" + result.family.dispersion, float(result.log_phi), s, crit))
+    return rows + ancillary_rows(result, crit)
+
+
+def ancillary_rows(result: GLMMResult, crit: float) -> list[Row]:
+    """``/lnalpha`` (tested, as before) or ``/cut1 ...`` (no test, as Stata prints cutpoints).
+
+    Standard errors are the delta method through the family's working ->
+    shown map (the identity for a log dispersion).
+    """
+    anc = result.family.ancillary
+    if anc is None:
+        return []
+    working = np.asarray(result.working[len(result.working) - len(anc.labels) :], float)
+    shown = result.family.anc_shown(working)
+    cov = _ancillary_cov(result, working)
+    rows = []
+    for i, label in enumerate(anc.labels):
+        se = math.sqrt(cov[i, i]) if cov is not None and cov[i, i] >= 0 else float("nan")
+        if anc.shown == "working":
+            rows.append(wald_row("/" + label, float(shown[i]), se, crit))
+        else:
+            b = float(shown[i])
+            rows.append(Row("/" + label, b, se, b - crit * se, b + crit * se))
     return rows
+
+
+def _ancillary_cov(result: GLMMResult, working: np.ndarray) -> np.ndarray | None:
+    v = result.working_vcov
+    m = len(working)
+    if v is None:
+        return None
+    block = v[-m:, -m:]
+    jac = np.empty((m, m))
+    for j in range(m):
+        h = 1e-6 * max(1.0, abs(working[j]))
+        up, down = working.copy(), working.copy()
+        up[j] += h
+        down[j] -= h
+        jac[:, j] = (result.family.anc_shown(up) - result.family.anc_shown(down)) / (2 * h)
+    return jac @ block @ jac.T
 
 
 def wald_row(label: str, b: float, se: float, crit: float) -> Row:
@@ -107,11 +126,11 @@ def random_sections(result: GLMMResult) -> list[RESection]:
     sections = []
     start = 0
     for block, cov in zip(result.design.blocks, result.cov_blocks, strict=True):
-        size = block.structure.n_theta(block.k)
+        size = block.structure.n_theta
         piece = slice(start, start + size)
         start += size
         rows = []
-        for entry in block.structure.entries(block.effect_names):
+        for entry in block.structure.entries():
             value, se = _entry(result, block, cov, entry, piece)
             rows.append(re_row(entry.label, value, se, entry.kind, crit))
         sections.append(RESection(block.key, rows))
@@ -134,6 +153,8 @@ def _cells(row: Row, eform: bool) -> str:
     if not (math.isfinite(se) and se > 0):
         value = exp_or_nan(est) if eform else est
         return f"{fmt_g(value):>11}{'.':>11}{'.':>9}{'.':>8}{'.':>13}{'.':>12}"
+    if not math.isfinite(row.z):  # cutpoints: Stata prints no test
+        return f"{fmt_g(est):>11}{fmt_g(se):>11}{'':>17}{fmt_g(lo):>13}{fmt_g(hi):>12}"
     if eform:
         # a separated logit has huge b and se: exp() past the float range prints "."
         est, lo, hi = exp_or_nan(est), exp_or_nan(lo), exp_or_nan(hi)
@@ -149,20 +170,17 @@ def fixed_lines(result: GLMMResult) -> list[str]:
     label = f"{_EFORM[eform]:>11} " if eform else " Coefficient"
     depvar = abbrev(result.design.spec.response, STUB)
     head = f"{depvar:>{STUB}} |{label}  Std. err.      z    P>|z|{ci_header(result.level):>25}"
-    lines = ["-" * WIDTH, head, "-" * (STUB + 1) + "+" + "-" * 64]
+    top = adjusted_lines(result, WIDTH) + ["-" * WIDTH] + robust_heading(result, STUB, 21)
+    lines = [*top, head, "-" * (STUB + 1) + "+" + "-" * 64]
     rows = fixed_rows(result)
     n_fixed = len(result.design.fixed_names)
     for i, row in enumerate(rows):
+        anc = result.family.ancillary
+        if i == n_fixed and anc is not None and anc.shown == "natural":
+            lines.append("-" * (STUB + 1) + "+" + "-" * 64)  # cutpoints get their own block
         name = abbrev(row.label, STUB)
         lines.append(f"{name:>{STUB}} |" + _cells(row, bool(eform) and i < n_fixed))
     return lines
-
-
-def _working_se(result: GLMMResult, i: int) -> float:
-    v = result.working_vcov
-    if v is None or not math.isfinite(v[i, i]) or v[i, i] < 0:
-        return float("nan")
-    return math.sqrt(v[i, i])
 
 
 def random_lines(result: GLMMResult) -> list[str]:
@@ -190,8 +208,8 @@ def _entry(result, block, cov, entry, piece) -> tuple[float, float]:
         up, down = w.copy(), w.copy()
         up[m] += h
         down[m] -= h
-        f_up = block.structure.cov_from_working(up, block.k)[i, j]
-        f_down = block.structure.cov_from_working(down, block.k)[i, j]
+        f_up = block.structure.cov_from_working(up)[i, j]
+        f_down = block.structure.cov_from_working(down)[i, j]
         grad[m] = (f_up - f_down) / (2 * h)
     var = float(grad @ v[piece, piece] @ grad)
     return value, math.sqrt(var) if var >= 0 else float("nan")
@@ -206,6 +224,8 @@ def _re_cells(row: Row) -> str:
 
 
 def footer_lines(result: GLMMResult) -> list[str]:
+    if is_robust(result):
+        return robust_footer(result)
     chi2, df, p, chibar = result.lr_test()
     model = comparison_model(result)
     if chibar:
@@ -218,10 +238,19 @@ def footer_lines(result: GLMMResult) -> list[str]:
     notes = list(result.design.notes) + list(result.boundary) + list(result.notes)
     if not chibar:
         notes.insert(0, "LR test is conservative and provided only for reference.")
-    if result.eform:
+    if result.eform and result.design.spec.constant:
         what = {"or": "odds", "irr": "incidence rate", "eform": "exp(b)"}[result.eform]
         notes.append(f"_cons estimates baseline {what} (conditional on zero random effects).")
     lines += ["", *[f"Note: {n}" for n in notes]] if notes else []
+    if not result.converged:
+        lines += ["", "Warning: convergence not achieved"]
+    return lines
+
+
+def robust_footer(result: GLMMResult) -> list[str]:
+    """Notes and warnings only: no LR test after robust standard errors (as Stata)."""
+    notes = list(result.design.notes) + list(result.boundary) + list(result.notes)
+    lines = ["", *[f"Note: {n}" for n in notes]] if notes else []
     if not result.converged:
         lines += ["", "Warning: convergence not achieved"]
     return lines

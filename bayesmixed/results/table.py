@@ -16,8 +16,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy import stats
 
+from ..maths import critical_value, wald_statistic
 from ..spec.covariance import CovStructure, Entry
-from .coef import CoefGroup, Row, coef_groups, critical_value, parse_name
+from .coef import CoefGroup, Row, coef_groups, parse_name
 from .mixed import MixedResult
 
 __all__ = [
@@ -119,9 +120,7 @@ def wald_test(result: MixedResult) -> TestStat:
     v = np.asarray(result.vcov_beta, float)[np.ix_(keep, keep)]
     if not (np.all(np.isfinite(b)) and np.all(np.isfinite(v))):
         return TestStat(NAN, len(keep), NAN)
-    rank = int(np.linalg.matrix_rank(v))
-    chi2 = float(b @ np.linalg.pinv(v) @ b)
-    return TestStat(chi2, rank, float(stats.chi2.sf(chi2, rank)) if rank else NAN)
+    return TestStat(*wald_statistic(b, v))
 
 
 # -- random effects ---------------------------------------------------------------
@@ -148,13 +147,13 @@ def random_sections(result: MixedResult) -> tuple[list[RESection], list[str]]:
     start = 0
     for block, cov in zip(result.design.blocks, result.cov_blocks, strict=True):
         structure, k = block.structure, block.k
-        size = structure.n_theta(k)
+        size = structure.n_theta
         piece = slice(start, start + size)
         start += size
         rows = []
-        for entry in structure.entries(block.effect_names):
+        for entry in structure.entries():
             value = _entry_value(np.asarray(cov, float), entry, stddev)
-            se = _delta_se(result, piece, structure, k, entry, stddev)
+            se = _delta_se(result, piece, structure, entry, stddev)
             label = entry_label(structure, block.effect_names, entry, stddev)
             row = _re_row(label, value, se, entry.kind, stddev, crit)
             if _on_boundary(entry, np.asarray(cov, float), result.sigma2):
@@ -214,7 +213,7 @@ def _entry_value(cov: np.ndarray, entry: Entry, stddev: bool) -> float:
     return c / denom if denom > 0 else NAN
 
 
-def _delta_se(result, piece, structure: CovStructure, k, entry, stddev) -> float:
+def _delta_se(result, piece, structure: CovStructure, entry, stddev) -> float:
     """Delta-method SE; boundary components (no finite working value) are held at ~0.
 
     An entry that does not depend on a boundary component (var(_cons) when
@@ -226,7 +225,7 @@ def _delta_se(result, piece, structure: CovStructure, k, entry, stddev) -> float
     w = np.where(np.isfinite(w), w, -40.0)
 
     def f(x: np.ndarray) -> float:
-        return _entry_value(structure.cov_from_working(x, k), entry, stddev)
+        return _entry_value(structure.cov_from_working(x), entry, stddev)
 
     grad = _gradient(f, w)
     used = np.abs(grad) > 1e-12

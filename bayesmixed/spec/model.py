@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .covariance import CovStructure, get_structure
+from .options import DisplayOptions, EstimationOptions
 
 FactorBase = int | Literal["first", "last", "freq", "none"]
+Syntax = Literal["stata", "formula"]
 
 
 @dataclass(frozen=True)
@@ -93,17 +95,14 @@ class RandomEquation:
 
     @property
     def structure(self) -> CovStructure:
-        """The covariance structure; with a single effect every structure is one variance.
+        """The covariance structure of this equation's effects.
 
-        Stata fits ``|| g:, cov(exchangeable)`` with one random effect and labels it
-        Identity, as it does any one-effect equation: a common correlation needs two
-        effects.  Independent and unstructured already reduce to one variance with
-        k = 1; exchangeable would keep a correlation that does not exist.
+        With a single effect every structure is one variance: Stata fits
+        ``|| g:, cov(exchangeable)`` with one random effect as Identity
+        (:func:`~bayesmixed.spec.covariance.get_structure` makes that choice).
         """
-        structure = get_structure(self.covariance)
-        if structure.name == "exchangeable" and len(self.effect_names) == 1:
-            return get_structure("identity")
-        return structure
+        names = self.effect_names
+        return get_structure(self.covariance, len(names), names)
 
 
 @dataclass(frozen=True)
@@ -123,7 +122,13 @@ class ModelSpec:
     ``sample_if`` is the parsed ``if`` expression (an object with an
     ``evaluate(frame) -> bool ndarray`` method) and ``sample_in`` the 1-based
     inclusive ``in`` range, both applied by the design stage before missing
-    values are dropped listwise.
+    values are dropped listwise.  ``estimation`` holds the options an engine
+    reads and ``display`` those only the printed result uses (see
+    :mod:`.options`); ``syntax`` says which front end wrote the spec, because
+    an lme4 formula follows R's rules downstream (a text column is a factor).
+    None of the three takes part in ``==``: equal specs are the same model,
+    whichever front end wrote it and however it is fitted or printed (an lme4
+    formula fitted by Laplace equals the ``melogit`` command it translates).
     """
 
     response: str
@@ -140,7 +145,9 @@ class ModelSpec:
     offset: str | None = None
     exposure: str | None = None
     trials: str | int | None = None
-    options: dict = field(default_factory=dict, compare=False, hash=False)
+    estimation: EstimationOptions = field(default_factory=EstimationOptions, compare=False)
+    display: DisplayOptions = field(default_factory=DisplayOptions, compare=False)
+    syntax: Syntax = field(default="stata", compare=False)
     source: str = field(default="", compare=False)
 
     @property
@@ -160,6 +167,7 @@ class ModelSpec:
                 seen[extra] = None
         if isinstance(self.trials, str):
             seen[self.trials] = None
+        seen.update(dict.fromkeys(self.estimation.weight_variables))  # weights, vce(cluster)
         return tuple(seen)
 
     @property

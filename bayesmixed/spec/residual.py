@@ -116,7 +116,8 @@ def corr_to_cpc(r: np.ndarray) -> np.ndarray:
     return out[np.tril_indices(n, -1)]
 
 
-def _lags(times: np.ndarray) -> np.ndarray:
+def time_lags(times: np.ndarray) -> np.ndarray:
+    """|t_i - t_j| for every pair of times in a panel (batched over leading axes)."""
     t = np.asarray(times, float)
     return np.abs(t[..., :, None] - t[..., None, :])
 
@@ -133,10 +134,13 @@ class ResidualStructure:
 
     ``n_levels`` is the number of distinct time levels (unstructured/banded
     give each its own variance); ``level_labels`` name them in printed output.
+    ``lag_free`` marks a structure whose R depends on the panel size alone, not
+    on its time lags (exchangeable), so panels of one size share one R.
     """
 
     name = ""
     diagonal = False
+    lag_free = False
 
     def __init__(self, order: int | None = None, level_labels: tuple = ()) -> None:
         self.order = order
@@ -197,7 +201,7 @@ class Exchangeable(ResidualStructure):
     matrix it cannot factor (a wall of infinite deviance stalls BOBYQA).
     """
 
-    name = "exchangeable"
+    name, lag_free = "exchangeable", True
 
     def __init__(self, order=None, level_labels=(), max_size: int = 2):
         super().__init__(order, level_labels)
@@ -251,7 +255,7 @@ class AR(ResidualStructure):
         return ar_acf(self.natural(z), max_lag)
 
     def correlation(self, z, times, levels):
-        lags = np.rint(_lags(times)).astype(int)
+        lags = np.rint(time_lags(times)).astype(int)
         return self.acf(z, int(lags.max(initial=0)))[lags]
 
     def _names(self):
@@ -306,7 +310,7 @@ class Toeplitz(ResidualStructure):
         return _atanh(natural)
 
     def correlation(self, z, times, levels):
-        lags = np.rint(_lags(times)).astype(int)
+        lags = np.rint(time_lags(times)).astype(int)
         acf = np.zeros(max(int(lags.max(initial=0)), self.order) + 1)
         acf[0] = 1.0
         acf[1 : self.order + 1] = np.tanh(z)
@@ -336,7 +340,7 @@ class Exponential(ResidualStructure):
         return np.log(p / (1 - p))
 
     def correlation(self, z, times, levels):
-        return np.exp(_lags(times) * np.log(self.natural(z)[0]))
+        return np.exp(time_lags(times) * np.log(self.natural(z)[0]))
 
     def _names(self):
         return ["rho"]

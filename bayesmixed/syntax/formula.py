@@ -32,28 +32,21 @@ from ..errors import (
     SpecificationError,
     VariableError,
 )
+from ..spec.family import REGISTRY, get_family, glm_commands
 from ..spec.model import Component, ModelSpec, RandomEquation, Term
+from ..spec.options import EstimationOptions
 from .diagnostics import suggest, with_caret
 from .formula_scan import FTok, Piece, random_bar, scan, split_pieces, split_tilde
 from .glm_options import DEFAULT_LINK, LINKS
 
+# every registered family by its own name, plus R's names (binomial on 0/1 is Bernoulli)
 _FAMILIES = {
-    "gaussian": "gaussian",
+    **{name: name for name in REGISTRY},
     "normal": "gaussian",
     "binomial": "bernoulli",
-    "bernoulli": "bernoulli",
-    "poisson": "poisson",
-    "nbinomial": "nbinomial",
     "negativebinomial": "nbinomial",
 }
-_COMMANDS = {
-    ("gaussian", "identity"): "mixed",
-    ("bernoulli", "logit"): "melogit",
-    ("bernoulli", "probit"): "meprobit",
-    ("bernoulli", "cloglog"): "mecloglog",
-    ("poisson", "log"): "mepoisson",
-    ("nbinomial", "log"): "menbreg",
-}
+_COMMANDS = {("gaussian", "identity"): "mixed", **{fl: c for c, fl in glm_commands().items()}}
 
 
 class _Context:
@@ -113,27 +106,26 @@ def formula_to_spec(
                 raise ctx.error("a random-effects term cannot be subtracted", piece.start)
             random.extend(_random_term(ctx, piece, bar))
     constant, fixed = _fixed(ctx, response, fixed_pieces)
-    options = {
-        "display": "variance",
-        "level": 95.0,
-        "base": False,
-        "bayes": False,
-        "syntax": "formula",  # R's rules (text columns are factors) apply downstream
-    }
-    if fam != "gaussian":
-        options.update(eform=None, intmethod="laplace", intpoints=1)
     return ModelSpec(
         response=response,
         fixed=fixed,
         random=tuple(random),
-        constant=constant,
+        constant=constant and get_family(fam, lnk).has_constant,  # cutpoints absorb it
         family=fam,
         link=lnk,
         reml=reml,
         command=command,
-        options=options,
+        estimation=_estimation(fam),
+        syntax="formula",  # R's rules (text columns are factors) apply downstream
         source=formula,
     )
+
+
+def _estimation(family: str) -> EstimationOptions:
+    """glmer's default for non-Gaussian models: the Laplace approximation (``nAGQ = 1``)."""
+    if family == "gaussian":
+        return EstimationOptions()
+    return EstimationOptions(intmethod="laplace", intpoints=1)
 
 
 def _family_link(family: str, link: str | None, reml: bool) -> tuple[str, str, str]:

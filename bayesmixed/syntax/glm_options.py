@@ -8,17 +8,15 @@ are checked against the final link rather than silently accepted.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from ..spec.family import REGISTRY, get_family, glm_commands
+from ..spec.options import DEFAULT_INTPOINTS
 from .ast import Option
 from .option_args import Named, OptionError, int_arg, match, name_arg, require_no_arg, word_arg
 
-GLM_COMMANDS = {
-    "melogit": ("bernoulli", "logit"),
-    "meprobit": ("bernoulli", "probit"),
-    "mecloglog": ("bernoulli", "cloglog"),
-    "mepoisson": ("poisson", "log"),
-    "menbreg": ("nbinomial", "log"),
-    "meglm": ("gaussian", "identity"),
-}
+# every me* command comes from the family registry; meglm takes family() and link()
+GLM_COMMANDS = {**glm_commands(), "meglm": ("gaussian", "identity")}
 GLM_OPTIONS = {
     "family": "family",
     "link": "link",
@@ -31,15 +29,7 @@ GLM_OPTIONS = {
     "intmethod": "intm",
     "intpoints": "intp",
 }
-FAMILIES = {
-    "gaussian": "gau",
-    "bernoulli": "bern",
-    "binomial": "bi",
-    "poisson": "poi",
-    "nbinomial": "nb",
-    "gamma": "gamma",
-    "ordinal": "ord",
-}
+FAMILIES = {name: cls.abbreviation for name, cls in REGISTRY.items()}  # Stata's family() words
 LINKS = {
     "identity": "iden",
     "log": "log",
@@ -47,23 +37,23 @@ LINKS = {
     "probit": "probit",
     "cloglog": "cloglog",
 }
-DEFAULT_LINK = {
-    "gaussian": "identity",
-    "bernoulli": "logit",
-    "binomial": "logit",
-    "poisson": "log",
-    "nbinomial": "log",
-    "gamma": "log",
-    "ordinal": "logit",
-}
+DEFAULT_LINK = {name: cls.links[0] for name, cls in REGISTRY.items()}
 INTMETHODS = {"mvaghermite": "mv", "mcaghermite": "mc", "ghermite": "gh", "laplace": "lap"}
+
+
+def _commands_where(test) -> tuple[str, ...]:
+    """The me* commands whose (family, link) pass ``test``, and meglm."""
+    fixed = [c for c, (f, link) in glm_commands().items() if test(REGISTRY[f], link)]
+    return (*fixed, "meglm")
+
+
 _ALLOWED = {
     "family": ("meglm",),
     "link": ("meglm",),
-    "binomial": ("melogit", "meprobit", "mecloglog"),
-    "exposure": ("mepoisson", "menbreg", "meglm"),
-    "or": ("melogit", "meglm"),
-    "irr": ("mepoisson", "menbreg", "meglm"),
+    "binomial": tuple(c for c in _commands_where(lambda f, _: f.binary) if c != "meglm"),
+    "exposure": _commands_where(lambda f, link: link == "log"),
+    "or": _commands_where(lambda f, link: link in f.eform.get("or", ())),
+    "irr": _commands_where(lambda f, link: link in f.eform.get("irr", ())),
 }
 
 
@@ -111,14 +101,15 @@ def _family(opt: Option) -> tuple[str, object]:
     if not args or args[0].kind != "NAME":
         raise OptionError("family() needs a family name", opt.arg_col or opt.col)
     family = _lookup(args[0].text, FAMILIES, "family", opt)
-    if family == "ordinal":
-        raise OptionError("family(ordinal) is not supported yet", args[0].col)
     rest = args[1:]
     if family == "binomial":
         return family, (_trials(opt, rest) if rest else None)
     if family == "nbinomial" and rest:
         if len(rest) != 1 or rest[0].text not in ("mean", "constant"):
             raise OptionError("family(nbinomial) takes 'mean' or 'constant'", rest[0].col)
+        if rest[0].text == "constant":
+            # the engines fit the mean parametrisation only: refuse rather than fit that
+            raise OptionError("family(nbinomial constant) is not supported yet", rest[0].col)
         return family, rest[0].text
     if rest:
         raise OptionError(f"unexpected '{rest[0].text}' in family()", rest[0].col)
@@ -139,38 +130,45 @@ def _trials(opt: Option, args: list) -> int | Named:
 def finish_glm(command: str, store: dict, result) -> None:
     """Fill family, link, trials, offset, exposure and quadrature options."""
     family, link = GLM_COMMANDS[command]
-    trials = None
+    trials, dispersion = None, "mean"
     if "family" in store:
         (family, extra), _ = store["family"]
         link = DEFAULT_LINK[family]
         if family == "binomial":
             trials = extra
         elif family == "nbinomial":
-            result.options["dispersion"] = extra or "mean"
+            dispersion = extra or "mean"
     if "binomial" in store:
         family, trials = "binomial", store["binomial"][0]
     if family == "binomial" and trials in (None, 1):
         family, trials = "bernoulli", None
     if "link" in store:
         link = store["link"][0]
-    if command == "menbreg":
-        result.options["dispersion"] = "mean"
     _check_eform(store, family, link)
     result.family, result.link, result.trials = family, link, trials
     result.offset = store["offset"][0] if "offset" in store else None
     result.exposure = store["exposure"][0] if "exposure" in store else None
     if result.exposure is not None and link != "log":
         raise OptionError("exposure() needs a log link", store["exposure"][1].col)
-    result.options["eform"] = store["eform"][0] if "eform" in store else None
-    result.options["intmethod"] = store["intmethod"][0] if "intmethod" in store else None
-    result.options["intpoints"] = store["intpoints"][0] if "intpoints" in store else 7
+    result.display = replace(result.display, eform=_stored(store, "eform"))
+    result.estimation = replace(
+        result.estimation,
+        intmethod=_stored(store, "intmethod"),
+        intpoints=_stored(store, "intpoints", DEFAULT_INTPOINTS),
+        dispersion=dispersion,
+    )
+
+
+def _stored(store: dict, key: str, default: object = None) -> object:
+    return store[key][0] if key in store else default
 
 
 def _check_eform(store: dict, family: str, link: str) -> None:
     if "eform" not in store:
         return
     value, opt = store["eform"]
-    if value == "or" and link != "logit":
+    allowed = get_family(family, link).eform.get(value)
+    if value == "or" and not allowed:
         raise OptionError("option 'or' needs a logit link", opt.col)
-    if value == "irr" and (link != "log" or family not in ("poisson", "nbinomial")):
+    if value == "irr" and not allowed:
         raise OptionError("option 'irr' needs a Poisson or negative binomial model", opt.col)

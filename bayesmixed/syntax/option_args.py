@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from ..spec.residual import NEEDS_T
 from .ast import Option
 from .lexer import Token, TokenStream
 from .parser import parse_options
@@ -36,7 +37,6 @@ RESIDUAL_TYPES = {
     "exponential": "exp",
 }
 _ORDERED = ("ar", "ma", "banded", "toeplitz")
-_NEEDS_T = ("ar", "ma", "unstructured", "banded", "toeplitz", "exponential")
 
 
 def match(word: str, table: dict[str, str]) -> str | None:
@@ -110,7 +110,7 @@ def parse_residuals(opt: Option, source: str) -> dict:
             out[key] = name_arg(sub, key)
     if not stream.at("EOF"):
         raise OptionError(f"unexpected '{stream.peek.text}' in residuals()", stream.peek.col)
-    if full in _NEEDS_T and out["t"] is None:
+    if full in NEEDS_T and out["t"] is None:
         raise OptionError(f"residuals({full}) needs t(timevar)", kind_tok.col)
     return out
 

@@ -11,11 +11,13 @@ a different model from the one written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from ..bayes_options import INTEGER_MINIMUM
+from ..bayes_options import INTEGER_MINIMUM, PriorSyntaxError, split_prior_option
 from ..errors import NotSupportedError, SpecificationError, StataSyntaxError
 from ..spec.covariance import resolve_name
+from ..spec.dfmethod import REML_ONLY, DFMethod
+from ..spec.options import DisplayOptions, EstimationOptions
 from ..validate import whole_number
 from .ast import Command, Equation, Option
 from .diagnostics import with_caret
@@ -29,6 +31,7 @@ from .option_args import (
     require_no_arg,
     word_arg,
 )
+from .weight_options import parse_level_weight, parse_pwscale, parse_vce
 
 # full name -> shortest accepted abbreviation
 GLOBAL_OPTIONS = {
@@ -42,11 +45,14 @@ GLOBAL_OPTIONS = {
     "residuals": "res",
     "nolog": "nolog",
     "log": "log",
+    "dfmethod": "dfm",
+    "vce": "vce",
+    "pwscale": "pwscale",
 }
-RE_OPTIONS = {"covariance": "cov", "noconstant": "nocons"}
+RE_OPTIONS = {"covariance": "cov", "noconstant": "nocons", "pweight": "pw"}
 FE_OPTIONS = {"noconstant": "nocons"}
 KNOWN_UNSUPPORTED = (
-    "vce dfmethod pwscale collinear fweight pweight emiterate emtolerance emonly emlog emdots "
+    "collinear fweight emiterate emtolerance emonly emlog emdots "
     "iterate tolerance ltolerance nrtolerance nonrtolerance difficult technique matsqrt matlog "
     "nostderr nolrtest noretable nofetable estmetric noheader nogroup startvalues from "
     "constraints startgrid noestimate dnumerical coeflegend small"
@@ -56,7 +62,7 @@ BAYES_OPTIONS = (
     "dryrun clevel hpd saving blocksummary block gibbs adaptation scale covariance "
     "showreffects noshow show dots nodots notable noheader melabel remargl batch eform or irr"
 ).split()
-MIXED_ONLY = ("mle", "reml", "residuals")
+MIXED_ONLY = ("mle", "reml", "residuals", "dfmethod", "pwscale")
 
 
 @dataclass
@@ -65,6 +71,7 @@ class EquationOptions:
     covariance: str | None = None
     cov_col: int | None = None
     noconstant_col: int | None = None
+    pweight: Named | None = None
 
 
 @dataclass
@@ -80,7 +87,10 @@ class Interpreted:
     offset: Named | None = None
     exposure: Named | None = None
     trials: int | Named | None = None
-    options: dict = field(default_factory=dict)
+    estimation: EstimationOptions = field(default_factory=EstimationOptions)
+    display: DisplayOptions = field(default_factory=DisplayOptions)
+    cluster: Named | None = None  # vce(cluster var); the variable is checked by the resolver
+    pwscale: str | None = None  # applied with the weights, which the resolver reads
 
 
 def interpret(command: Command) -> Interpreted:
@@ -109,12 +119,6 @@ class _State:
         self.source = source
         self.seen: dict[str, Option] = {}
         self.result = Interpreted()
-        self.result.options = {
-            "display": "variance",
-            "level": 95.0,
-            "base": False,
-            "syntax": "stata",
-        }
         self.glm: dict = {}
 
     # -- placement ----------------------------------------------------------
@@ -137,6 +141,10 @@ class _State:
             if full == "noconstant":
                 require_no_arg(opt, "noconstant")
                 out.constant, out.noconstant_col = False, opt.col
+            elif full == "pweight":
+                if out.pweight is not None:
+                    raise OptionError("pweight() given twice for one equation", opt.col)
+                out.pweight = parse_level_weight(opt)
             elif full == "covariance":
                 if out.covariance is not None:
                     raise OptionError("covariance() given twice for one equation", opt.col)
@@ -205,47 +213,96 @@ class _State:
         require_no_arg(opt, "reml")
         self.result.reml = True
 
+    def _display(self, col: int | None, **changes: object) -> None:
+        """Set display options; a value DisplayOptions refuses gets a caret at ``col``."""
+        try:
+            self.result.display = replace(self.result.display, **changes)
+        except SpecificationError as exc:
+            raise OptionError(str(exc), col) from None
+
     def _opt_variance(self, opt: Option) -> None:
         require_no_arg(opt, "variance")
-        self.result.options["display"] = "variance"
+        self._display(opt.col, stddeviations=False)
 
     def _opt_stddeviations(self, opt: Option) -> None:
         require_no_arg(opt, "stddeviations")
-        self.result.options["display"] = "stddeviations"
+        self._display(opt.col, stddeviations=True)
 
     def _opt_level(self, opt: Option) -> None:
-        value = number_arg(opt, "level")
-        if not 10 <= value <= 99.99:
-            raise OptionError("level() must be between 10 and 99.99", opt.arg_col)
-        self.result.options["level"] = float(value)
+        self._display(opt.arg_col, level=float(number_arg(opt, "level")))
 
     def _opt_baselevels(self, opt: Option) -> None:
         require_no_arg(opt, "baselevels")
-        self.result.options["base"] = True
+        self._display(opt.col, base=True)
 
     def _opt_allbaselevels(self, opt: Option) -> None:
         require_no_arg(opt, "allbaselevels")
-        self.result.options["base"] = True
+        self._display(opt.col, base=True)
 
     def _opt_residuals(self, opt: Option) -> None:
         self.result.residual = parse_residuals(opt, self.source)
 
     def _opt_nolog(self, opt: Option) -> None:
         require_no_arg(opt, "nolog")
-        self.result.options["log"] = False
+        self._display(opt.col, log=False)
 
     def _opt_log(self, opt: Option) -> None:
         require_no_arg(opt, "log")
-        self.result.options["log"] = True
+        self._display(opt.col, log=True)
+
+    def _opt_dfmethod(self, opt: Option) -> None:
+        try:
+            method = DFMethod.parse(opt.text or "")
+        except SpecificationError as exc:
+            col = opt.arg_col if opt.arg_col is not None else opt.col
+            raise OptionError(str(exc), col) from None
+        self._display(opt.col, dfmethod=str(method))
+
+    def _opt_vce(self, opt: Option) -> None:
+        vce, cluster = parse_vce(opt)
+        self.result.cluster = cluster
+        self.result.estimation = replace(
+            self.result.estimation, vce=vce, cluster=None if cluster is None else cluster.name
+        )
+
+    def _opt_pwscale(self, opt: Option) -> None:
+        self.result.pwscale = parse_pwscale(opt)
 
     # -- end ----------------------------------------------------------------
 
     def finish(self, command: Command) -> None:
+        dfm = self.result.display.dfmethod
+        if dfm is not None and DFMethod.parse(dfm).name in REML_ONLY and not self.result.reml:
+            message = f"dfmethod({dfm}) is only available with REML estimation; add the reml option"
+            raise OptionError(message, self.seen["dfmethod"].col)
+        self._check_vce(command)
         if self.command in GLM_COMMANDS:
             finish_glm(self.command, self.glm, self.result)
-        self.result.options["bayes"] = command.prefix is not None
         if command.prefix is not None:
-            self.result.options["bayes_options"] = _bayes_options(command.prefix.options)
+            prefix = tuple(_bayes_options(command.prefix.options).items())
+            self.result.estimation = replace(self.result.estimation, bayes_prefix=prefix)
+
+    def _check_vce(self, command: Command) -> None:
+        """Stata's rules: no robust SEs with dfmethod(); here also none with REML.
+
+        The REML criterion is not a sum of independent cluster contributions (it
+        integrates the fixed effects out over all clusters at once), so the
+        cluster sandwich has no REML reading; Stata refuses weights with REML too.
+        """
+        robust = "vce" in self.seen and self.result.estimation.vce != "oim"
+        weighted = command.weight is not None or any(e.pweight for e in self.result.equations)
+        if robust and self.result.display.dfmethod is not None:
+            raise OptionError(
+                "vce(robust) and vce(cluster) may not be combined with dfmethod()",
+                self.seen["vce"].col,
+            )
+        if self.result.reml and (robust or weighted):
+            what = "vce(" + self.result.estimation.vce + ")" if robust else "weights"
+            raise OptionError(
+                f"{what} not allowed with reml; fit by ML (the default)", self.seen["reml"].col
+            )
+        if self.result.pwscale is not None and not weighted:
+            raise OptionError("pwscale() needs sampling weights", self.seen["pwscale"].col)
 
 
 def _covariance(opt: Option) -> str:
@@ -272,6 +329,12 @@ def _bayes_options(options: tuple[Option, ...]) -> dict:
 
 
 def _bayes_value(opt: Option) -> object:
+    if opt.name == "prior":  # read here for the caret; names resolve against the design
+        try:
+            split_prior_option(opt.text or "")
+        except PriorSyntaxError as exc:
+            col = opt.arg_col + exc.offset if opt.arg_col is not None else opt.col
+            raise OptionError(str(exc), col) from None
     if opt.name in INTEGER_MINIMUM:
         return _bayes_integer(opt)
     if opt.args is None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 
 from ..errors import NotSupportedError
+from ..spec.family import glm_commands
 from .ast import (
     Command,
     Equation,
@@ -38,7 +39,7 @@ from .diagnostics import with_caret
 from .expr_parser import parse_if
 from .lexer import Token, TokenStream, describe
 
-COMMANDS = ("mixed", "xtmixed", "melogit", "meprobit", "mecloglog", "mepoisson", "menbreg", "meglm")
+COMMANDS = ("mixed", "xtmixed", *glm_commands(), "meglm")  # me* commands: the family registry
 PREFIXES = ("bayes",)
 _TERM_END = ("EOF", ",", "||", "[")
 _PATTERN_KINDS = ("NAME", "NUMBER", "*", "?", "~")

@@ -8,17 +8,22 @@ into explicit paths so later stages never have to re-read the command.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
 from ..errors import DataError, NotSupportedError, SpecificationError, StataSyntaxError
+from ..spec.family import get_family
 from ..spec.model import ModelSpec, RandomEquation, ResidualSpec, Term
+from ..spec.options import EstimationOptions
 from .ast import Command, Equation, InRange
 from .diagnostics import with_caret
 from .expr import walk_vars
-from .option_args import Named
+from .option_args import Named, OptionError
 from .options import EquationOptions, Interpreted, interpret
 from .terms import check_continuous, expand_term, expand_terms
 from .varlist import Columns
+from .weight_options import weight_kind
 
 
 def resolve(command: Command, data: pd.DataFrame) -> ModelSpec:
@@ -37,7 +42,8 @@ def resolve(command: Command, data: pd.DataFrame) -> ModelSpec:
         response=response,
         fixed=fixed,
         random=random,
-        constant=interp.fe_constant,
+        # cutpoints absorb the constant of an ordinal model (the family says so)
+        constant=interp.fe_constant and get_family(interp.family, interp.link).has_constant,
         family=interp.family,
         link=interp.link,
         residual=_residual(interp, cols),
@@ -48,7 +54,9 @@ def resolve(command: Command, data: pd.DataFrame) -> ModelSpec:
         offset=_named(interp.offset, cols),
         exposure=_named(interp.exposure, cols),
         trials=_trials(interp.trials, cols),
-        options=dict(interp.options),
+        estimation=_weighting(command, interp, cols, random),
+        display=interp.display,
+        syntax="stata",
         source=command.source,
     )
 
@@ -188,10 +196,32 @@ def _check_qualifiers(command: Command, cols: Columns) -> None:
     if command.if_ is not None:
         for var in walk_vars(command.if_.root):
             cols.require(var.name, var.col)
+
+
+def _weighting(
+    command: Command, interp: Interpreted, cols: Columns, random: tuple[RandomEquation, ...]
+) -> EstimationOptions:
+    """The estimation options with the weights and the vce cluster variable checked by name."""
+    est = interp.estimation
+    weight = None
     if command.weight is not None:
-        raise NotSupportedError(
-            with_caret("weights are not supported yet", command.source, command.weight.col)
+        try:
+            kind, name = weight_kind(command.weight)
+        except OptionError as exc:
+            raise StataSyntaxError(exc.message, command.source, exc.col) from None
+        weight = (kind, cols.require(name, command.weight.col, "weight variable"))
+    levels = tuple(
+        (eq.level, cols.require(o.pweight.name, o.pweight.col, "weight variable"))
+        for eq, o in zip(random, interp.equations, strict=True)
+        if o.pweight is not None
+    )
+    cluster = _named(interp.cluster, cols)
+    try:
+        return replace(
+            est, weight=weight, level_weights=levels, cluster=cluster, pwscale=interp.pwscale
         )
+    except SpecificationError as exc:
+        raise StataSyntaxError(str(exc), command.source, None) from None
 
 
 def _in_range(rng: InRange | None, n: int, source: str) -> tuple[int, int] | None:

@@ -47,8 +47,14 @@ estimates store ind
 bayes: mixed math5 math3 || school: math3
 mixed math5 math3 || school: math3, cov(unstructured)
 estimates store uns
+margins, at(math3=(10(5)40))
+marginsplot
 bayes: mixed math5 math3 || school: math3, cov(unstructured)
 estimates store bayes_uns
+* the Bayesian twins compared (DIC, WAIC, PSIS-LOO), and how sure the slope-intercept
+* correlation is negative: the share of draws in the interval
+bayesstats ic bayes_ri bayes_uns
+bayestest interval ({U:Sigma_2_1}/sqrt({U:Sigma_1_1}*{U:Sigma_2_2})), upper(0)
 lrtest ind uns
 estimates table ri ind uns bayes_uns, se
 mixed math5 math3 || school: math3, cov(unstructured) reml
@@ -84,6 +90,9 @@ mixed weight i.dose size female || litter:, residuals(independent, by(female))
 estimates store bysex
 lrtest common bysex
 bayes: mixed weight i.dose size female || litter:, residuals(independent, by(female))
+* Small-sample inference for the fixed effects: REML with Kenward-Roger dfs
+mixed weight i.dose size female || litter:, reml dfmethod(kroger)
+estat df
 
 * # 7. Contraception in Bangladesh: random-intercept and random-slope logits
 use bangladesh, clear

@@ -21,7 +21,7 @@ def spec(response="y", fixed=(), random=(), **kw) -> ModelSpec:
     fixed = tuple(t if isinstance(t, Term) else term(t) for t in fixed)
     if kw.get("command") == "formula":  # the formula front end marks its specs so
         kw["command"] = "mixed"
-        kw["options"] = {**kw.get("options", {}), "syntax": "formula"}
+        kw["syntax"] = "formula"
     return ModelSpec(response=response, fixed=fixed, random=tuple(random), **kw)
 
 

@@ -205,7 +205,7 @@ def test_impossible_requests_are_clear_errors(jsp_uns):
 
 
 def test_module_level_predict_dispatches_to_the_bayesian_side(jsp_uns):
-    from bayesmixed.postestimation.predict import predict
+    from bayesmixed import predict  # the one module-level entry point
 
     _, bayes = jsp_uns
     assert predict(bayes, "fitted").equals(bayes.predict("fitted"))

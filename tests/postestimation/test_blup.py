@@ -33,14 +33,14 @@ def _dense(result):
     design = result.design
     n = design.n
     zs, lams = [], []
-    sizes = [b.structure.n_theta(b.k) for b in design.blocks]
+    sizes = [b.structure.n_theta for b in design.blocks]
     thetas = np.split(np.asarray(result.theta), np.cumsum(sizes)[:-1])
     for block, theta in zip(design.blocks, thetas):
         z = np.zeros((n, block.q))
         for j in range(block.k):
             z[np.arange(n), block.codes * block.k + j] = block.Z[:, j]
         zs.append(z)
-        lams.append(np.kron(np.eye(block.n_groups), block.structure.lam(theta, block.k)))
+        lams.append(np.kron(np.eye(block.n_groups), block.structure.lam(theta)))
     return np.hstack(zs), sla.block_diag(*lams)
 
 

@@ -19,7 +19,8 @@ import pytest
 from predict_fixtures import fitted, lme4_label, lme4_term, reference
 
 from bayesmixed.postestimation.blup import lmm_blups
-from bayesmixed.postestimation.predict import effect_columns, predict, random_effects
+from bayesmixed.postestimation.dispatch import predict, random_effects
+from bayesmixed.postestimation.predict import effect_columns
 
 LMM = ["jsp_ri", "jsp_ri_reml", "jsp_uns", "prod_nested", "prod_crossed"]
 

@@ -15,7 +15,6 @@ from bayesmixed.errors import (
     BayesmixedError,
     DataError,
     EstimationError,
-    NotSupportedError,
     StataSyntaxError,
     VariableError,
 )
@@ -134,17 +133,17 @@ CASES = {
         BayesmixedError,
         "duplicated column names: x",
     ),
-    "negative weights": (
+    "negative weights": (  # weights are supported since issue 15; Stata's rules apply
         "mixed y x [fw=w] || g:",
         mod(w=-1.0),
-        NotSupportedError,
-        "weights are not supported",
+        DataError,
+        "negative weights encountered in w",
     ),
-    "probability weights": (
-        "mixed y x [pw=w] || g:",
-        BASE,
-        NotSupportedError,
-        "weights are not supported",
+    "fractional frequency weights": (
+        "mixed y x [fw=w] || g:",
+        mod(w=1.5),
+        DataError,
+        "frequency weights must be whole numbers",
     ),
     "constant response": ("mixed y x || g:", mod(y=1.0), DataError, "the response y is constant"),
     "logit non-binary": ("melogit y x || g:", BASE, DataError, "does not vary"),

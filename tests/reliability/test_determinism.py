@@ -61,7 +61,7 @@ def test_ml_results_are_bit_identical_within_a_process():
 def test_laplace_draws_repeat_with_the_seed():
     pytest.importorskip("pymc")
     from bayesmixed.design import build_design
-    from bayesmixed.engines.bayes import fit_bayes
+    from bayesmixed.fitting import fit_bayes
     from bayesmixed.syntax import stata_to_spec
 
     df = bm.datasets.load("rats")

@@ -12,6 +12,7 @@ import pytest
 
 import bayesmixed as bm
 from bayesmixed.io import ResultFileError, load, save, spec_from_dict, spec_to_dict
+from bayesmixed.spec.options import DisplayOptions, EstimationOptions
 from bayesmixed.syntax import stata_to_spec
 
 ML_CASES = [
@@ -61,7 +62,7 @@ def _assert_same(r, r2) -> None:
     assert r2.design.rows.equals(r.design.rows)
     for b, b2 in zip(r.design.blocks, r2.design.blocks, strict=True):
         assert b2.groups.equals(b.groups) and b2.effect_names == b.effect_names
-        assert b2.equation == b.equation and b2.structure is b.structure
+        assert b2.equation == b.equation and b2.structure == b.structure
         np.testing.assert_array_equal(b2.codes, b.codes)
     pd.testing.assert_series_equal(r2.coef, r.coef)
     pd.testing.assert_frame_equal(r2.groups, r.groups)
@@ -224,7 +225,7 @@ def test_bayes_result_round_trip(tmp_path):
     pytest.importorskip("pymc")
     xr = pytest.importorskip("xarray")
     from bayesmixed.design import build_design
-    from bayesmixed.engines.bayes import fit_bayes
+    from bayesmixed.fitting import fit_bayes
 
     df = bm.datasets.load("rats")
     design = build_design(stata_to_spec("mixed weight female || litter:", df), df)
@@ -236,3 +237,117 @@ def test_bayes_result_round_trip(tmp_path):
         )
     assert str(r2) == str(r)
     assert r2.priors == r.priors and r2.mode_values.keys() == r.mode_values.keys()
+
+
+def _as_previous_version(spec_json: dict, options: dict) -> None:
+    """Rewrite a saved spec as versions before the typed options wrote it: one dict."""
+    from bayesmixed.io.values import plain_json
+
+    for key in ("estimation", "display", "syntax"):
+        del spec_json[key]
+    spec_json["options"] = plain_json(options)
+
+
+@pytest.mark.parametrize(
+    "i, options",
+    [
+        (3, {"display": "stddeviations", "level": 90.0, "base": True, "syntax": "stata",
+             "bayes": False, "log": False}),
+        (6, {"display": "variance", "level": 95.0, "base": False, "syntax": "stata",
+             "eform": "irr", "intmethod": None, "intpoints": 3, "bayes": False}),
+    ],
+)  # fmt: skip
+def test_file_saved_with_the_untyped_options_dict_still_loads(results, tmp_path, i, options):
+    r = results[i]
+    path = r.save(tmp_path / "old.bmr")
+
+    def edit(members):
+        doc = json.loads(members["result.json"])
+        _as_previous_version(doc["fields"]["design"]["$design"]["spec"]["$spec"], options)
+        members["result.json"] = json.dumps(doc).encode()
+        _fix_manifest(members)
+
+    _rewrite(path, edit)
+    r2 = load(path)
+    spec = r2.design.spec
+    assert spec == r.design.spec and str(r2) == str(r)
+    assert spec.display.level == options["level"] and spec.display.base == options["base"]
+    assert spec.display.stddeviations == (options["display"] == "stddeviations")
+    assert spec.display.eform == options.get("eform") and spec.display.log == options.get("log")
+    assert spec.estimation.intpoints == options.get("intpoints", 7)
+    assert spec.syntax == "stata" and not spec.estimation.bayes
+
+
+def test_untyped_options_of_every_front_end_read_back_typed():
+    df = bm.datasets.load("bangladesh")
+    d = json.loads(json.dumps(spec_to_dict(stata_to_spec("melogit c_use urban || district:", df))))
+
+    def read(options: dict):
+        old = json.loads(json.dumps(d))
+        _as_previous_version(old, options)
+        return spec_from_dict(json.loads(json.dumps(old)))
+
+    prefix = {"bayes": True, "bayes_options": {"nchains": 2, "prior": ["{a}, flat"]}}
+    spec = read({"display": "variance", "level": 95.0, "base": False, "syntax": "stata", **prefix})
+    assert spec.estimation.bayes_prefix == (("nchains", 2), ("prior", ("{a}, flat",)))
+    formula = {
+        "display": "variance",
+        "level": 95.0,
+        "base": False,
+        "bayes": False,
+        "syntax": "formula",
+        "eform": None,
+        "intmethod": "laplace",
+        "intpoints": 1,
+    }
+    spec = read(formula)
+    assert spec.syntax == "formula"
+    assert (spec.estimation.intmethod, spec.estimation.intpoints) == ("laplace", 1)
+    spec = read({})  # a spec built by hand held an empty dict: today's defaults
+    assert (spec.estimation, spec.display, spec.syntax) == (
+        EstimationOptions(),
+        DisplayOptions(),
+        "stata",
+    )
+    assert read({"bayes": True}).estimation.prefix_options == {}
+    assert read({"dispersion": "constant"}).estimation.dispersion == "constant"
+    for bad, match in [
+        ({"chains": 2}, "unknown keys"),
+        ({"level": 5.0}, "between 10 and 99.99"),
+        ({"display": "sd"}, "saved display"),
+        ({"intmethod": "quad"}, "unknown integration method"),
+        ({"syntax": "sas"}, "front end"),
+    ]:
+        with pytest.raises(ResultFileError, match=match):
+            read(bad)
+
+
+def test_typed_options_round_trip_and_are_checked_on_load():
+    df = bm.datasets.load("bangladesh")
+    cmd = "bayes, nchains(2): melogit c_use urban || district:, or level(90) intmethod(laplace)"
+    spec = stata_to_spec(cmd, df)
+    d = json.loads(json.dumps(spec_to_dict(spec)))
+    back = spec_from_dict(d)
+    assert (back.estimation, back.display, back.syntax) == (
+        spec.estimation,
+        spec.display,
+        spec.syntax,
+    )
+    for part, key, value in [
+        ("display", "level", 100.0),
+        ("display", "eform", "hr"),
+        ("estimation", "intpoints", 0),
+        ("estimation", "extra", 1),
+    ]:
+        bad = json.loads(json.dumps(d))
+        bad[part][key] = value
+        with pytest.raises(ResultFileError, match="malformed"):
+            spec_from_dict(bad)
+    older = json.loads(json.dumps(d))
+    del older["display"]["log"], older["estimation"]["dispersion"]  # fields added later
+    back = spec_from_dict(older)
+    assert back.display.log is None and back.estimation.dispersion == "mean"
+    both = json.loads(json.dumps(d))
+    both["options"] = {"$dict": []}
+    with pytest.raises(ResultFileError, match="both the old options dict"):
+        spec_from_dict(both)

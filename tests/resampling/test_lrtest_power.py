@@ -24,6 +24,18 @@ def test_bootstrap_lrtest_boundary_null(ri, jsp, client):
     assert "Prob > LR" in str(t)
 
 
+def test_lrtest_with_bootstrap_dispatches_to_resampling(ri, jsp, client):
+    # bm.lrtest(..., bootstrap=n) is the bootstrap test; postestimation does not import it
+    nested = bm.mixed("math5 math3 || school: || class:", jsp)
+    direct = bootstrap_lrtest(ri, nested, n=6, seed=5, client=client, progress=False)
+    via = bm.lrtest(ri, nested, bootstrap=6, seed=5, client=client, progress=False)
+    assert type(via) is type(direct)
+    np.testing.assert_allclose(via.statistics, direct.statistics)
+    assert via.p == direct.p
+    plain = bm.lrtest(ri, nested)
+    assert plain.chi2 == pytest.approx(direct.chi2) and "Prob > LR" not in str(plain)
+
+
 def test_bootstrap_lrtest_rejects_different_samples(ri, jsp):
     # same size, different rows: the likelihoods are of different data
     shifted = bm.mixed("math5 math3 || school: || class:", jsp.iloc[1:])

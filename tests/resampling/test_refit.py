@@ -9,7 +9,7 @@ import pytest
 
 import bayesmixed as bm
 from bayesmixed.engines.ml.crossprod import build_crossproducts, with_response
-from bayesmixed.engines.ml.fit import fit_lmm
+from bayesmixed.fitting import fit_lmm
 from bayesmixed.resampling import Refitter
 from bayesmixed.simulate import simulate
 

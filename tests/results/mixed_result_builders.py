@@ -76,7 +76,7 @@ def build(rs: ResultSpec) -> MixedResult:
                 groups=pd.Index([0]),
                 Z=np.ones((n, k)),
                 effect_names=b.effect_names,
-                structure=get_structure(b.covariance),
+                structure=get_structure(b.covariance, k, b.effect_names),
             )
         )
     spec = ModelSpec(response=rs.response, fixed=rs.terms, random=tuple(equations), reml=rs.reml)

@@ -14,7 +14,7 @@ import pytest
 
 from bayesmixed.datasets import load
 from bayesmixed.design import build_design
-from bayesmixed.engines.ml.fit import fit_lmm
+from bayesmixed.fitting import fit_lmm
 from bayesmixed.results.render import render_text
 from bayesmixed.syntax import stata_to_spec
 

@@ -54,7 +54,7 @@ def test_variance_interval_is_on_the_log_scale():
 def exchangeable_result(display="variance"):
     v, rho = 2.0, 0.3
     cov = v * ((1 - rho) * np.eye(3) + rho * np.ones((3, 3)))
-    structure = get_structure("exchangeable")
+    structure = get_structure("exchangeable", 3, ("x", "z", "_cons"))
     w = structure.working_from_cov(cov)
     we, ae = log_sd_var(1.5, 0.1)
     spec = replace(
@@ -114,7 +114,7 @@ def test_correlation_interval_is_on_the_atanh_scale():
     ],
 )
 def test_entry_labels_follow_stata(structure, names, entry, sd, label):
-    assert entry_label(get_structure(structure), names, entry, sd) == label
+    assert entry_label(get_structure(structure, len(names), names), names, entry, sd) == label
 
 
 def test_parse_name_handles_factor_interactions_and_base_markers():

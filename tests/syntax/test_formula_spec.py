@@ -47,7 +47,7 @@ def test_glmm_formula_equals_melogit(frame):
     f = formula_to_spec("c_use ~ age + (urban | district)", frame, family="binomial")
     s = stata_to_spec("melogit c_use age || district: urban, cov(un)", frame)
     assert same_model(f, s)
-    assert f.options["intmethod"] == "laplace"  # glmer's default nAGQ = 1
+    assert f.estimation.intmethod == "laplace"  # glmer's default nAGQ = 1
 
 
 def test_reml_flag_and_crossed_paths(frame):

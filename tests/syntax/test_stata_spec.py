@@ -30,7 +30,7 @@ def test_random_slope_unstructured(frame):
     assert spec.constant
     assert spec.random == (RandomEquation(("school",), (c("math3"),), True, "unstructured"),)
     assert spec.command == "mixed" and not spec.reml
-    assert spec.options["display"] == "variance" and spec.options["level"] == 95.0
+    assert not spec.display.stddeviations and spec.display.level == 95.0
 
 
 def test_crossed_all_then_nested(frame):
@@ -59,10 +59,10 @@ def test_melogit_wildcard_and_or(frame):
     assert spec.fixed == tuple(c(v) for v in ("age", "urban", "child1", "child2", "child3"))
     assert spec.random == (RandomEquation(("district",), (c("urban"),), True, "unstructured"),)
     assert (spec.family, spec.link, spec.command) == ("bernoulli", "logit", "melogit")
-    assert spec.options["eform"] == "or"
+    assert spec.display.eform == "or"
     # no intmethod() written: None lets the engine apply Stata's default for the design
     # (mvaghermite for one level, Laplace for crossed designs)
-    assert spec.options["intmethod"] is None and spec.options["intpoints"] == 7
+    assert spec.estimation.intmethod is None and spec.estimation.intpoints == 7
 
 
 def test_if_with_reml_after_last_equation(frame):
@@ -83,15 +83,17 @@ def test_factorial_base_and_equation_options(frame):
     g2 = Component("g", "i", 2)
     assert spec.fixed == (Term((g2,)), c("x"), Term((g2, Component("x", "c"))))
     assert spec.random == (RandomEquation(("id",), (c("x"),), False, "independent"),)
-    assert spec.options["display"] == "stddeviations"
+    assert spec.display.stddeviations
 
 
 def test_bayes_prefix(frame):
     spec = stata_to_spec("bayes, nchains(2): mixed y x || id:", frame)
-    assert spec.options["bayes"] is True
-    assert spec.options["bayes_options"] == {"nchains": 2}
+    assert spec.estimation.bayes is True
+    assert spec.estimation.prefix_options == {"nchains": 2}
     assert spec.random == (RandomEquation(("id",)),)
-    assert stata_to_spec("bayes: mixed y x || id:", frame).options["bayes_options"] == {}
+    bare = stata_to_spec("bayes: mixed y x || id:", frame).estimation
+    assert bare.bayes and bare.prefix_options == {}
+    assert not stata_to_spec("mixed y x || id:", frame).estimation.bayes
 
 
 def test_bare_continuous_in_interaction_is_refused(frame):
@@ -152,14 +154,14 @@ def test_meglm_family_link_and_poisson_exposure(frame):
     spec = stata_to_spec("meglm c_use x || id:, family(binomial) link(probit)", frame)
     assert (spec.family, spec.link, spec.command) == ("bernoulli", "probit", "meglm")
     spec = stata_to_spec("mepoisson c_use x, exposure(size) irr || id:", frame)
-    assert (spec.family, spec.link, spec.exposure, spec.options["eform"]) == (
+    assert (spec.family, spec.link, spec.exposure, spec.display.eform) == (
         "poisson",
         "log",
         "size",
         "irr",
     )
     spec = stata_to_spec("melogit c_use x || id:, binomial(litter) intmethod(lap)", frame)
-    assert (spec.family, spec.trials, spec.options["intmethod"]) == (
+    assert (spec.family, spec.trials, spec.estimation.intmethod) == (
         "binomial",
         "litter",
         "laplace",
@@ -192,8 +194,8 @@ def test_variables_property_reads_everything(frame):
     assert spec.variables == ("y", "x", "school", "id", "math3", "time")
 
 
-def test_front_end_recorded_in_options(frame):
+def test_front_end_recorded_on_the_spec(frame):
     from bayesmixed.syntax import formula_to_spec
 
-    assert stata_to_spec("mixed y priv~ if x ~= 1 || id:", frame).options["syntax"] == "stata"
-    assert formula_to_spec("y ~ x + (1 | id)", frame).options["syntax"] == "formula"
+    assert stata_to_spec("mixed y priv~ if x ~= 1 || id:", frame).syntax == "stata"
+    assert formula_to_spec("y ~ x + (1 | id)", frame).syntax == "formula"

@@ -1,10 +1,12 @@
 """The Bayesian engine: the only package that imports PyMC.
 
-``fit_bayes(design, method="nuts"|"laplace", ...)`` turns a Design into a
-:class:`~bayesmixed.results.bayes.BayesResult`.
+``estimate_bayes(design, method="nuts"|"laplace", ...)`` turns a Design into
+:class:`~bayesmixed.engines.bayes_estimates.BayesEstimates`; the result users
+see, :class:`~bayesmixed.results.bayes.BayesResult`, is built from them by
+:func:`bayesmixed.fitting.fit_bayes`.
 """
 
-from .fit import fit_bayes
+from .fit import estimate_bayes
 from .priors import Prior, resolve_priors
 
-__all__ = ["Prior", "fit_bayes", "resolve_priors"]
+__all__ = ["Prior", "estimate_bayes", "resolve_priors"]

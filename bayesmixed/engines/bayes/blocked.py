@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pytensor.tensor as pt
 
-from .marginal import LOG_2PI, SuffStats, _wsum
+from .conjugate import LOG_2PI, SuffStats, wsum
 
 MAX_K = 6  # unrolled loops grow as k^3 in graph size
 
@@ -82,9 +82,9 @@ def blocked_loglik(
 ):
     """Same value as :func:`.marginal.weighted_loglik` for one block (PyTensor)."""
     n = sum(p["n"] for p in parts)
-    a = _wsum(weights, [p["a"] for p in parts])
-    bx = _wsum(weights, [p["bx"] for p in parts])
-    c = _wsum(weights, [p["c"] for p in parts])
+    a = wsum(weights, [p["a"] for p in parts])
+    bx = wsum(weights, [p["bx"] for p in parts])
+    c = wsum(weights, [p["c"] for p in parts])
     t = pt.tensordot(a, lam, axes=[[2], [0]])
     m = pt.tensordot(t, lam, axes=[[1], [0]]) + pt.eye(k)[None]  # (G, k, k), symmetric
     low = _chol(m, k)
@@ -94,15 +94,15 @@ def blocked_loglik(
         cs = _forward(low, [hu[:, j] for j in range(k)], k)
         rss = [p["yty"] - 2 * pt.dot(beta, p["xty"]) + pt.dot(beta, pt.dot(p["xtx"], beta))
                for p in parts]  # fmt: skip
-        quad0 = _wsum(weights, rss)
+        quad0 = wsum(weights, rss)
         quad = sum(pt.sum(ci**2) for ci in cs)
         return -0.5 * (n * LOG_2PI + logvar_sum + logdet + quad0 - quad)
     hu = pt.dot(c, lam)
     bl = pt.tensordot(bx, lam, axes=[[1], [0]])  # (G, p, k)
     cs = _forward(low, [hu[:, j] for j in range(k)], k)
     vs = _forward(low, [bl[:, :, j] for j in range(k)], k)
-    schur = _wsum(weights, [p["xtx"] for p in parts]) + pt.diag(prior_prec)
-    r = _wsum(weights, [p["xty"] for p in parts]) + prior_prec * prior_mean
+    schur = wsum(weights, [p["xtx"] for p in parts]) + pt.diag(prior_prec)
+    r = wsum(weights, [p["xty"] for p in parts]) + prior_prec * prior_mean
     for v, ci in zip(vs, cs):
         schur = schur - pt.dot(v.T, v)
         r = r - pt.dot(v.T, ci)
@@ -110,7 +110,7 @@ def blocked_loglik(
     w = pt.linalg.solve_triangular(chol_s, r, lower=True)
     logdet = logdet + 2.0 * pt.sum(pt.log(pt.diag(chol_s)))
     quad = sum(pt.sum(ci**2) for ci in cs) + pt.dot(w, w)
-    quad0 = _wsum(weights, [p["yty"] for p in parts]) + float(np.sum(prior_prec * prior_mean**2))
+    quad0 = wsum(weights, [p["yty"] for p in parts]) + float(np.sum(prior_prec * prior_mean**2))
     const = 0.5 * float(np.sum(np.log(prior_prec[prior_prec > 0])))
     return const - 0.5 * (n * LOG_2PI + logvar_sum + logdet + quad0 - quad)
 
@@ -135,9 +135,9 @@ def blocked_draws(
     The parts' arrays may carry a leading draw axis (cross-products that change per draw).
     """
     w = [weights[:, r] for r in range(len(parts))]
-    a = _wsum([x[:, None, None, None] for x in w], [_lead(p["a"], 3) for p in parts])
-    bx = _wsum([x[:, None, None, None] for x in w], [_lead(p["bx"], 3) for p in parts])
-    c = _wsum([x[:, None, None] for x in w], [_lead(p["c"], 2) for p in parts])
+    a = wsum([x[:, None, None, None] for x in w], [_lead(p["a"], 3) for p in parts])
+    bx = wsum([x[:, None, None, None] for x in w], [_lead(p["bx"], 3) for p in parts])
+    c = wsum([x[:, None, None] for x in w], [_lead(p["c"], 2) for p in parts])
     lt = lam.transpose(0, 2, 1)[:, None]  # (S, 1, k, k)
     m = lt @ a @ lam[:, None] + np.eye(lam.shape[-1])  # (S, G, k, k)
     chol = np.linalg.cholesky(m)
@@ -146,8 +146,8 @@ def blocked_draws(
     if beta is None:
         minv_b = np.linalg.solve(m, bl)
         minv_h = np.linalg.solve(m, hu[..., None])[..., 0]
-        xtx = _wsum([x[:, None, None] for x in w], [_lead(p["xtx"], 2) for p in parts])
-        xty = _wsum([x[:, None] for x in w], [_lead(p["xty"], 1) for p in parts])
+        xtx = wsum([x[:, None, None] for x in w], [_lead(p["xtx"], 2) for p in parts])
+        xty = wsum([x[:, None] for x in w], [_lead(p["xty"], 1) for p in parts])
         schur = xtx + np.diag(prior_prec) - np.einsum("sgkp,sgkr->spr", bl, minv_b)
         r = xty + prior_prec * prior_mean - np.einsum("sgkp,sgk->sp", bl, minv_h)
         beta = np.linalg.solve(schur, r[..., None])[..., 0]

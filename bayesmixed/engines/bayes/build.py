@@ -5,7 +5,7 @@ heteroskedastic cells from :mod:`.hetero`), the non-centred Gaussian one of
 :mod:`.noncentred`, or the non-centred GLMM one of :mod:`.glmm`; everything before it is
 shared, so all parameterizations carry the same priors, names and coordinates.  Variables
 the rest of the engine reads from a trace (:func:`trace_names`): ``sigma`` (Gaussian),
-``sigma_e`` (one SD per residual cell), ``alpha``/``phi`` (GLMM dispersion),
+``sigma_e`` (one SD per residual cell), ``alpha``/``phi``/``cut`` (a GLMM family's ancillary block),
 ``cov[<block>]`` (k x k), ``beta`` when it is sampled, ``b[<block>]`` (groups x effects)
 when the random effects are sampled.
 """
@@ -19,6 +19,9 @@ import pymc as pm
 
 from ...design.types import Design
 from ...errors import SpecificationError
+from ...spec.family import get_family
+from .ancillary import ancillary_variable
+from .ancillary import coords as ancillary_coords
 from .correlated import NAME as CORR_PRIOR
 from .correlated import coords as correlated_coords
 from .correlated import correlation_variables
@@ -27,9 +30,8 @@ from .covariance import (
     beta_variable,
     block_covariance,
     residual_sd,
-    scale_variable,
 )
-from .glmm import DISPERSION, add_glmm_likelihood, observed
+from .glmm import add_glmm_likelihood, observed
 from .hetero import Cells, cell_sds, residual_cells
 from .marginal import SuffStats, add_marginal_likelihood, suff_stats
 from .panels import PanelLayout, panel_layout
@@ -59,7 +61,8 @@ class BuiltModel:
     y_obs: np.ndarray | None = None
     trials: np.ndarray | None = None
     offset: np.ndarray | None = None
-    dispersion: object = field(default=None, repr=False)
+    ancillary: object = field(default=None, repr=False)  # natural dispersion / cutpoints
+    anc_working: list = field(default_factory=list, repr=False)  # what the density takes
     panels: PanelLayout | None = None  # correlated residual structures
     resid_z: list | None = field(default=None, repr=False)
 
@@ -74,8 +77,8 @@ def trace_names(built: BuiltModel) -> list[str]:
     if built.gaussian:
         names.insert(0, "sigma")
         names += ["sigma_e"] if built.cells is not None else []
-    elif built.design.spec.family in DISPERSION:
-        names.append(DISPERSION[built.design.spec.family])
+    elif built.family.ancillary is not None:
+        names.append(built.family.ancillary.bayes_name)
     names += ["resid_z"] if built.panels is not None else []
     names += [] if built.integrate_beta else ["beta"]
     names += [] if built.marginal else [f"b[{n}]" for n in built.names]
@@ -148,7 +151,7 @@ def build_model(
 def _response_parts(built: BuiltModel, design: Design, priors, offset, trials) -> None:
     """Residual SDs (per cell) for Gaussian models; y, trials, offset, dispersion otherwise."""
     spec = design.spec
-    if spec.family == "gaussian":
+    if get_family(spec.family, spec.link).closed_form:
         built.cells = residual_cells(design)
         if built.cells is None:
             built.sigma = residual_sd(priors["sigma"])
@@ -162,6 +165,6 @@ def _response_parts(built: BuiltModel, design: Design, priors, offset, trials) -
         return
     built.family, built.y_obs, built.trials = observed(design, trials)
     built.offset = np.zeros(design.n) if offset is None else np.asarray(offset, float)
-    if spec.family in DISPERSION:
-        name = DISPERSION[spec.family]
-        built.dispersion = scale_variable(name, priors[name])
+    for name, labels in ancillary_coords(built.family).items():
+        built.model.add_coord(name, labels)
+    built.ancillary, built.anc_working = ancillary_variable(built.family, priors, built.y_obs)

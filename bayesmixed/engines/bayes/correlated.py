@@ -18,30 +18,10 @@ import pytensor.tensor as pt
 
 from ...design.types import Design
 from ...errors import SpecificationError
-from ...spec.residual import Exchangeable, Exponential, Unstructured
+from ...spec.residual import Exchangeable, Exponential
 from .cpc import CPCTransform
-from .priors import Prior
-
-NAME = "corr[e]"
-
-
-def natural_range(structure) -> tuple[float, float]:
-    """The admissible interval of each natural parameter (before the LKJ case)."""
-    if isinstance(structure, Exponential):
-        return 0.0, 1.0
-    if isinstance(structure, Exchangeable):
-        return structure.lower, 1.0
-    return -1.0, 1.0
-
-
-def _lkj(structure) -> bool:
-    return isinstance(structure, Unstructured) and structure.order is None
-
-
-def default_prior(structure) -> Prior:
-    if _lkj(structure):
-        return Prior("lkj", (1.0,))
-    return Prior("uniform", natural_range(structure))
+from .priors import RESIDUAL_CORR as NAME
+from .priors import Prior, lkj_structure, natural_range
 
 
 def _to_z(structure, u):
@@ -61,7 +41,7 @@ def correlation_variables(design: Design, prior: Prior) -> list:
     out = []
     for g in range(model.n_groups):
         tag = f"corr[e:{model.by_labels[g]}]" if model.by else NAME
-        if _lkj(structure):
+        if lkj_structure(structure):
             n, eta = structure.n_levels, prior.params[0] if prior.dist == "lkj" else 1.0
             if prior.dist not in ("lkj", "flat"):
                 raise SpecificationError(

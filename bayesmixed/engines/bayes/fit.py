@@ -1,4 +1,4 @@
-"""``fit_bayes``: a Design becomes a posterior, by NUTS or by MAP/Laplace.
+"""``estimate_bayes``: a Design becomes a posterior, by NUTS or by MAP/Laplace.
 
 The composition: resolve the priors by name, choose the parameterization (random effects
 integrated out for Gaussian models, non-centred otherwise), build the PyMC model, then
@@ -15,16 +15,19 @@ import warnings
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ...design.bayes_names import stata_listing
 from ...design.standardize import FixedScaling
 from ...design.types import Design
 from ...errors import EstimationError, NotSupportedError, SpecificationError
-from ...results.bayes import BayesResult
+from ...spec.family import get_family
+from ..bayes_estimates import BayesEstimates
 from .build import build_model, trace_names
+from .covariance import integrable_beta, structure_graph
 from .extend import MAX_ROUNDS, sample_until_converged
 from .glmm import check_family
-from .laplace import find_mode, laplace_draws
+from .laplace import find_mode, laplace_draws, laplace_model
 from .posterior import to_datatree
-from .priors import describe, resolve_priors
+from .priors import resolve_priors
 from .sample import run_nuts
 
 METHODS = ("nuts", "laplace")
@@ -35,7 +38,7 @@ def _check_supported(design: Design, method: str, marginalize: bool | None) -> N
     check_family(spec)
     if not design.blocks:
         raise NotSupportedError("a mixed model needs at least one random-effects equation")
-    if spec.family != "gaussian":
+    if not get_family(spec.family, spec.link).closed_form:
         if marginalize:
             raise SpecificationError(
                 f"the random effects of {spec.command} (family {spec.family}) cannot be "
@@ -107,7 +110,7 @@ def _single_threaded_blas(fn):
 
 
 @_single_threaded_blas
-def fit_bayes(
+def estimate_bayes(
     design: Design,
     *,
     method: str = "nuts",
@@ -124,7 +127,7 @@ def fit_bayes(
     offset: np.ndarray | None = None,
     trials: np.ndarray | float | None = None,
     until_converged: bool = False,
-) -> BayesResult:
+) -> BayesEstimates:
     """Fit ``design`` the Bayesian way.
 
     Parameters
@@ -132,7 +135,8 @@ def fit_bayes(
     method : ``"nuts"`` (MCMC) or ``"laplace"`` (posterior mode + Gaussian approximation
         on the unconstrained scale, returned as ``draws`` draws in one chain).
     priors : ``None`` (weakly informative, scale-aware), ``"stata"``, ``"flat"`` or a dict
-        of changes by prior name (see :mod:`.priors`).
+        of changes by the engine's prior names or Stata's (``{math5:math3}``), values in
+        Stata's parametrization (see :mod:`.priors`).
     marginalize : integrate the random effects out (default for Gaussian models);
         ``False`` samples them, non-centred.
     target_accept : NUTS's target acceptance; ``None`` takes 0.9, or 0.95 when random
@@ -156,25 +160,32 @@ def fit_bayes(
     _check_supported(design, method, marginalize)
     warn_far_from_zero(design)
     resolved = resolve_priors(design, priors)
-    gaussian = design.spec.family == "gaussian"
+    gaussian = get_family(design.spec.family, design.spec.link).closed_form
     marginal = gaussian if marginalize is None else bool(marginalize)
     if reml is None:
         reml = bool(design.spec.reml)
+    # beta integrates out exactly only under normal or flat priors (t, cauchy... are sampled)
+    exact = integrable_beta(list(design.fixed_names), resolved)
     if method == "nuts":
-        integrate = marginal
+        integrate = marginal and exact
     else:
         integrate = bool(reml)
         if integrate and not marginal:
             raise SpecificationError("reml=True needs marginalize=True in Laplace mode")
-    built = build_model(design, resolved, marginal, integrate, offset, trials)
+        if integrate and not exact:
+            raise SpecificationError("reml=True needs normal or flat priors on the coefficients")
+    # Laplace on an integrated Gaussian model needs no PyMC graph (:mod:`.laplace_numpy`)
+    built = laplace_model(design, resolved, marginal, integrate) if method == "laplace" else None
+    if built is None:
+        built = build_model(design, resolved, marginal, integrate, offset, trials)
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
     if target_accept is None:
         target_accept = _default_target_accept(design, marginal)
 
-    def assemble(raw, stats, mode_values=None, info=None) -> BayesResult:
+    def assemble(raw, stats, mode_values=None, info=None) -> BayesEstimates:
         tree = to_datatree(built, raw, rng, stats, attrs={"method": method, "sampler": sampler})
-        return BayesResult(
+        return BayesEstimates(
             design=design,
             idata=tree,
             method=method,
@@ -213,7 +224,7 @@ def fit_bayes(
             "boundary": jacobian,
         }
         result = assemble(raw, None, _mode_values(built, mode, rng), info)
-    result.info["prior_lines"] = describe(resolved)
+    result.info["prior_lines"] = stata_listing(design, resolved)
     result.seconds = time.perf_counter() - start
     result.warn()
     return result
@@ -227,9 +238,9 @@ def _nuts_draws(built, seed: int | None, **options):
 
 
 def _default_target_accept(design: Design, marginal: bool) -> float:
-    """0.95 for sampled effects with an unstructured covariance, else 0.9."""
-    unstructured = any(b.structure.name == "unstructured" and b.k > 1 for b in design.blocks)
-    return 0.95 if unstructured and not marginal else 0.9
+    """0.95 for sampled effects under an LKJ correlation (unstructured), else 0.9."""
+    lkj = any(structure_graph(b.structure).lkj and b.k > 1 for b in design.blocks)
+    return 0.95 if lkj and not marginal else 0.9
 
 
 def _laplace_mode(built):

@@ -9,6 +9,29 @@ unconstrained scale (the delta-method covariance of the working parameters), and
 draws are mapped back through the transforms, so variances stay positive and
 correlation matrices valid.  (Under an inverse-Wishart prior the density is that of the
 Cholesky coordinates, so the mode is on that scale.)
+
+Two evaluators of that density, chosen automatically by :func:`objective_for`:
+
+* **NumPy** (:mod:`.laplace_numpy`) for Gaussian models with the random effects
+  integrated out, iid residuals and the priors of :mod:`.numpy_density`: the ML engine's
+  blocked Cholesky gives the marginal likelihood, the priors and transforms are written
+  out in NumPy, gradients and Hessians are finite differences.  :func:`laplace_model`
+  skips building the PyMC graph too.  Nothing is compiled.
+* **PyMC** (:mod:`.laplace_pymc`) for the rest (residual cells, correlated residual
+  structures, inverse-Wishart or uniform priors): the model's log density and gradient
+  compiled by PyTensor.
+
+Measured for jsp2 ``mixed math5 math3 || school: math3, cov(uns)`` with
+``method="laplace", priors="flat"`` (benchmarks/first_posterior.py case b: a whole new
+process, import included, under ``/work/shared/tools/cold-run``'s empty caches) on the
+2-core machine at load average 1.8-1.9: 3.7 s cold (median of 3.3 and 4.0; import
+1.5-1.8 s, fit 1.1-1.4 s), 3.6 s warm.  The PyMC path, forced in the same session at
+load 1.8-2.6: 134 s cold (fit 126 s, nearly all PyTensor's C compile into an empty
+cache; issue 14 measured 44 s cold, 19.5 s warm at load 4).  Under load 7-8 from other
+jobs: 15-37 s against 961 s.  What is left of the fit is the PyMC import (~0.6 s when
+quiet) and xarray's import of dask.array at its first Dataset (only where dask, a test
+and ``scale`` extra, is installed), then the search itself.  The flat-prior mode matches
+ML/REML to 3e-7 (jsp, on the boundary) and 1e-9 or better (grunfeld, exchangeable).
 """
 
 from __future__ import annotations
@@ -16,12 +39,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pymc.blocking import DictToArrayBijection, RaveledVars
 from scipy.optimize import minimize
 
 from ...errors import EstimationError
-from ..ml.fit import fit_lmm
-from .build import BuiltModel, trace_names
+from ...spec.family import get_family
+from .build import BuiltModel, correlated
+from .covariance import beta_prior_moments
+from .hetero import residual_cells
+from .laplace_numpy import NumpyObjective, covers
+from .marginal import suff_stats
+from .priors import block_names
 
 
 @dataclass
@@ -41,84 +68,30 @@ class LaplaceFit:
     objective: object = None
 
 
-class _Objective:
-    def __init__(self, built: BuiltModel, jacobian: bool = False):
-        model = built.model
-        self.start = model.initial_point()
-        self.info = DictToArrayBijection.map(self.start).point_map_info
-        # The C backend: its compiled modules are cached on disk, unlike numba's JIT.
-        self._logp = model.compile_logp(jacobian=jacobian, mode="FAST_RUN")
-        self._dlogp = model.compile_dlogp(jacobian=jacobian, mode="FAST_RUN")
-        self.names = names = [n for n in trace_names(built) if not n.startswith("b[")]
-        outs = model.replace_rvs_by_values([model[n] for n in names])
-        self._values = model.compile_fn(
-            outs, inputs=model.value_vars, point_fn=False, on_unused_input="ignore", mode="FAST_RUN"
-        )
-        self.value_names = [v.name for v in model.value_vars]
+def laplace_model(design, priors: dict, marginal: bool, integrate: bool) -> BuiltModel | None:
+    """The model the NumPy path needs, without building the PyMC graph (None: not covered).
 
-    def point(self, x: np.ndarray) -> dict:
-        return DictToArrayBijection.rmap(RaveledVars(x, self.info), self.start)
-
-    def f(self, x):
-        v = -float(self._logp(self.point(x)))
-        return v if np.isfinite(v) else 1e300
-
-    def g(self, x):
-        return -np.asarray(self._dlogp(self.point(x)), float)
-
-    def values(self, x) -> dict[str, np.ndarray]:
-        pt = self.point(x)
-        out = self._values(*[pt[n] for n in self.value_names])
-        return dict(zip(self.names, (np.asarray(o, float) for o in out)))
-
-
-def _start(obj: _Objective, built: BuiltModel) -> np.ndarray:
-    """Start at the exact ML (or REML) fit, mapped through the model's transforms.
-
-    The likelihood surface of a variance component can be flat far from the optimum, where
-    a quasi-Newton method stalls; the ML engine gets there in milliseconds.
+    ``build_model`` spends ~0.7 s building PyMC variables that the NumPy objective never
+    reads; the draws' assembly (:func:`.posterior.to_datatree`) reads only the design,
+    priors, names and cross-products, which this fills in.
     """
-    ml = fit_lmm(built.design, reml=built.integrate_beta)
-    covs = dict(zip(built.names, ml.cov_blocks))
-    start = dict(obj.start)
-    model = built.model
-    for rv in model.free_RVs:
-        natural = _natural_value(rv.name, covs, ml, built)
-        if natural is None:
-            continue
-        value_var = model.rvs_to_values[rv]
-        transform = model.rvs_to_transforms.get(rv)
-        value = transform.forward(natural, *rv.owner.inputs).eval() if transform else natural
-        if np.all(np.isfinite(value)):
-            start[value_var.name] = np.asarray(value, float).reshape(start[value_var.name].shape)
-    return DictToArrayBijection.map(start).data
-
-
-def _natural_value(name: str, covs: dict, ml, built: BuiltModel):
-    """The ML estimate of one free variable on its natural scale (None: leave as is)."""
-    floor = 1e-3 * float(np.std(built.design.y))
-    if name in ("sigma", "sigma2"):
-        sd = max(np.sqrt(ml.sigma2), floor)
-        return np.asarray(sd if name == "sigma" else sd**2)
-    if name == "beta":
-        return np.asarray(ml.beta)
-    kind, inner = name.split("[", 1) if "[" in name else ("", "")
-    block, _, effect = inner.rstrip("]").split("]")[0].partition(":")
-    if block not in covs:
+    if not marginal or residual_cells(design) is not None or correlated(design):
         return None
-    cov = covs[block]
-    sds = np.maximum(np.sqrt(np.clip(np.diag(cov), 0, None)), floor)
-    if kind in ("sd", "var"):
-        effects = built.design.blocks[built.names.index(block)].effect_names
-        sd = sds[effects.index(effect)] if effect else np.sqrt(np.mean(sds**2))
-        return np.asarray(sd if kind == "sd" else sd**2)
-    if kind == "corr":
-        corr = np.clip(cov / np.outer(sds, sds), -0.95, 0.95)
-        np.fill_diagonal(corr, 1.0)
-        if built.design.blocks[built.names.index(block)].structure.name == "exchangeable":
-            return np.asarray(np.mean(corr[np.tril_indices(len(sds), -1)]))
-        return np.linalg.cholesky(corr)
-    return None
+    if not get_family(design.spec.family, design.spec.link).closed_form:
+        return None
+    mean, prec = beta_prior_moments(list(design.fixed_names), priors)
+    names = block_names(design)
+    built = BuiltModel(None, design, priors, names, True, integrate, suff_stats(design), mean, prec)
+    return built if covers(built) else None
+
+
+def objective_for(built: BuiltModel, jacobian: bool = False):
+    """The NumPy log posterior where it covers the model, else the compiled PyMC one."""
+    if covers(built):
+        return NumpyObjective(built, jacobian)
+    from .laplace_pymc import PyMCObjective
+
+    return PyMCObjective(built, jacobian)
 
 
 def fd_hessian(grad, x: np.ndarray) -> np.ndarray:
@@ -133,7 +106,41 @@ def fd_hessian(grad, x: np.ndarray) -> np.ndarray:
     return 0.5 * (hess + hess.T)
 
 
-def _newton_polish(obj: _Objective, x: np.ndarray, steps: int = 20) -> tuple[np.ndarray, bool]:
+def _hessian(obj, x: np.ndarray) -> np.ndarray:
+    """The objective's own Hessian where it has one (second differences of the NumPy
+    density, more accurate than differencing its differenced gradient), else FD of g."""
+    own = getattr(obj, "hessian", None)
+    return own(x) if own is not None else fd_hessian(obj.g, x)
+
+
+ZERO_VARIANCE = 1e-8  # variance / sigma2 below which a mode's variance is its boundary, 0
+
+
+def _snap_zero_variances(mode: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Set to 0 the variances the search drove towards 0 (with their covariances).
+
+    On the log scale a variance at the boundary sits at -infinity, where the density is
+    flat: the search stops wherever the gradient drowns in rounding (about 1e-12 sigma2
+    with analytic PyMC gradients, 1e-10 with finite differences), and reporting that
+    number instead of ML's exact 0 would make the flat-prior mode differ from ML.
+    """
+    sigma2 = float(np.asarray(mode["sigma"])) ** 2 if "sigma" in mode else None
+    if sigma2 is None:
+        return mode
+    out = dict(mode)
+    for name, value in mode.items():
+        if not name.startswith("cov["):
+            continue
+        cov = np.array(value, float)
+        zero = np.diag(cov) < ZERO_VARIANCE * sigma2
+        if np.any(zero):
+            cov[zero, :] = 0.0
+            cov[:, zero] = 0.0
+            out[name] = cov
+    return out
+
+
+def _newton_polish(obj, x: np.ndarray, steps: int = 20) -> tuple[np.ndarray, bool]:
     """Newton steps with the FD Hessian until the step is negligible (BFGS stops early).
 
     Converged means the Newton decrement -- the log density still to gain, scale-free
@@ -144,7 +151,7 @@ def _newton_polish(obj: _Objective, x: np.ndarray, steps: int = 20) -> tuple[np.
     for _ in range(steps):
         g = obj.g(x)
         try:
-            step = np.linalg.solve(fd_hessian(obj.g, x), g)
+            step = np.linalg.solve(_hessian(obj, x), g)
         except np.linalg.LinAlgError:
             return x, False
         decrement = abs(0.5 * g @ step)
@@ -171,6 +178,8 @@ def _on_boundary(mode: dict[str, np.ndarray], tol: float = 1e-6) -> bool:
             continue
         cov = np.asarray(value, float)
         sd = np.sqrt(np.diag(cov))
+        if np.any(sd == 0):  # a variance snapped to its boundary (_snap_zero_variances)
+            return True
         with np.errstate(divide="ignore", invalid="ignore"):
             corr = cov / np.outer(sd, sd)
         off = corr[~np.eye(len(sd), dtype=bool)]
@@ -186,16 +195,16 @@ def find_mode(built: BuiltModel, jacobian: bool = False) -> LaplaceFit:
     under flat priors; ``jacobian=True`` the mode of the unconstrained coordinates
     (Stan's ``laplace`` with ``jacobian=true``), which is always interior.
     """
-    obj = _Objective(built, jacobian)
+    obj = objective_for(built, jacobian)
     res = minimize(
         obj.f,
-        _start(obj, built),
+        obj.initial(),
         jac=obj.g,
         method="BFGS",
-        options={"gtol": 1e-9, "maxiter": 10000},
+        options={"gtol": getattr(obj, "gtol", 1e-9), "maxiter": 10000},
     )
     x, polished = _newton_polish(obj, res.x)
-    mode = obj.values(x)
+    mode = obj.values(x) if jacobian else _snap_zero_variances(obj.values(x))
     if not np.isfinite(obj.f(x)) or obj.f(x) >= 1e300:
         raise EstimationError("the search for the posterior mode left the parameter space")
     converged = polished or bool(res.success)
@@ -203,7 +212,7 @@ def find_mode(built: BuiltModel, jacobian: bool = False) -> LaplaceFit:
     if _on_boundary(mode):
         return fit
     try:
-        cov = np.linalg.inv(np.linalg.cholesky(fd_hessian(obj.g, x)))
+        cov = np.linalg.inv(np.linalg.cholesky(_hessian(obj, x)))
     except np.linalg.LinAlgError:
         return fit
     fit.cov = cov.T @ cov
@@ -212,7 +221,7 @@ def find_mode(built: BuiltModel, jacobian: bool = False) -> LaplaceFit:
 
 def laplace_draws(built: BuiltModel, fit: LaplaceFit, draws: int, rng: np.random.Generator):
     """Draws of the trace variables from the Gaussian approximation, shaped (1, draws, ...)."""
-    obj = fit.objective or _Objective(built)
+    obj = fit.objective or objective_for(built)
     chol = np.linalg.cholesky(fit.cov)
     xs = fit.x_hat + rng.standard_normal((draws, len(fit.x_hat))) @ chol.T
     vals = [obj.values(x) for x in xs]

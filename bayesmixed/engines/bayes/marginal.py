@@ -21,37 +21,14 @@ posterior draw, in NumPy (:func:`conditional_draws`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytensor.tensor as pt
 import scipy.sparse as sp
 
 from ...design.types import Design
-
-LOG_2PI = float(np.log(2 * np.pi))
-
-
-@dataclass
-class SuffStats:
-    """Cross-products of [Z X y], Z in the design's block order (group-major, effect-minor)."""
-
-    ztz: np.ndarray
-    ztx: np.ndarray
-    zty: np.ndarray
-    xtx: np.ndarray
-    xty: np.ndarray
-    yty: float
-    n: int
-    z: sp.csr_matrix
-
-    @property
-    def q(self) -> int:
-        return self.ztz.shape[0]
-
-    @property
-    def p(self) -> int:
-        return self.xtx.shape[0]
+from ...maths import sqrt_psd
+from .blocked import blocked_applies, blocked_draws, blocked_loglik, group_parts
+from .conjugate import LOG_2PI, SuffStats, draw_batch, lambda_batch, wsum
 
 
 def sparse_z(design: Design) -> sp.csr_matrix:
@@ -102,13 +79,13 @@ def weighted_loglik(parts, weights, logvar_sum, lam, beta=None, prior_mean=None,
     Weighting the cross-products is exact because the error covariance is diagonal.
     """
     n = sum(st.n for st in parts)
-    ztz = _wsum(weights, [st.ztz for st in parts])
-    zty = _wsum(weights, [st.zty for st in parts])
-    ztx = _wsum(weights, [st.ztx for st in parts])
+    ztz = wsum(weights, [st.ztz for st in parts])
+    zty = wsum(weights, [st.zty for st in parts])
+    ztx = wsum(weights, [st.ztx for st in parts])
     zl = lam.T @ ztz @ lam
     if beta is None:
-        xtx = _wsum(weights, [st.xtx for st in parts])
-        xty = _wsum(weights, [st.xty for st in parts])
+        xtx = wsum(weights, [st.xtx for st in parts])
+        xty = wsum(weights, [st.xty for st in parts])
         lzx = lam.T @ ztx
         top = pt.concatenate([zl, lzx], axis=1)
         bottom = pt.concatenate([lzx.T, xtx], axis=1)
@@ -117,13 +94,13 @@ def weighted_loglik(parts, weights, logvar_sum, lam, beta=None, prior_mean=None,
         mean = np.concatenate([np.zeros(q), prior_mean])
         wtw = pt.concatenate([top, bottom], axis=0)
         wty = pt.concatenate([lam.T @ zty, xty])
-        quad0 = _wsum(weights, [st.yty for st in parts]) + float(np.sum(prior_prec * prior_mean**2))
+        quad0 = wsum(weights, [st.yty for st in parts]) + float(np.sum(prior_prec * prior_mean**2))
         const = 0.5 * float(np.sum(np.log(prior_prec[prior_prec > 0])))
     else:
         prec, mean = np.ones(parts[0].q), np.zeros(parts[0].q)
         wtw = zl
         wty = lam.T @ (zty - ztx @ beta)
-        quad0, const = _wsum(weights, [_rss(st, beta) for st in parts]), 0.0
+        quad0, const = wsum(weights, [_rss(st, beta) for st in parts]), 0.0
     prec_mat = wtw + pt.diag(prec)
     h = wty + prec * mean
     chol = pt.linalg.cholesky(prec_mat)
@@ -132,42 +109,9 @@ def weighted_loglik(parts, weights, logvar_sum, lam, beta=None, prior_mean=None,
     return const - 0.5 * (n * LOG_2PI + logvar_sum + logdet + quad0 - pt.dot(c, c))
 
 
-def _wsum(weights, values):
-    """sum_r weights[r] * values[r] (PyTensor or NumPy)."""
-    out = weights[0] * values[0]
-    for w, v in zip(weights[1:], values[1:]):
-        out = out + w * v
-    return out
-
-
 def _rss(st: SuffStats, beta):
     """(y - X beta)'(y - X beta) from the cross-products."""
     return st.yty - 2 * pt.dot(beta, st.xty) + pt.dot(beta, pt.dot(st.xtx, beta))
-
-
-# -- exact conditional draws, NumPy --------------------------------------------------
-def _sqrt_psd(cov: np.ndarray) -> np.ndarray:
-    """Batched square roots of PSD matrices (Cholesky, eigen fallback on the boundary)."""
-    try:
-        return np.linalg.cholesky(cov)
-    except np.linalg.LinAlgError:
-        w, v = np.linalg.eigh(cov)
-        return v * np.sqrt(np.clip(w, 0, None))[..., None, :]
-
-
-def _lambda_batch(covs: list[np.ndarray], design: Design) -> np.ndarray:
-    """(S, q, q) block-diagonal Lambda for S draws of every block's covariance."""
-    s = covs[0].shape[0]
-    q = sum(b.q for b in design.blocks)
-    out = np.zeros((s, q, q))
-    off = 0
-    for cov, b in zip(covs, design.blocks):
-        lam = _sqrt_psd(cov)
-        for g in range(b.n_groups):
-            sl = slice(off + g * b.k, off + (g + 1) * b.k)
-            out[:, sl, sl] = lam
-        off += b.q
-    return out
 
 
 def conditional_draws(
@@ -193,8 +137,6 @@ def conditional_draws(
     """
     if parts is None:
         parts, weights = [st], 1.0 / np.asarray(sigma, float)[:, None] ** 2
-    from .blocked import blocked_applies
-
     if blocked_applies(design):
         return _blocked_conditional(parts, design, covs[0], weights, rng, beta, prior_mean,
                                     prior_prec, batch, noise)  # fmt: skip
@@ -203,9 +145,9 @@ def conditional_draws(
     beta_out = np.empty((s_total, st.p)) if beta is None else np.asarray(beta, float)
     for start in range(0, s_total, batch):
         sl = slice(start, min(start + batch, s_total))
-        lam = _lambda_batch([c[sl] for c in covs], design)
+        lam = lambda_batch([c[sl] for c in covs], design)
         given = beta_out[sl] if beta is not None else None
-        gamma = _draw_batch(parts, lam, weights[sl], rng, given, prior_mean, prior_prec, noise)
+        gamma = draw_batch(parts, lam, weights[sl], rng, given, prior_mean, prior_prec, noise)
         u = gamma[:, : st.q]
         b_out[sl] = np.einsum("sij,sj->si", lam, u)
         if beta is None:
@@ -216,8 +158,6 @@ def conditional_draws(
 def _blocked_conditional(parts, design, cov, weights, rng, beta, prior_mean, prior_prec,
                          batch, noise):  # fmt: skip
     """:func:`conditional_draws` for one random-effects equation, group by group."""
-    from .blocked import blocked_draws, group_parts
-
     block = design.blocks[0]
     grouped = [group_parts(p, block.n_groups, block.k) for p in parts]
     s_total = len(weights)
@@ -225,7 +165,7 @@ def _blocked_conditional(parts, design, cov, weights, rng, beta, prior_mean, pri
     beta_out = np.empty((s_total, parts[0].p)) if beta is None else np.asarray(beta, float)
     for start in range(0, s_total, batch):
         sl = slice(start, min(start + batch, s_total))
-        lam = _sqrt_psd(np.asarray(cov[sl], float))
+        lam = sqrt_psd(np.asarray(cov[sl], float))
         given = beta_out[sl] if beta is not None else None
         u, beta_sl = blocked_draws(
             grouped, weights[sl], lam, rng, given, prior_mean, prior_prec, noise
@@ -233,37 +173,6 @@ def _blocked_conditional(parts, design, cov, weights, rng, beta, prior_mean, pri
         b_out[sl] = (lam[:, None] @ u[..., None])[..., 0].reshape(len(u), -1)
         beta_out[sl] = beta_sl
     return b_out, beta_out
-
-
-def _draw_batch(parts, lam, w, rng, beta, prior_mean, prior_prec, noise) -> np.ndarray:
-    """One batch of draws; ``w`` (S, cells) weights each part's cross-products."""
-    q = parts[0].q
-    wt = [w[:, r, None, None] for r in range(len(parts))]
-    lzz = _wsum(wt, [np.einsum("sji,jk,skl->sil", lam, st.ztz, lam, optimize=True) for st in parts])
-    zty = w @ np.stack([st.zty for st in parts])
-    if beta is None:
-        xtx = _wsum(wt, [st.xtx[None] for st in parts])
-        lzx = _wsum(wt, [np.einsum("sji,jk->sik", lam, st.ztx) for st in parts])
-        top = np.concatenate([lzz, lzx], axis=2)
-        bottom = np.concatenate([lzx.transpose(0, 2, 1), xtx], axis=2)
-        wtw = np.concatenate([top, bottom], axis=1)
-        xty = w @ np.stack([st.xty for st in parts])
-        wty = np.concatenate([np.einsum("sji,sj->si", lam, zty), xty], axis=1)
-        prec = np.concatenate([np.ones(q), prior_prec])
-        mean = np.concatenate([np.zeros(q), prior_mean])
-    else:
-        ztxb = _wsum([w[:, r, None] for r in range(len(parts))], [beta @ st.ztx.T for st in parts])
-        wtw = lzz
-        wty = np.einsum("sji,sj->si", lam, zty - ztxb)
-        prec, mean = np.ones(q), np.zeros(q)
-    p_mat = wtw + np.eye(len(prec)) * prec
-    h = wty + prec * mean
-    chol = np.linalg.cholesky(p_mat)
-    mu = np.linalg.solve(p_mat, h[..., None])[..., 0]
-    if not noise:
-        return mu
-    z = rng.standard_normal(h.shape)
-    return mu + np.linalg.solve(chol.transpose(0, 2, 1), z[..., None])[..., 0]
 
 
 def pointwise_loglik(
@@ -284,8 +193,6 @@ def add_marginal_likelihood(model_parts, design: Design, st: SuffStats) -> None:
     one dense Cholesky.  Heteroskedastic cells weight their own cross-products.
     """
     import pymc as pm
-
-    from .blocked import blocked_applies, blocked_loglik, group_parts
 
     if model_parts.panels is not None:
         pm.Potential("marginal_loglik", _panel_loglik(model_parts, design))
@@ -312,7 +219,6 @@ def add_marginal_likelihood(model_parts, design: Design, st: SuffStats) -> None:
 
 def _panel_loglik(model_parts, design: Design):
     """The integrated likelihood under a correlated residual structure (:mod:`.panels`)."""
-    from .blocked import blocked_applies, blocked_loglik
     from .panels import full_stats, group_parts_pt, panel_crossproducts
 
     layout = model_parts.panels

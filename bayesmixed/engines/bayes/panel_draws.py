@@ -14,8 +14,10 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
+from ...maths import sqrt_psd
 from .blocked import blocked_applies, blocked_draws
-from .marginal import LOG_2PI, SuffStats, _draw_batch, _lambda_batch, _sqrt_psd
+from .conjugate import LOG_2PI, SuffStats, draw_batch, lambda_batch
+from .marginal import sparse_z
 from .panels import full_index, panel_crossproducts
 
 BATCH = 256
@@ -88,7 +90,7 @@ def _blocked(built, cross, cov, rng, beta, noise):
         "xtx": total[:, k : k + p, k : k + p],
         "xty": total[:, k : k + p, k + p],
     }
-    lam = _sqrt_psd(np.asarray(cov, float))
+    lam = sqrt_psd(np.asarray(cov, float))
     weights = np.ones((len(cov), 1))
     u, beta = blocked_draws(
         [parts], weights, lam, rng, beta, built.prior_mean, built.prior_prec, noise
@@ -101,7 +103,7 @@ def _dense(built, cross, covs, rng, beta, noise):
     q_sizes = [b.q for b in design.blocks]
     q, p = sum(q_sizes), layout.p
     idx = full_index(layout, q_sizes)
-    lam = _lambda_batch(covs, design)
+    lam = lambda_batch(covs, design)
     b_out, beta_out = [], []
     for s in range(len(cross)):
         full = np.zeros((q + p + 1, q + p + 1))
@@ -109,7 +111,7 @@ def _dense(built, cross, covs, rng, beta, noise):
         st = SuffStats(full[:q, :q], full[:q, q:-1], full[:q, -1], full[q:-1, q:-1],
                        full[q:-1, -1], float(full[-1, -1]), layout.n, None)  # fmt: skip
         given = None if beta is None else beta[s : s + 1]
-        gamma = _draw_batch([st], lam[s : s + 1], np.ones((1, 1)), rng, given,
+        gamma = draw_batch([st], lam[s : s + 1], np.ones((1, 1)), rng, given,
                             built.prior_mean, built.prior_prec, noise)[0]  # fmt: skip
         b_out.append(lam[s] @ gamma[:q])
         beta_out.append(gamma[q:] if beta is None else beta[s])
@@ -119,8 +121,6 @@ def _dense(built, cross, covs, rng, beta, noise):
 def panel_loglik(built, ev: PanelEvaluator, sd, z, beta, b) -> np.ndarray:
     """log N(e_i | 0, V_i) of each panel's residual vector given (beta, b): (S, panels)."""
     design, layout = built.design, built.panels
-    from .marginal import sparse_z
-
     resid = design.y[None, :] - beta @ design.X.T - (sparse_z(design) @ b.T).T
     out = []
     for start in range(0, len(sd), BATCH):

@@ -15,8 +15,9 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from .ancillary import coords as ancillary_coords
 from .build import BuiltModel, coords_of
-from .glmm import DISPERSION, pointwise
+from .glmm import pointwise
 from .marginal import conditional_draws, pointwise_loglik
 from .panel_draws import (
     evaluator,
@@ -70,9 +71,8 @@ def complete_draws(built: BuiltModel, raw: dict[str, np.ndarray], rng: np.random
 def _loglik(built: BuiltModel, raw, sigma, beta, b) -> np.ndarray:
     """Pointwise log likelihood (S, n), conditional on the random effects."""
     if not built.gaussian:
-        name = DISPERSION.get(built.design.spec.family)
-        disp = None if name is None else _flat(raw[name])
-        return pointwise(built, beta, b, disp)
+        anc = built.family.ancillary
+        return pointwise(built, beta, b, None if anc is None else _flat(raw[anc.bayes_name]))
     if built.panels is not None:
         return panel_loglik(built, evaluator(built), sigma, _flat(raw["resid_z"]), beta, b)
     per_obs = sigma if built.cells is None else sigma[:, built.cells.of_obs]
@@ -106,9 +106,10 @@ def to_datatree(
         data["resid_z"] = (cd + ("residual_groups", "residual_params"), shaped(z))
         labels, rows = printed_rows(built, sigma, z)
         data["residual"] = (cd + ("residual_rows",), shaped(rows))
-    name = DISPERSION.get(design.spec.family)
-    if name is not None:
-        data[name] = (cd, shaped(_flat(raw[name])))
+    anc = None if built.gaussian else built.family.ancillary
+    if anc is not None:  # a scalar dispersion, or a vector of cutpoints with its labels
+        dims = cd if anc.support == "positive" else cd + (f"{anc.bayes_name}_index",)
+        data[anc.bayes_name] = (dims, shaped(_flat(raw[anc.bayes_name])))
     off = 0
     for name, block, cov in zip(built.names, design.blocks, covs):
         eff, eff2, grp = f"{name}_effects", f"{name}_effects_", f"{name}_groups"
@@ -129,6 +130,8 @@ def to_datatree(
     coords.update(chain=np.arange(chains), draw=np.arange(draws))
     if built.panels is not None:
         coords["residual_rows"] = labels
+    if not built.gaussian:
+        coords.update(ancillary_coords(built.family))
     posterior = xr.Dataset(data, coords=coords, attrs=attrs or {})
     ll = _loglik(built, raw, sigma, beta, b)
     unit = "obs" if built.panels is None else "panel"
@@ -136,6 +139,8 @@ def to_datatree(
     obs = {"obs": np.arange(design.n)}
     response = design.spec.response
     y_obs = design.y if built.y_obs is None else built.y_obs
+    if not built.gaussian and built.family.data_bound:
+        y_obs = design.y  # ordinal: the observed values, as posterior predictive draws give them
     groups = {
         "posterior": posterior,
         "log_likelihood": xr.Dataset(

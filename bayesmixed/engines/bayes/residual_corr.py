@@ -26,7 +26,7 @@ from ...spec.residual import (
     ResidualStructure,
     Toeplitz,
     Unstructured,
-    _lags,
+    time_lags,
 )
 from .cpc import CPCTransform
 
@@ -105,7 +105,7 @@ def ma_acf_pt(theta: pt.TensorVariable, q: int, max_lag: int) -> pt.TensorVariab
 
 
 def _int_lags(times: np.ndarray) -> tuple[np.ndarray, int]:
-    lags = np.rint(_lags(times)).astype(int)
+    lags = np.rint(time_lags(times)).astype(int)
     return lags, int(lags.max(initial=0))
 
 
@@ -146,7 +146,7 @@ def _toeplitz(structure: Toeplitz, z, times, levels):
 
 def _exponential(structure: Exponential, z, times, levels):
     log_rho = -pt.softplus(-z[0])  # log of the logistic, without underflow
-    return pt.exp(_lags(times) * log_rho)
+    return pt.exp(time_lags(times) * log_rho)
 
 
 def _unstructured(structure: Unstructured, z, times, levels):

@@ -1,7 +1,8 @@
 """Fit a GLMM: the composition of the stages (cf. lme4's ``glmer``).
 
 response -> plain GLM (start, LR baseline) -> Laplace fit -> quadrature fit
--> Hessian on the working scale (standard errors, Newton polish) -> result.
+-> Hessian on the working scale (standard errors, Newton polish) -> estimates
+(the result object is built from them by :mod:`bayesmixed.fitting`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import numpy as np
 from ...design.standardize import FixedScaling
 from ...design.types import Design
 from ...errors import NotSupportedError
-from ...results.glmm import GLMMResult
-from ...results.mixed import OptSummary
+from ...spec.options import DEFAULT_INTPOINTS
+from ..estimates import GLMMEstimates
+from ..optsummary import OptSummary
 from .glm import fit_glm
 from .guard import data_failures
 from .inference import WorkingScale, information
@@ -65,14 +67,14 @@ def resolve_method(design: Design, intmethod: str | None, intpoints: int) -> tup
     return method, points
 
 
-def fit_glmm(
+def estimate_glmm(
     design: Design,
     *,
     intmethod: str | None = None,
-    intpoints: int = 7,
+    intpoints: int = DEFAULT_INTPOINTS,
     offset: np.ndarray | None = None,
     trials: np.ndarray | float | None = None,
-) -> GLMMResult:
+) -> GLMMEstimates:
     """Maximize the (approximate) likelihood of a GLMM.
 
     Parameters
@@ -93,14 +95,31 @@ def fit_glmm(
     fixed = FixedScaling.of(design.X)
     internal = replace(design, X=fixed.apply(design.X))
     resp = build_response(internal, offset=offset, trials=trials)
+    if design.spec.estimation.robust:
+        from .robust import check_robust_design
+
+        check_robust_design(design)  # refuse before fitting, not after
+    if design.weights is not None and not design.weights.frequency:
+        from .pseudo import estimate_pseudo_glmm  # sampling weights: pseudo-likelihood
+
+        plain = replace(design, weights=None, spec=_unweighted_spec(design.spec))
+        start = estimate_glmm(
+            plain, intmethod=intmethod, intpoints=intpoints, offset=offset, trials=trials
+        )
+        return estimate_pseudo_glmm(design, start, offset=offset, trials=trials)
     with data_failures(resp):
-        return _fit(design, resp, method, points, timer, fixed)
+        est = _fit(design, resp, method, points, timer, fixed)
+    if design.spec.estimation.robust:
+        from .robust import robust_glmm
+
+        est = robust_glmm(est, offset=offset, trials=trials)
+    return est
 
 
 def _fit(
     design: Design, resp, method: str, points: int, timer: Timer, fixed: FixedScaling
-) -> GLMMResult:
-    """The numerical stages of :func:`fit_glmm`, on a checked response.
+) -> GLMMEstimates:
+    """The numerical stages of :func:`estimate_glmm`, on a checked response.
 
     ``resp`` holds X~ = X M (``fixed``); the result is mapped back to the user's X.
     """
@@ -139,6 +158,12 @@ def _fit(
     return result
 
 
+def _unweighted_spec(spec):
+    """The spec without weights or vce (the start of a pseudo-likelihood fit)."""
+    est = replace(spec.estimation, weight=None, level_weights=(), vce="oim", cluster=None)
+    return replace(spec, estimation=est)
+
+
 def _quadrature_stage(obj: ApproxLoglik, x, lower, upper, steps, rounds: int = 6):
     """BOBYQA on the quadrature objective; for mvaghermite in rounds of re-adaptation.
 
@@ -164,16 +189,16 @@ def _quadrature_stage(obj: ApproxLoglik, x, lower, upper, steps, rounds: int = 6
 
 def _start(lap: ApproxLoglik, glm) -> tuple[np.ndarray, np.ndarray]:
     """Start at theta's default and the GLM's beta; initial steps of ~2 GLM SEs."""
-    thetas = [s.theta_start(k) for s, k in zip(lap.structures, lap.ks)]
+    thetas = [s.theta_start() for s in lap.structures]
     x0 = np.r_[np.concatenate(thetas), glm.beta]
     steps = np.r_[np.full(lap.n_theta, 0.25), np.maximum(2 * glm.se, 0.02)]
-    if lap.has_phi:
-        x0, steps = np.r_[x0, glm.log_phi], np.r_[steps, 0.25]
+    if lap.n_anc:
+        x0, steps = np.r_[x0, glm.anc], np.r_[steps, np.full(lap.n_anc, 0.25)]
     return x0, steps
 
 
 def _bounds(lap: ApproxLoglik) -> tuple[np.ndarray, np.ndarray]:
-    bounds = [b for s, k in zip(lap.structures, lap.ks) for b in s.theta_bounds(k)]
+    bounds = [b for s in lap.structures for b in s.theta_bounds()]
     lower = [-np.inf if lo is None else lo for lo, _ in bounds]
     upper = [np.inf if hi is None else hi for _, hi in bounds]
     extra = lap.size - lap.n_theta
@@ -191,10 +216,10 @@ def _snap(obj, x, value, lower_theta):
     return x, value
 
 
-def _result(design, obj, scale, x, value, vcov_beta, w_vcov, loglik_glm, opt) -> GLMMResult:
-    thetas, beta, log_phi = obj.unpack(x)
+def _result(design, obj, scale, x, value, vcov_beta, w_vcov, loglik_glm, opt) -> GLMMEstimates:
+    thetas, beta, anc = obj.unpack(x)
     lams = obj.lambdas(thetas)
-    return GLMMResult(
+    return GLMMEstimates(
         design=design,
         family=obj.resp.family,
         intmethod=obj.method,
@@ -203,19 +228,18 @@ def _result(design, obj, scale, x, value, vcov_beta, w_vcov, loglik_glm, opt) ->
         vcov_beta=vcov_beta,
         theta=x[: obj.n_theta].copy(),
         cov_blocks=[lam @ lam.T for lam in lams],
-        log_phi=log_phi if obj.has_phi else None,
+        log_phi=float(anc[0]) if obj.resp.family.has_dispersion else None,
+        ancillary=anc.copy(),
         loglik=value,
-        working=np.r_[scale.to_working(x)[: obj.n_theta], [log_phi] if obj.has_phi else []],
+        working=np.r_[scale.to_working(x)[: obj.n_theta], anc],
         working_vcov=w_vcov,
         loglik_glm=loglik_glm,
         opt=opt,
         modes=obj.modes(x),
-        level=float(design.spec.options.get("level", 95.0)),
-        eform=design.spec.options.get("eform"),
     )
 
 
-def _to_user_scale(result: GLMMResult, fixed: FixedScaling, n_theta: int) -> None:
+def _to_user_scale(result: GLMMEstimates, fixed: FixedScaling, n_theta: int) -> None:
     """Map beta, its covariance and the optimizer's x from X~ = X M to the user's X."""
     result.beta = fixed.to_user(result.beta)
     result.vcov_beta = fixed.vcov_to_user(result.vcov_beta)
@@ -226,9 +250,9 @@ def _to_user_scale(result: GLMMResult, fixed: FixedScaling, n_theta: int) -> Non
         setattr(result.opt, name, x)
 
 
-def _warn(result: GLMMResult, resp, obj: ApproxLoglik, x: np.ndarray) -> None:
+def _warn(result: GLMMEstimates, resp, obj: ApproxLoglik, x: np.ndarray) -> None:
     for block, theta in zip(result.design.blocks, obj.unpack(x)[0]):
-        for note in block.structure.boundary(theta, block.k, block.effect_names):
+        for note in block.structure.boundary(theta):
             result.boundary.append(f"{block.key}: {note}")
     if result.boundary:
         warnings.warn(
@@ -238,7 +262,7 @@ def _warn(result: GLMMResult, resp, obj: ApproxLoglik, x: np.ndarray) -> None:
         )
     if not result.opt.converged:
         warnings.warn(f"the optimizer {result.opt.message}", ConvergenceWarning, stacklevel=3)
-    if resp.family.name in ("bernoulli", "binomial") and np.any(np.abs(result.beta) > 15):
+    if resp.family.binary and np.any(np.abs(result.beta) > 15):
         big = [n for n, b in zip(result.design.fixed_names, result.beta) if abs(b) > 15]
         msg = (
             f"coefficients of {', '.join(big)} exceed 15 in absolute value on the link scale: "

@@ -32,15 +32,15 @@ class WorkingScale:
         thetas, _, _ = self.obj.unpack(x)
         parts = []
         with np.errstate(divide="ignore", invalid="ignore"):
-            for s, t, k in zip(self.obj.structures, thetas, self.obj.ks):
-                lam = s.lam(t, k)
+            for s, t in zip(self.obj.structures, thetas):
+                lam = s.lam(t)
                 parts.append(np.asarray(s.working_from_cov(lam @ lam.T), float))
         return np.r_[np.concatenate(parts), x[self.obj.n_theta :]]
 
     def to_x(self, y: np.ndarray) -> np.ndarray:
         obj = self.obj
         parts = np.split(y[: obj.n_theta], np.cumsum(obj.sizes)[:-1])
-        thetas = [s.theta_from_working(w, k) for s, w, k in zip(obj.structures, parts, obj.ks)]
+        thetas = [s.theta_from_working(w) for s, w in zip(obj.structures, parts)]
         return np.r_[np.concatenate(thetas), y[obj.n_theta :]]
 
 
@@ -59,8 +59,33 @@ def _inverse(hess: np.ndarray) -> np.ndarray | None:
     return cov
 
 
+def _polish_at_boundary(h, sub: np.ndarray, value: float, rounds: int = 3):
+    """Newton steps on (beta, ancillary) with theta on its bound; (sub, value, Hessian).
+
+    BOBYQA stops on a relative change of the log likelihood; with a variance at zero
+    the fixed effects can still be ~1e-4 from the optimum (lme4's test-glmernb
+    cell-means model).  Newton's method with the finite-difference Hessian (needed
+    for the standard errors anyway) converges quadratically from there.
+    """
+    grad, hess = hessian(h, sub, value, _steps(sub))
+    for _ in range(rounds):
+        new, new_value = newton_polish(h, sub, value, grad, hess, np.arange(len(sub)))
+        if new is sub or new_value - value < 1e-12 * max(1.0, abs(value)):
+            sub, value = new, new_value
+            break
+        sub, value = new, new_value
+        grad, hess = hessian(h, sub, value, _steps(sub))
+    return sub, value, hess
+
+
 def information(obj: ApproxLoglik, scale: WorkingScale, x: np.ndarray, value: float):
-    """(x, value, vcov of beta, working-scale covariance or None) at the optimum."""
+    """(x, value, vcov of beta, working-scale covariance or None) at the optimum.
+
+    The conditional modes are polished to rounding for these evaluations, so the
+    finite-difference Hessian sees a smooth function (see ``grouped_modes``).
+    """
+    obj.polish = True
+    value = obj(x)
     y = scale.to_working(x)
     nt = obj.n_theta
     if np.all(np.isfinite(y)):
@@ -77,7 +102,7 @@ def information(obj: ApproxLoglik, scale: WorkingScale, x: np.ndarray, value: fl
         if cov is not None:
             rest = np.r_[np.arange(nt), np.arange(nt + obj.p, len(y))]
             return x, value, cov[nt : nt + obj.p, nt : nt + obj.p], cov[np.ix_(rest, rest)]
-    # boundary (or singular Hessian): fixed effects and dispersion only, theta held
+    # boundary (or singular Hessian): fixed effects and ancillary only, theta held
     free = np.arange(nt, len(x))
 
     def h(sub):
@@ -85,7 +110,9 @@ def information(obj: ApproxLoglik, scale: WorkingScale, x: np.ndarray, value: fl
         z[free] = sub
         return obj(z)
 
-    _, hess = hessian(h, x[free], value, _steps(x[free]))
+    sub, value, hess = _polish_at_boundary(h, x[free], value)
+    x = x.copy()
+    x[free] = sub
     cov = _inverse(hess)
     if cov is None:
         cov = np.full((len(free), len(free)), np.nan)

@@ -1,6 +1,7 @@
 """The approximate log likelihood as a function of one parameter vector.
 
-x = [theta of each block (design order), beta, log dispersion (if any)].
+x = [theta of each block (design order), beta, the family's working ancillary
+parameters (log dispersion, cutpoints; none for Bernoulli and Poisson)].
 theta is each structure's Cholesky-like factor of the *absolute* covariance
 of that block's effects (a GLMM has no residual variance to scale by), so
 b = Lambda(theta) u with u ~ N(0, I).  Like lme4's ``mkGlmerDevfun`` this is
@@ -49,15 +50,16 @@ class ApproxLoglik:
             )
         self.resp, self.structures, self.ks = resp, structures, ks
         self.method, self.points = method, points
-        self.sizes = [s.n_theta(k) for s, k in zip(structures, ks)]
+        self.sizes = [s.n_theta for s in structures]
         self.n_theta = int(sum(self.sizes))
         self.p = resp.p
-        self.has_phi = resp.family.has_dispersion
+        self.n_anc = resp.family.n_anc
         self.evaluations = 0
         self._u = self._zero_u()
         self._mv = MeanVariance(points, ks[0]) if method == "mvaghermite" else None
         self._z = z_matrix(resp) if len(ks) > 1 else None
         self.frozen = False
+        self.polish = False  # exact modes (one more Newton step): set for the Hessian
 
     def adapt(self, x: np.ndarray) -> float:
         """Re-adapt the mean-variance rule at ``x`` and freeze it there; return log L(x)."""
@@ -68,7 +70,7 @@ class ApproxLoglik:
 
     @property
     def size(self) -> int:
-        return self.n_theta + self.p + int(self.has_phi)
+        return self.n_theta + self.p + self.n_anc
 
     def _zero_u(self) -> np.ndarray:
         if len(self.ks) == 1:
@@ -76,15 +78,15 @@ class ApproxLoglik:
         return np.zeros(sum(k * g for k, g in zip(self.ks, self.resp.n_groups)))
 
     # -- parameter layout -----------------------------------------------------
-    def unpack(self, x: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, float]:
+    def unpack(self, x: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        """(theta of each block, beta, working ancillary vector)."""
         x = np.asarray(x, float)
         thetas = np.split(x[: self.n_theta], np.cumsum(self.sizes)[:-1])
         beta = x[self.n_theta : self.n_theta + self.p]
-        log_phi = float(x[-1]) if self.has_phi else 0.0
-        return thetas, beta, log_phi
+        return thetas, beta, x[self.n_theta + self.p :]
 
     def lambdas(self, thetas: list[np.ndarray]) -> list[np.ndarray]:
-        return [s.lam(t, k) for s, t, k in zip(self.structures, thetas, self.ks)]
+        return [s.lam(t) for s, t in zip(self.structures, thetas)]
 
     def eta0(self, beta: np.ndarray) -> np.ndarray:
         return self.resp.X @ beta + self.resp.offset
@@ -101,37 +103,37 @@ class ApproxLoglik:
         return value if np.isfinite(value) else -np.inf
 
     def _evaluate(self, x: np.ndarray) -> float:
-        thetas, beta, log_phi = self.unpack(x)
+        thetas, beta, anc = self.unpack(x)
         lams = self.lambdas(thetas)
         eta0 = self.eta0(beta)
         if self._z is not None:
             zl = self._z @ lambda_matrix(lams, self.resp.n_groups)
-            modes = sparse_modes(self.resp, zl, eta0, self._u, log_phi)
+            modes = sparse_modes(self.resp, zl, eta0, self._u, anc, self.polish)
             self._u = modes.u
             return sparse_laplace(modes)
         lam = lams[0]
         if self.frozen:
-            return self._mv.frozen_loglik(self.resp, eta0, lam, log_phi)
+            return self._mv.frozen_loglik(self.resp, eta0, lam, anc)
         if self.method == "ghermite":
-            return ghermite(self.resp, eta0, lam, self.points, log_phi)
-        modes = grouped_modes(self.resp, eta0, lam, self._u, log_phi)
+            return ghermite(self.resp, eta0, lam, self.points, anc)
+        modes = grouped_modes(self.resp, eta0, lam, self._u, anc, self.polish)
         self._u = modes.u
         if self.method == "laplace":
             return grouped_laplace(modes)
         if self.method == "mcaghermite":
-            return mcaghermite(self.resp, eta0, lam, modes, self.points, log_phi)
-        return self._mv.loglik(self.resp, eta0, lam, modes, log_phi)
+            return mcaghermite(self.resp, eta0, lam, modes, self.points, anc)
+        return self._mv.loglik(self.resp, eta0, lam, modes, anc)
 
     def modes(self, x: np.ndarray) -> list[np.ndarray]:
         """Conditional modes b = Lambda u of each block, (groups, k), at ``x``."""
-        thetas, beta, log_phi = self.unpack(x)
+        thetas, beta, anc = self.unpack(x)
         lams = self.lambdas(thetas)
         eta0 = self.eta0(beta)
         if self._z is None:
-            m: GroupModes = grouped_modes(self.resp, eta0, lams[0], self._zero_u(), log_phi)
+            m: GroupModes = grouped_modes(self.resp, eta0, lams[0], self._zero_u(), anc)
             return [m.u @ lams[0].T]
         zl = self._z @ lambda_matrix(lams, self.resp.n_groups)
-        u = sparse_modes(self.resp, zl, eta0, self._zero_u(), log_phi).u
+        u = sparse_modes(self.resp, zl, eta0, self._zero_u(), anc).u
         out, start = [], 0
         for lam, k, g in zip(lams, self.ks, self.resp.n_groups):
             out.append(u[start : start + k * g].reshape(g, k) @ lam.T)

@@ -46,10 +46,10 @@ def product_rule(points: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     return nodes, logw
 
 
-def _terms(resp, eta0, lam, centre, scale, nodes, logw, log_phi):
+def _terms(resp, eta0, lam, centre, scale, nodes, logw, anc):
     """Log integrand terms (G, M) and the node positions u (G, M, k)."""
     u = centre[:, None, :] + np.einsum("gab,mb->gma", scale, nodes)
-    ll = resp.group_sum(resp.loglik(_node_eta(resp, eta0, lam, centre, scale, nodes), log_phi))
+    ll = resp.group_sum(resp.loglik(_node_eta(resp, eta0, lam, centre, scale, nodes), anc))
     half = 0.5 * (np.sum(nodes**2, axis=1)[None, :] - np.sum(u**2, axis=2))
     return logw[None, :] + ll + half, u
 
@@ -71,9 +71,9 @@ def _log_det(scale: np.ndarray) -> np.ndarray:
     return np.sum(np.log(np.abs(np.diagonal(scale, axis1=1, axis2=2))), axis=1)
 
 
-def rule_loglik(resp, eta0, lam, centre, scale, nodes, logw, log_phi=0.0) -> np.ndarray:
+def rule_loglik(resp, eta0, lam, centre, scale, nodes, logw, anc=()) -> np.ndarray:
     """log L_g of every group for a rule centred at ``centre`` with lower-triangular ``scale``."""
-    terms, _ = _terms(resp, eta0, lam, centre, scale, nodes, logw, log_phi)
+    terms, _ = _terms(resp, eta0, lam, centre, scale, nodes, logw, anc)
     return _log_det(scale) + logsumexp(terms, axis=1)
 
 
@@ -89,19 +89,19 @@ def mode_scale(modes: GroupModes) -> np.ndarray:
     return np.linalg.cholesky(np.einsum("gba,gbc->gac", inv, inv))
 
 
-def ghermite(resp, eta0, lam, points, log_phi=0.0) -> float:
+def ghermite(resp, eta0, lam, points, anc=()) -> float:
     k = lam.shape[0]
     nodes, logw = product_rule(points, k)
     g = len(resp.starts)
     centre = np.zeros((g, k))
     scale = np.broadcast_to(np.eye(k), (g, k, k))
-    return float(np.sum(rule_loglik(resp, eta0, lam, centre, scale, nodes, logw, log_phi)))
+    return float(np.sum(rule_loglik(resp, eta0, lam, centre, scale, nodes, logw, anc)))
 
 
-def mcaghermite(resp, eta0, lam, modes: GroupModes, points, log_phi=0.0) -> float:
+def mcaghermite(resp, eta0, lam, modes: GroupModes, points, anc=()) -> float:
     nodes, logw = product_rule(points, lam.shape[0])
     scale = mode_scale(modes)
-    return float(np.sum(rule_loglik(resp, eta0, lam, modes.u, scale, nodes, logw, log_phi)))
+    return float(np.sum(rule_loglik(resp, eta0, lam, modes.u, scale, nodes, logw, anc)))
 
 
 class MeanVariance:
@@ -118,24 +118,24 @@ class MeanVariance:
         self.scale: np.ndarray | None = None
         self.sweeps = 0
 
-    def frozen_loglik(self, resp: Response, eta0, lam, log_phi=0.0) -> float:
+    def frozen_loglik(self, resp: Response, eta0, lam, anc=()) -> float:
         """The rule at the stored moments, not re-adapted (one sweep, no modes).
 
         As in Stata, the adaptive parameters are updated between optimizer
         rounds rather than at every evaluation, which makes the objective
         smooth and about four times cheaper; :meth:`loglik` re-adapts.
         """
-        terms, _ = _terms(resp, eta0, lam, self.centre, self.scale, self.nodes, self.logw, log_phi)
+        terms, _ = _terms(resp, eta0, lam, self.centre, self.scale, self.nodes, self.logw, anc)
         return float(np.sum(_log_det(self.scale) + logsumexp(terms, axis=1)))
 
-    def loglik(self, resp: Response, eta0, lam, modes: GroupModes, log_phi=0.0) -> float:
+    def loglik(self, resp: Response, eta0, lam, modes: GroupModes, anc=()) -> float:
         centre, scale = modes.u, mode_scale(modes)
         if self.centre is not None:
             centre, scale = self.centre, self.scale
         value = np.inf
         for _ in range(MV_MAX_IT):
             self.sweeps += 1
-            terms, u = _terms(resp, eta0, lam, centre, scale, self.nodes, self.logw, log_phi)
+            terms, u = _terms(resp, eta0, lam, centre, scale, self.nodes, self.logw, anc)
             lse = logsumexp(terms, axis=1)
             new_value = float(np.sum(_log_det(scale) + lse))
             prob = np.exp(terms - lse[:, None])

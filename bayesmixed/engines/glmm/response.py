@@ -37,6 +37,7 @@ class Response:
     Z: list[np.ndarray]
     n_groups: list[int]
     zz: np.ndarray | None = None  # (n, k*k) outer products z z' of the first block
+    weights: np.ndarray | None = None  # frequency weights: row i counts weights[i] times
 
     def __post_init__(self) -> None:
         if self.Z:
@@ -55,15 +56,24 @@ class Response:
         """Sum rows of ``values`` within the groups of the first block."""
         return np.add.reduceat(values, self.starts, axis=0)
 
-    def loglik(self, eta: np.ndarray, log_phi: float = 0.0) -> np.ndarray:
-        """Per-observation log density; ``eta`` may carry a trailing node axis."""
+    def loglik(self, eta: np.ndarray, anc=()) -> np.ndarray:
+        """Per-observation log density; ``eta`` may carry a trailing node axis.
+
+        ``anc`` is the family's working ancillary vector (log dispersion,
+        cutpoints), empty for families without one.
+        """
         extra = eta.ndim - 1
         y = self.y.reshape(self.y.shape + (1,) * extra)
         t = None if self.trials is None else self.trials.reshape(y.shape)
-        return self.family.loglik(y, eta, t, log_phi)
+        ll = self.family.loglik(y, eta, t, anc)
+        return ll if self.weights is None else ll * self.weights.reshape(y.shape)
 
-    def score_weights(self, eta: np.ndarray, log_phi: float = 0.0):
-        return self.family.score_weights(self.y, eta, self.trials, log_phi)
+    def score_weights(self, eta: np.ndarray, anc=()):
+        """Score and Fisher weight of each row (times its frequency weight)."""
+        s, w = self.family.score_weights(self.y, eta, self.trials, anc)
+        if self.weights is None:
+            return s, w
+        return s * self.weights, w * self.weights
 
 
 def build_response(
@@ -84,11 +94,11 @@ def build_response(
     if not np.all(np.isfinite(off)):
         raise DataError("the offset (or log exposure) is not finite in every observation")
     tr = None
-    if family.name == "binomial":
+    if family.uses_trials:
         if trials is None:
             raise DataError("the binomial family needs the number of trials")
         tr = np.broadcast_to(np.asarray(trials, float), (n,)).copy()
-    y = family.check_response(design.y, tr, spec.response)
+    family, y = family.prepare(design.y, tr, spec.response)  # binds e.g. ordinal categories
     if design.blocks:
         perm = np.argsort(design.blocks[0].codes, kind="stable")
         sorted_codes = design.blocks[0].codes[perm]
@@ -106,7 +116,18 @@ def build_response(
         codes=[b.codes[perm] for b in design.blocks],
         Z=[np.asarray(b.Z, float)[perm] for b in design.blocks],
         n_groups=[b.n_groups for b in design.blocks],
+        weights=_frequency(design, perm),
     )
+
+
+def _frequency(design: Design, perm: np.ndarray) -> np.ndarray | None:
+    """Level-one weights in sorted order: each row's log density counts that many times.
+
+    With frequency weights that is the expanded data's log likelihood; with
+    sampling weights, the integrand of the pseudo-likelihood (:mod:`.pseudo`).
+    """
+    w = design.weights
+    return None if w is None else np.asarray(w.obs, float)[perm]
 
 
 def glm_extras(design: Design, data) -> dict:
@@ -128,7 +149,7 @@ def glm_extras(design: Design, data) -> dict:
         off = off + np.log(e)
     if spec.offset or spec.exposure:
         out["offset"] = off
-    if spec.family == "binomial":
+    if get_family(spec.family, spec.link).uses_trials:
         t = spec.trials
         out["trials"] = _column(frame, t, "trials") if isinstance(t, str) else float(t or 1)
     return out

@@ -77,6 +77,17 @@ class CrossProducts:
         return list(np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int)) if sizes else []
 
 
+def frequency_weights(design: Design) -> np.ndarray | None:
+    """The rows' frequency weights, or ``None``: A is then the expanded data's [Z X y]'[Z X y].
+
+    A row of weight f stands for f identical rows of the same groups, so every
+    cross-product is a weighted sum and n is the sum of the weights; the profiled
+    deviance (log|L|, r2, n log r2) is then exactly that of the expanded data.
+    """
+    w = design.weights
+    return None if w is None or not w.frequency else np.asarray(w.obs, float)
+
+
 def evaluation_order(blocks: list[REBlock]) -> list[int]:
     """Largest block (most random effects) first; ties keep Stata's order."""
     return sorted(range(len(blocks)), key=lambda i: -blocks[i].q)
@@ -90,20 +101,24 @@ def _group_sums(codes: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndar
     return out
 
 
-def _diag_blocks(block: REBlock) -> np.ndarray:
-    """Per-group Z_g'Z_g as an (l, k, k) array."""
+def _diag_blocks(block: REBlock, w: np.ndarray | None = None) -> np.ndarray:
+    """Per-group Z_g'W Z_g as an (l, k, k) array (W = I without frequency weights)."""
     z = block.Z
     k = z.shape[1]
     prods = (z[:, :, None] * z[:, None, :]).reshape(len(z), k * k)
+    if w is not None:
+        prods = prods * w[:, None]
     return _group_sums(block.codes, prods, block.n_groups).reshape(block.n_groups, k, k)
 
 
-def _pair_triplets(row: REBlock, col: REBlock) -> sp.csr_matrix:
-    """Sparse Z_row' Z_col with rows (group, effect) of ``row``, cols of ``col``."""
+def _pair_triplets(row: REBlock, col: REBlock, w: np.ndarray | None = None) -> sp.csr_matrix:
+    """Sparse Z_row' W Z_col with rows (group, effect) of ``row``, cols of ``col``."""
     kr, kc = row.k, col.k
     rows = (row.codes[:, None] * kr + np.arange(kr)[None, :])[:, :, None]
     cols = (col.codes[:, None] * kc + np.arange(kc)[None, :])[:, None, :]
     vals = row.Z[:, :, None] * col.Z[:, None, :]
+    if w is not None:
+        vals = vals * w[:, None, None]
     shape = (row.q, col.q)
     rr = np.broadcast_to(rows, vals.shape).ravel()
     cc = np.broadcast_to(cols, vals.shape).ravel()
@@ -118,24 +133,30 @@ def _xy_block(xy: np.ndarray, block: REBlock) -> np.ndarray:
     return sums.reshape(block.n_groups, xy.shape[1], k).transpose(1, 0, 2)
 
 
-def _residualized(x_t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(b0, y - x_t b0) with b0 the least-squares fit, by SVD (no cross-products)."""
+def _residualized(
+    x_t: np.ndarray, y: np.ndarray, w: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(b0, y - x_t b0) with b0 the (weighted) least-squares fit, by SVD (no cross-products)."""
     if x_t.shape[1] == 0:
         return np.zeros(0), np.asarray(y, float)
-    b0 = np.linalg.lstsq(x_t, y, rcond=None)[0]
+    root = np.ones(len(y)) if w is None else np.sqrt(w)
+    b0 = np.linalg.lstsq(x_t * root[:, None], y * root, rcond=None)[0]
     return b0, y - x_t @ b0
 
 
-def _set_y_products(a_xyxy: np.ndarray, x_t: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _set_y_products(
+    a_xyxy: np.ndarray, x_t: np.ndarray, y: np.ndarray, w: np.ndarray | None = None
+) -> np.ndarray:
     """Write X~'y and y'y into the last row/column of ``a_xyxy`` (in place; returned).
 
     y is a least-squares residual, so X~'y is rounding noise near zero; one
     computation for fits and refits keeps that noise identical between them.
     """
-    xy = x_t.T @ y
+    wy = y if w is None else w * y
+    xy = x_t.T @ wy
     a_xyxy[-1, :-1] = xy
     a_xyxy[:-1, -1] = xy
-    a_xyxy[-1, -1] = y @ y
+    a_xyxy[-1, -1] = y @ wy
     return a_xyxy
 
 
@@ -155,15 +176,17 @@ def build_crossproducts(design: Design, fixed: FixedScaling | None = None) -> Cr
         x_t = fixed.apply(design.X)
     else:
         x_t = fixed.apply_linear(design.X)
-    b0, y_t = _residualized(x_t, design.y)
+    w = frequency_weights(design)
+    b0, y_t = _residualized(x_t, design.y, w)
     xy = np.column_stack([x_t, y_t])
-    a_xy1 = _xy_block(xy, first)
+    wxy = xy if w is None else xy * w[:, None]
+    a_xy1 = _xy_block(wxy, first)
     if rest:
-        a_r1 = sp.vstack([_pair_triplets(b, first) for b in rest]).tocsr()
+        a_r1 = sp.vstack([_pair_triplets(b, first, w) for b in rest]).tocsr()
         if a_r1.shape[0] * a_r1.shape[1] <= DENSE_LIMIT:
             a_r1 = a_r1.toarray()
-        a_rr = sp.bmat([[_pair_triplets(b, c) for c in rest] for b in rest]).toarray()
-        a_xyr = np.concatenate([_xy_block(xy, b).reshape(xy.shape[1], -1) for b in rest], axis=1)
+        a_rr = sp.bmat([[_pair_triplets(b, c, w) for c in rest] for b in rest]).toarray()
+        a_xyr = np.concatenate([_xy_block(wxy, b).reshape(xy.shape[1], -1) for b in rest], axis=1)
     else:
         a_r1 = sp.csr_matrix((0, first.q))
         a_rr = np.zeros((0, 0))
@@ -172,13 +195,13 @@ def build_crossproducts(design: Design, fixed: FixedScaling | None = None) -> Cr
         order=order,
         k=[blocks[i].k for i in order],
         n_groups=[blocks[i].n_groups for i in order],
-        a11=_diag_blocks(first),
+        a11=_diag_blocks(first, w),
         a_xy1=a_xy1,
         a_r1=a_r1,
         a_rr=a_rr,
         a_xyr=a_xyr,
-        a_xyxy=_set_y_products(xy.T @ xy, x_t, y_t),
-        n=design.n,
+        a_xyxy=_set_y_products(xy.T @ wxy, x_t, y_t, w),
+        n=design.nobs,
         p=design.p,
         fixed=fixed,
         beta_shift=b0,
@@ -195,17 +218,18 @@ def with_response(cp: CrossProducts, design: Design, y: np.ndarray) -> CrossProd
     untouched and concurrent refits cannot interfere.  Cost: O(n k) bincounts.
     """
     y = np.asarray(y, float)
-    if y.shape != (cp.n,):
-        raise ValueError(f"response must have shape ({cp.n},), got {y.shape}")
+    if y.shape != (design.n,):
+        raise ValueError(f"response must have shape ({design.n},), got {y.shape}")
     blocks = [design.blocks[i] for i in cp.order]
     x_t = cp.fixed.apply(design.X)
-    b0, y = _residualized(x_t, y)
-    col = y[:, None]
+    w = frequency_weights(design)
+    b0, y = _residualized(x_t, y, w)
+    col = (y if w is None else w * y)[:, None]
     a_xy1 = cp.a_xy1.copy()
     a_xy1[-1] = _xy_block(col, blocks[0])[0]
     a_xyr = cp.a_xyr.copy()
     if len(blocks) > 1:
         a_xyr[-1] = np.concatenate([_xy_block(col, b).reshape(-1) for b in blocks[1:]])
     a_xyxy = cp.a_xyxy.copy()
-    _set_y_products(a_xyxy, x_t, y)
+    _set_y_products(a_xyxy, x_t, y, w)
     return replace(cp, a_xy1=a_xy1, a_xyr=a_xyr, a_xyxy=a_xyxy, beta_shift=b0)

@@ -96,7 +96,7 @@ class ProfiledDeviance:
         self.cp = cp
         self.structures = structures
         self.reml = reml
-        self.sizes = [s.n_theta(k) for s, k in zip(structures, cp.k)]
+        self.sizes = [s.n_theta for s in structures]
         self.splits = np.cumsum(self.sizes)[:-1]
         self._rest_index = self._rest_lambda_index()
         sparse = sp.issparse(cp.a_r1) and cp.q_rest > 0  # one block: nothing to map
@@ -114,7 +114,7 @@ class ProfiledDeviance:
 
     def lambdas(self, theta: np.ndarray) -> list[np.ndarray]:
         parts = self.split(theta)
-        return [s.lam(t, k) for s, t, k in zip(self.structures, parts, self.cp.k)]
+        return [s.lam(t) for s, t in zip(self.structures, parts)]
 
     # -- the factorization ---------------------------------------------------
     def factor(self, theta: np.ndarray) -> Factor:

@@ -12,50 +12,27 @@ import warnings
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ...design.standardize import FixedScaling
 from ...design.types import Design
 from ...errors import EstimationError, NotSupportedError
-from ...results.mixed import MixedResult
-from .crossprod import build_crossproducts
+from ..estimates import LMMEstimates
+from .criterion import boundary_notes, make_deviance, to_design_order
 from .deviance import ProfiledDeviance
 from .inference import WorkingMap, working_covariance
 from .optimize import minimize_theta, prefer_boundary
 from .rescale import column_scales, scaled_design, unscale_theta
+from .residual import estimate_structured
 from .start import moment_start
-
-
-def make_deviance(
-    design: Design, reml: bool, fixed: FixedScaling | None = None
-) -> ProfiledDeviance:
-    """theta -> ML deviance or REML criterion for ``design`` (evaluation order).
-
-    ``fixed`` (default: that of ``design.X``) is the internal scaling of the fixed
-    effects; whitened designs pass the scaling of their unwhitened X.
-    """
-    if not design.blocks:
-        raise NotSupportedError("a mixed model needs at least one random-effects equation")
-    cp = build_crossproducts(design, fixed)
-    structures = [design.blocks[i].structure for i in cp.order]
-    return ProfiledDeviance(cp, structures, reml)
 
 
 def _start_and_bounds(dev: ProfiledDeviance) -> tuple[np.ndarray, list]:
     start, bounds = [], []
-    for s, k in zip(dev.structures, dev.cp.k):
-        start.append(s.theta_start(k))
-        bounds.extend(s.theta_bounds(k))
+    for s in dev.structures:
+        start.append(s.theta_start())
+        bounds.extend(s.theta_bounds())
     return np.concatenate(start), bounds
 
 
-def to_design_order(parts: list, order: list[int]) -> list:
-    """Reorder per-block items from evaluation order to the design's order."""
-    out = [None] * len(order)
-    for pos, idx in enumerate(order):
-        out[idx] = parts[pos]
-    return out
-
-
-def fit_lmm(design: Design, reml: bool = False) -> MixedResult:
+def estimate_lmm(design: Design, reml: bool = False) -> LMMEstimates:
     """Maximize the (restricted) likelihood of a Gaussian mixed model.
 
     BLAS runs single-threaded during the fit: the dense factorizations are of
@@ -64,6 +41,11 @@ def fit_lmm(design: Design, reml: bool = False) -> MixedResult:
     factorization 3x slower (8 s vs 28 s for the benchmark's crossed model);
     one thread also makes results bit-identical across runs.
 
+    Frequency weights enter the cross-products (:mod:`.crossprod`); sampling
+    weights are fitted by pseudo-likelihood from the unweighted fit
+    (:mod:`.pseudo`); ``vce(robust)``/``vce(cluster)`` then replace the
+    covariance by the cluster sandwich (:mod:`.robust`).
+
     Raises
     ------
     EstimationError
@@ -71,14 +53,28 @@ def fit_lmm(design: Design, reml: bool = False) -> MixedResult:
         or the criterion is not finite anywhere the optimizer looked.
     """
     with threadpool_limits(1):
+        if reml and (design.weights is not None or design.spec.estimation.robust):
+            raise NotSupportedError("weights and vce(robust) are not allowed with REML (Stata)")
+        if design.residual is not None and (design.weights or design.spec.estimation.robust):
+            raise NotSupportedError(
+                "weights and vce(robust) are not available with residuals() yet"
+            )
+        if design.weights is not None and not design.weights.frequency:
+            from .pseudo import estimate_pseudo, unweighted  # sampling weights
+
+            return estimate_pseudo(design, _fit_lmm(unweighted(design), reml))
         if design.residual is not None:
-            from .residual import fit_structured  # structured residuals (issue 3)
+            est = estimate_structured(design, reml)  # structured residuals (issue 3)
+        else:
+            est = _fit_lmm(design, reml)
+        if design.spec.estimation.robust:
+            from .robust import robust_lmm
 
-            return fit_structured(design, reml)
-        return _fit_lmm(design, reml)
+            est = robust_lmm(est)
+        return est
 
 
-def _fit_lmm(design: Design, reml: bool) -> MixedResult:
+def _fit_lmm(design: Design, reml: bool) -> LMMEstimates:
     dev = make_deviance(design, reml)
     _warn_unidentified(design)
     theta, opt = _optimize(design, dev, reml)
@@ -88,11 +84,10 @@ def _fit_lmm(design: Design, reml: bool) -> MixedResult:
     order = dev.cp.order
     covs_eval = [sigma2 * (lam @ lam.T) for lam in fac.lam]
     covs = to_design_order(covs_eval, order)
-    ks = [b.k for b in design.blocks]
-    wmap = WorkingMap([b.structure for b in design.blocks], ks, order)
+    wmap = WorkingMap([b.structure for b in design.blocks], order)
     w_hat = wmap.from_cov(covs, sigma2)
-    boundary = _boundary_notes(design, dev, theta)
-    return MixedResult(
+    boundary = boundary_notes(design, dev, theta)
+    return LMMEstimates(
         design=design,
         reml=reml,
         beta=fac.beta(),
@@ -106,9 +101,6 @@ def _fit_lmm(design: Design, reml: bool) -> MixedResult:
         loglik_linear=-0.5 * dev(np.zeros_like(theta)),
         opt=opt,
         boundary=boundary,
-        level=float(design.spec.options.get("level", 95.0)),
-        display=design.spec.options.get("display", "variance"),
-        show_base=bool(design.spec.options.get("base", False)),
     )
 
 
@@ -183,17 +175,8 @@ def _optimize(design: Design, dev: ProfiledDeviance, reml: bool):
     theta, opt = prefer_boundary(search, theta, opt, bounds, search.sizes)
     if scales is not None:
         ordered = [scales[i] for i in dev.cp.order]
-        parts = unscale_theta(search.split(theta), dev.structures, dev.cp.k, ordered)
+        parts = unscale_theta(search.split(theta), dev.structures, ordered)
         theta = np.concatenate(parts)
         opt.theta_end = theta
         opt.message += " (random-effect covariates rescaled while optimizing)"
     return theta, opt
-
-
-def _boundary_notes(design: Design, dev: ProfiledDeviance, theta: np.ndarray) -> list[str]:
-    notes = []
-    for pos, part in enumerate(dev.split(theta)):
-        block = design.blocks[dev.cp.order[pos]]
-        for note in block.structure.boundary(part, block.k, block.effect_names):
-            notes.append(f"{block.key}: {note} (estimate on the boundary of the parameter space)")
-    return notes

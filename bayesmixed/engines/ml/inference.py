@@ -21,11 +21,10 @@ from .deviance import ProfiledDeviance
 class WorkingMap:
     """working vector (design order, then log sigma_e) <-> theta (evaluation order)."""
 
-    def __init__(self, structures: list[CovStructure], ks: list[int], order: list[int]) -> None:
+    def __init__(self, structures: list[CovStructure], order: list[int]) -> None:
         self.structures = structures  # design order
-        self.ks = ks
         self.order = order  # evaluation position -> design index
-        self.sizes = [s.n_theta(k) for s, k in zip(structures, ks)]
+        self.sizes = [s.n_theta for s in structures]
 
     def split(self, w: np.ndarray) -> list[np.ndarray]:
         return np.split(np.asarray(w, float), np.cumsum(self.sizes)[:-1])
@@ -34,9 +33,9 @@ class WorkingMap:
         sigma2 = float(np.exp(2 * w[-1]))
         parts = self.split(w[:-1])
         thetas = []
-        for s, part, k in zip(self.structures, parts, self.ks):
-            rel = s.cov_from_working(part, k) / sigma2
-            thetas.append(s.theta_from_working(s.working_from_cov(rel), k))
+        for s, part in zip(self.structures, parts):
+            rel = s.cov_from_working(part) / sigma2
+            thetas.append(s.theta_from_working(s.working_from_cov(rel)))
         return np.concatenate([thetas[i] for i in self.order]), sigma2
 
     def from_cov(self, covs: list[np.ndarray], sigma2: float) -> np.ndarray:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import nlopt
 import numpy as np
 
-from ...results.mixed import OptSummary
+from ..optsummary import OptSummary
 
 SNAP_BELOW = 1e-4
 

@@ -26,10 +26,10 @@ from ...design.residual import ResidualData, pattern_index
 from ...design.standardize import FixedScaling
 from ...design.types import Design
 from ...errors import EstimationError
-from ...results.mixed import MixedResult
+from ..estimates import LMMEstimates
+from .criterion import boundary_notes, make_deviance, to_design_order
 from .crossprod import build_crossproducts
 from .deviance import ProfiledDeviance
-from .fit import _boundary_notes, make_deviance, to_design_order
 from .inference import WorkingMap, working_covariance
 from .optimize import minimize_theta, prefer_boundary
 
@@ -164,18 +164,16 @@ class _ResidualWorkingMap:
         return np.concatenate([theta, w[self.n : -1]]), sigma2
 
 
-def fit_structured(design: Design, reml: bool = False) -> MixedResult:
+def estimate_structured(design: Design, reml: bool = False) -> LMMEstimates:
     """Maximize the (restricted) likelihood with the residual structure of ``design``."""
     dev = StructuredDeviance(design, reml)
     start = np.concatenate(
         [
-            np.concatenate(
-                [s.theta_start(k) for s, k in zip(dev.plain.structures, dev.plain.cp.k)]
-            ),
+            np.concatenate([s.theta_start() for s in dev.plain.structures]),
             dev.model.start(),
         ]
     )
-    bounds = [b for s, k in zip(dev.plain.structures, dev.plain.cp.k) for b in s.theta_bounds(k)]
+    bounds = [b for s in dev.plain.structures for b in s.theta_bounds()]
     bounds += [(None, None)] * dev.model.n_params
     if not np.isfinite(dev(start)):
         raise EstimationError(
@@ -200,20 +198,20 @@ def fit_structured(design: Design, reml: bool = False) -> MixedResult:
     return _result(design, dev, x, opt, reml)
 
 
-def _result(design: Design, dev: StructuredDeviance, x, opt, reml: bool) -> MixedResult:
+def _result(design: Design, dev: StructuredDeviance, x, opt, reml: bool) -> LMMEstimates:
     theta, psi = dev.split(x)
     logdet = dev.set_psi(psi)
     fac = dev.inner.factor(theta)
     sigma2 = dev.inner.sigma2(fac)
     order = dev.plain.cp.order
     covs = to_design_order([sigma2 * (lam @ lam.T) for lam in fac.lam], order)
-    wmap = WorkingMap([b.structure for b in design.blocks], [b.k for b in design.blocks], order)
+    wmap = WorkingMap([b.structure for b in design.blocks], order)
     w_blocks = wmap.from_cov(covs, sigma2)
     working = np.concatenate([w_blocks[:-1], psi, w_blocks[-1:]])
     rmap = _ResidualWorkingMap(wmap, len(w_blocks) - 1)
     model = design.residual.model
     rows = model.printed(psi, sigma2)
-    result = MixedResult(
+    result = LMMEstimates(
         design=design,
         reml=reml,
         beta=fac.beta(),
@@ -226,10 +224,7 @@ def _result(design: Design, dev: StructuredDeviance, x, opt, reml: bool) -> Mixe
         working_vcov=working_covariance(dev, rmap, working),
         loglik_linear=-0.5 * dev.plain(np.zeros_like(theta)),
         opt=opt,
-        boundary=_boundary_notes(design, dev.plain, theta),
-        level=float(design.spec.options.get("level", 95.0)),
-        display=design.spec.options.get("display", "variance"),
-        show_base=bool(design.spec.options.get("base", False)),
+        boundary=boundary_notes(design, dev.plain, theta),
         residual_params=pd.Series([v for _, v, _ in rows], index=[n for n, _, _ in rows]),
     )
     return result

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...design.types import Design
+from .crossprod import frequency_weights
 
 FLOOR = 0.05  # relative sd never starts below this: the optimizer can still go to 0
 SIGMA_FLOOR = 0.1  # sigma_e^2 starts at no less than this share of the within variance
@@ -31,9 +32,11 @@ SIGMA_FLOOR = 0.1  # sigma_e^2 starts at no less than this share of the within v
 
 def moment_start(design: Design, order: list[int], default: list[np.ndarray]) -> np.ndarray:
     """theta start in evaluation order; ``default`` holds each block's own start."""
-    beta, *_ = np.linalg.lstsq(design.X, design.y, rcond=None)
+    w = frequency_weights(design)  # with fweights: the moments of the expanded data
+    root = np.ones(design.n) if w is None else np.sqrt(w)
+    beta, *_ = np.linalg.lstsq(design.X * root[:, None], design.y * root, rcond=None)
     resid = design.y - design.X @ beta
-    total = float(resid.var())
+    total = float(np.cov(resid, aweights=w, ddof=0)) if w is not None else float(resid.var())
     if total <= 0:
         return np.concatenate(default)
     moments = {}
@@ -41,7 +44,7 @@ def moment_start(design: Design, order: list[int], default: list[np.ndarray]) ->
         block = design.blocks[idx]
         if block.k != 1 or block.n_groups < 3 or not np.all(block.Z[:, 0] == 1.0):
             continue
-        moments[pos] = _group_moments(block.codes, block.n_groups, resid)
+        moments[pos] = _group_moments(block.codes, block.n_groups, resid, w)
     within = [w for _, _, w in moments.values() if w is not None]
     noise = min([total, *within])
     between = {
@@ -56,13 +59,14 @@ def moment_start(design: Design, order: list[int], default: list[np.ndarray]) ->
 
 
 def _group_moments(
-    codes: np.ndarray, n_groups: int, resid: np.ndarray
+    codes: np.ndarray, n_groups: int, resid: np.ndarray, w: np.ndarray | None = None
 ) -> tuple[float, float, float | None]:
     """(variance of the group means, mean of 1/n_g, pooled within-group variance or None)."""
-    counts = np.bincount(codes, minlength=n_groups).astype(float)
-    means = np.bincount(codes, weights=resid, minlength=n_groups) / np.maximum(counts, 1.0)
-    df = len(resid) - n_groups
-    within = float(np.sum((resid - means[codes]) ** 2) / df) if df > 0 else None
+    w = np.ones(len(resid)) if w is None else w
+    counts = np.bincount(codes, weights=w, minlength=n_groups)
+    means = np.bincount(codes, weights=w * resid, minlength=n_groups) / np.maximum(counts, 1.0)
+    df = float(w.sum()) - n_groups
+    within = float(np.sum(w * (resid - means[codes]) ** 2) / df) if df > 0 else None
     if within is not None and within <= 0:
         within = None
     return float(means.var()), float(np.mean(1.0 / np.maximum(counts, 1.0))), within

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from bayesmixed.engines.bayes import fit_bayes
 from bayesmixed.engines.bayes.extend import (
     ESS_TARGET,
     RHAT_TARGET,
@@ -16,6 +15,7 @@ from bayesmixed.engines.bayes.extend import (
     sample_until_converged,
     shortfall,
 )
+from bayesmixed.fitting import fit_bayes
 from bayesmixed.results.render_bayes import render_text
 
 from .helpers import slope_design

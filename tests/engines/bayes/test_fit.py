@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bayesmixed.engines.bayes import fit_bayes
 from bayesmixed.engines.bayes.sample import check_sampler
-from bayesmixed.engines.ml.fit import fit_lmm
 from bayesmixed.errors import NotSupportedError, SpecificationError
+from bayesmixed.fitting import fit_bayes, fit_lmm
 
 from .helpers import jsp_design, toy_design
 

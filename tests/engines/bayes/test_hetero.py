@@ -12,10 +12,10 @@ from scipy.stats import multivariate_normal
 import bayesmixed
 from bayesmixed import datasets
 from bayesmixed.design import build_design
-from bayesmixed.engines.bayes import fit_bayes
 from bayesmixed.engines.bayes.hetero import residual_cells
 from bayesmixed.engines.bayes.marginal import full_lambda, suff_stats, weighted_loglik
 from bayesmixed.errors import NotSupportedError
+from bayesmixed.fitting import fit_bayes
 from bayesmixed.spec.model import RandomEquation, ResidualSpec
 
 from .helpers import ModelSpec, terms

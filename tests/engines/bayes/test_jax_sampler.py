@@ -41,7 +41,7 @@ def test_options_switch_jax_to_float64_and_pick_a_chain_method():
 @pytest.mark.slow
 def test_numpyro_posterior_matches_pymc_on_jsp():
     az = pytest.importorskip("arviz")
-    from bayesmixed.engines.bayes import fit_bayes
+    from bayesmixed.fitting import fit_bayes
 
     numpyro_options(chains=2)
     df = bm.datasets.load("jsp2")

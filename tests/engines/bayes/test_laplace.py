@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bayesmixed.engines.bayes import fit_bayes
-from bayesmixed.engines.ml.fit import fit_lmm
+from bayesmixed.fitting import fit_bayes, fit_lmm
 
 from .helpers import grunfeld_design, jsp_design
 

@@ -73,6 +73,6 @@ def bangladesh(slope: bool) -> Design:
 
 @cache
 def fitted(slope: bool, method: str):
-    from bayesmixed.engines.glmm.fit import fit_glmm
+    from bayesmixed.fitting import fit_glmm
 
     return fit_glmm(bangladesh(slope), intmethod=method, intpoints=7)

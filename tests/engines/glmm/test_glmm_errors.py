@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayesmixed.engines.glmm.fit import fit_glmm, is_crossed
+from bayesmixed.engines.glmm.fit import is_crossed
 from bayesmixed.engines.glmm.warn import BoundaryWarning
 from bayesmixed.errors import BayesmixedError, DataError, NotSupportedError
+from bayesmixed.fitting import fit_glmm
 from bayesmixed.results.render_glmm import render_text
 from bayesmixed.spec.family import ResponseWarning
 

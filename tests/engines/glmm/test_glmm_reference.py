@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bayesmixed.engines.glmm.fit import fit_glmm
+from bayesmixed.fitting import fit_glmm
 
 from .helpers import REF, fitted, load, make_design
 

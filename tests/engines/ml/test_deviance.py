@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from bayesmixed.design.types import Design, REBlock
-from bayesmixed.engines.ml.fit import fit_lmm, make_deviance
+from bayesmixed.engines.ml.fit import make_deviance
+from bayesmixed.fitting import fit_lmm
 from bayesmixed.spec.model import Component, ModelSpec, RandomEquation, Term
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -84,7 +85,7 @@ def _dense_deviance(design: Design, theta_by_block: list[np.ndarray], reml: bool
     n = design.n
     v = np.eye(n)
     for block, theta in zip(design.blocks, theta_by_block):
-        lam = block.structure.lam(theta, block.k)
+        lam = block.structure.lam(theta)
         z = np.zeros((n, block.q))
         for a in range(block.k):
             z[np.arange(n), block.codes * block.k + a] = block.Z[:, a]
@@ -129,8 +130,8 @@ def test_blocked_deviance_equals_dense_oracle_crossed(cov: str, reml: bool):
         parts = []
         for block in design.blocks:
             s = block.structure
-            lo = np.array([b[0] if b[0] is not None else -1.0 for b in s.theta_bounds(block.k)])
-            parts.append(np.maximum(rng.uniform(-1, 1.5, s.n_theta(block.k)), lo + 0.05))
+            lo = np.array([b[0] if b[0] is not None else -1.0 for b in s.theta_bounds()])
+            parts.append(np.maximum(rng.uniform(-1, 1.5, s.n_theta), lo + 0.05))
         theta_eval = np.concatenate([parts[i] for i in dev.cp.order])
         assert dev(theta_eval) == pytest.approx(_dense_deviance(design, parts, reml), rel=1e-10)
 

@@ -18,8 +18,8 @@ import pytest
 
 import bayesmixed.datasets as ds
 from bayesmixed.design import build_design
-from bayesmixed.engines.ml.fit import fit_lmm
 from bayesmixed.engines.ml.residual import StructuredDeviance
+from bayesmixed.fitting import fit_lmm
 from bayesmixed.syntax import stata_to_spec
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -1,0 +1,50 @@
+"""The profiled criterion of a design, and reading its optimum back in the design's order.
+
+Shared by the iid fit (:mod:`.fit`), the structured-residual fit (:mod:`.residual`),
+refits during resampling and BLUPs after a fit, none of which needs the others: it
+used to live in ``fit.py``, which imported ``residual`` inside a function while
+``residual`` imported a private helper from ``fit`` at module level.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...design.standardize import FixedScaling
+from ...design.types import Design
+from ...errors import NotSupportedError
+from .crossprod import build_crossproducts
+from .deviance import ProfiledDeviance
+
+
+def make_deviance(
+    design: Design, reml: bool, fixed: FixedScaling | None = None
+) -> ProfiledDeviance:
+    """theta -> ML deviance or REML criterion for ``design`` (evaluation order).
+
+    ``fixed`` (default: that of ``design.X``) is the internal scaling of the fixed
+    effects; whitened designs pass the scaling of their unwhitened X.
+    """
+    if not design.blocks:
+        raise NotSupportedError("a mixed model needs at least one random-effects equation")
+    cp = build_crossproducts(design, fixed)
+    structures = [design.blocks[i].structure for i in cp.order]
+    return ProfiledDeviance(cp, structures, reml)
+
+
+def to_design_order(parts: list, order: list[int]) -> list:
+    """Reorder per-block items from evaluation order to the design's order."""
+    out = [None] * len(order)
+    for pos, idx in enumerate(order):
+        out[idx] = parts[pos]
+    return out
+
+
+def boundary_notes(design: Design, dev: ProfiledDeviance, theta: np.ndarray) -> list[str]:
+    """One note per covariance parameter that the optimum puts on its boundary."""
+    notes = []
+    for pos, part in enumerate(dev.split(theta)):
+        block = design.blocks[dev.cp.order[pos]]
+        for note in block.structure.boundary(part):
+            notes.append(f"{block.key}: {note} (estimate on the boundary of the parameter space)")
+    return notes
