@@ -14,7 +14,7 @@ standard error and interval is robust.
 
 The engines hand over f: x -> (C,) log likelihoods of their independent top
 -level clusters (:class:`~bayesmixed.engines.ml.cluster_loglik.ClusterLoglik`,
-:mod:`bayesmixed.engines.glmm.cluster_loglik`); scores and Hessian are finite
+:mod:`bayesmixed.engines.glmm.robust`); scores and Hessian are finite
 differences of it.  Four-point central differences (error O(h^4)) keep the
 scores within ~1e-10 and the Hessian within ~1e-8 of their exact values at
 h = 1e-3, which a two-point rule (O(h^2), ~1e-6) would not.  A parameter whose

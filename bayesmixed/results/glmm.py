@@ -29,7 +29,7 @@ class GLMMResult(LikelihoodAccessors, GLMMEstimates):
 
     The estimates' fields are documented on
     :class:`~bayesmixed.engines.estimates.GLMMEstimates`; the display settings
-    (set from the command's options by :mod:`bayesmixed.fitting`) are:
+    (set from the command's options by :func:`bayesmixed.api.fit_spec`) are:
 
     Attributes
     ----------

@@ -27,7 +27,7 @@ class MixedResult(LikelihoodAccessors, LMMEstimates):
 
     The estimates' fields are documented on
     :class:`~bayesmixed.engines.estimates.LMMEstimates`; the display settings
-    (set from the command's options by :mod:`bayesmixed.fitting`) are:
+    (set from the command's options by :func:`bayesmixed.api.fit_spec`) are:
 
     Attributes
     ----------
