@@ -46,7 +46,12 @@ def stata_tree(result, limit: int | None = None) -> xr.DataTree:
     """
     post = result.posterior
     coords = {"chain": post["chain"].values, "draw": post["draw"].values}
-    named = {f"{eq}:{param}": v for (eq, param), v in result.parameter_draws().items()}
+    # a DataTree variable may not contain "/": Stata prints /cut1, /lnalpha, but names
+    # them {cut1}, {lnalpha} in bayes output, so the slash is dropped here
+    named = {
+        f"{eq}:{param.lstrip('/')}".replace("/", "|"): v
+        for (eq, param), v in result.parameter_draws().items()
+    }
     keep = list(named)[:limit]
     groups = {"posterior": xr.Dataset({k: (("chain", "draw"), named[k]) for k in keep}, coords)}
     if "sample_stats" in result.idata.children:

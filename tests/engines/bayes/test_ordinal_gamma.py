@@ -55,6 +55,10 @@ def test_meologit_posterior_agrees_with_ml_and_labels_cutpoints():
     eta = r.design.X @ post["beta"].values[s] + b
     want = fam.loglik(codes, eta, None, fam.anc_working(list(post["cut"].values[s])))
     assert r.idata["log_likelihood"]["y"].values[s] == pytest.approx(want, rel=1e-9)
+    # the report's trace plots read the draws by Stata's names; /cut1 must not break them
+    from bayesmixed.plot.diagnostics import stata_tree
+
+    assert "y:cut1" in stata_tree(r)["posterior"].data_vars
     rep = r.posterior_predictive(draws=20, seed=1)
     assert set(np.unique(rep.values)) <= {1.0, 2.0, 3.0, 4.0}
 
