@@ -20,7 +20,7 @@ import pymc as pm
 from ...design.types import Design
 from ...errors import SpecificationError
 from ...spec.family import get_family
-from .ancillary import ancillary_variable
+from .ancillary import ancillary_variable, bound_family
 from .ancillary import coords as ancillary_coords
 from .correlated import NAME as CORR_PRIOR
 from .correlated import coords as correlated_coords
@@ -31,7 +31,7 @@ from .covariance import (
     block_covariance,
     residual_sd,
 )
-from .glmm import add_glmm_likelihood, observed
+from .glmm import add_glmm_likelihood
 from .hetero import Cells, cell_sds, residual_cells
 from .marginal import SuffStats, add_marginal_likelihood, suff_stats
 from .panels import PanelLayout, panel_layout
@@ -163,7 +163,7 @@ def _response_parts(built: BuiltModel, design: Design, priors, offset, trials) -
             built.panels = panel_layout(design, built.cells.of_obs)
             built.resid_z = correlation_variables(design, priors[CORR_PRIOR])
         return
-    built.family, built.y_obs, built.trials = observed(design, trials)
+    built.family, built.y_obs, built.trials = bound_family(design, trials)
     built.offset = np.zeros(design.n) if offset is None else np.asarray(offset, float)
     for name, labels in ancillary_coords(built.family).items():
         built.model.add_coord(name, labels)

@@ -18,7 +18,7 @@ import pytensor.tensor as pt
 from ...design.types import Design
 from ...errors import NotSupportedError
 from ...spec.family import REGISTRY, get_family
-from .ancillary import bound_family, working_draws
+from .ancillary import working_draws
 from .tensor_math import TENSOR
 
 
@@ -35,11 +35,6 @@ def check_family(spec) -> None:
         f"Bayesian estimation of {spec.command} (family {spec.family}, link {spec.link}) "
         f"is not available; supported families (links): {works}"
     )
-
-
-def observed(design: Design, trials):
-    """The family bound to the data, the response it models and the trials."""
-    return bound_family(design, trials)
 
 
 def add_glmm_likelihood(built, design: Design) -> None:

@@ -26,7 +26,6 @@ class _TensorMath:
     log1mexp = staticmethod(pt.log1mexp)
     maximum = staticmethod(pt.maximum)
     minimum = staticmethod(pt.minimum)
-    cumsum = staticmethod(pt.cumsum)
 
     @staticmethod
     def logaddexp(a, b):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit, log_ndtr, ndtr, ndtri
+from scipy.special import expit, ndtr, ndtri
 
 from .math import NUMPY, Namespace
 
@@ -88,8 +88,3 @@ class Link:
         if n == "log":
             return np.log(mu)
         return mu
-
-
-def log_probit_cdf(x: np.ndarray) -> np.ndarray:
-    """log Phi(x), kept here so families need not import SciPy themselves."""
-    return log_ndtr(x)

@@ -30,7 +30,6 @@ class Namespace(Protocol):
     def log_ndtr(self, x: Any) -> Any: ...
     def maximum(self, a: Any, b: Any) -> Any: ...
     def minimum(self, a: Any, b: Any) -> Any: ...
-    def cumsum(self, x: Any) -> Any: ...
 
 
 class _NumpyMath:
@@ -45,7 +44,6 @@ class _NumpyMath:
     log_ndtr = staticmethod(log_ndtr)
     maximum = staticmethod(np.maximum)
     minimum = staticmethod(np.minimum)
-    cumsum = staticmethod(np.cumsum)
 
     @staticmethod
     def softplus(x):

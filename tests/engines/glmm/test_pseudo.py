@@ -16,9 +16,11 @@ quantity: estimates and standard errors must agree to 1e-6.
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import integrate, optimize, special
+from scipy import optimize, special
 
 import bayesmixed as bm
+
+from ..oracles import log_trapezoid, richardson
 
 NODES = np.linspace(-12.0, 12.0, 4001)
 LOG_PHI = -0.5 * NODES**2 - 0.5 * np.log(2 * np.pi)
@@ -48,32 +50,21 @@ def _cluster_pl(data):
         eta = (b_0 + b_x * x)[:, None] + np.exp(log_sd) * NODES[None, :]
         ll = w1[:, None] * (y[:, None] * eta - np.logaddexp(0, eta))
         log_integrand = np.add.reduceat(ll, starts, axis=0) + LOG_PHI[None, :]
-        top = log_integrand.max(axis=1, keepdims=True)
-        vals = integrate.trapezoid(np.exp(log_integrand - top), NODES, axis=1)
-        return w2 * (np.log(vals) + top[:, 0])
+        return w2 * log_trapezoid(log_integrand, NODES)
 
     return f
 
 
-def _richardson(f, x, i, h=1e-3):
-    def central(step):
-        e = np.zeros(len(x))
-        e[i] = step
-        return (f(x + e) - f(x - e)) / (2 * step)
-
-    return (4 * central(h / 2) - central(h)) / 3
-
-
 def _oracle(f, d=3):
     def grad(z):
-        return np.array([_richardson(lambda v: f(v).sum(), z, i) for i in range(d)])
+        return np.array([richardson(lambda v: f(v).sum(), z, i) for i in range(d)])
 
     x = optimize.minimize(lambda z: -f(z).sum(), np.zeros(d), method="BFGS").x
     for _ in range(3):
         hess = optimize.approx_fprime(x, grad, 1e-4)
         x = x - np.linalg.solve((hess + hess.T) / 2, grad(x))
-    hess = np.column_stack([_richardson(grad, x, j) for j in range(d)])
-    scores = np.column_stack([_richardson(f, x, i) for i in range(d)])
+    hess = np.column_stack([richardson(grad, x, j) for j in range(d)])
+    scores = np.column_stack([richardson(f, x, i) for i in range(d)])
     bread = np.linalg.inv(-(hess + hess.T) / 2)
     n = scores.shape[0]
     return x, n / (n - 1) * bread @ (scores.T @ scores) @ bread

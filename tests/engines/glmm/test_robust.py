@@ -15,10 +15,12 @@ robust standard errors must agree to 1e-6 (relative).
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import integrate, special, stats
+from scipy import special, stats
 
 import bayesmixed as bm
 from bayesmixed.errors import BayesmixedError
+
+from ..oracles import log_trapezoid, richardson
 
 
 @pytest.fixture(scope="module")
@@ -44,30 +46,19 @@ def _group_loglik(data):
         ll = y[:, None] * eta - np.logaddexp(0, eta)
         per_group = pd.DataFrame(ll).groupby(g).sum().to_numpy()  # (G, nodes)
         log_integrand = per_group + stats.norm.logpdf(nodes)[None, :]
-        top = log_integrand.max(axis=1, keepdims=True)
-        vals = integrate.trapezoid(np.exp(log_integrand - top), nodes, axis=1)
-        return np.log(vals) + top[:, 0]
+        return log_trapezoid(log_integrand, nodes)
 
     return f
 
 
-def _richardson(f, x, i, h=1e-3):
-    def central(step):
-        e = np.zeros(len(x))
-        e[i] = step
-        return (f(x + e) - f(x - e)) / (2 * step)
-
-    return (4 * central(h / 2) - central(h)) / 3
-
-
 def _oracle(f, x, clusters):
     d = len(x)
-    scores = np.column_stack([_richardson(f, x, i) for i in range(d)])
+    scores = np.column_stack([richardson(f, x, i) for i in range(d)])
 
     def grad(z):
-        return np.array([_richardson(lambda v: f(v).sum(), z, i) for i in range(d)])
+        return np.array([richardson(lambda v: f(v).sum(), z, i) for i in range(d)])
 
-    hess = np.column_stack([_richardson(grad, x, j) for j in range(d)])
+    hess = np.column_stack([richardson(grad, x, j) for j in range(d)])
     bread = np.linalg.inv(-(hess + hess.T) / 2)
     per = pd.DataFrame(scores).groupby(clusters).sum().to_numpy()
     n = per.shape[0]

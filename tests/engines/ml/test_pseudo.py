@@ -19,9 +19,11 @@ pweights make robust (clustered at the top level), the oracle's sandwich to
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import integrate, optimize
+from scipy import optimize
 
 import bayesmixed as bm
+
+from ..oracles import log_trapezoid, richardson
 
 NODES = np.linspace(-12.0, 12.0, 801)
 LOG_PHI = -0.5 * NODES**2 - 0.5 * np.log(2 * np.pi)
@@ -63,34 +65,23 @@ def _cluster_pl(data, how):
         resid = (y[:, None] - mean) * np.exp(-log_se)
         ll = w1[:, None] * (-0.5 * resid**2 - log_se - 0.5 * np.log(2 * np.pi))
         log_integrand = np.add.reduceat(ll, starts, axis=0) + LOG_PHI[None, :]
-        top = log_integrand.max(axis=1, keepdims=True)
-        vals = integrate.trapezoid(np.exp(log_integrand - top), NODES, axis=1)
-        return w2 * (np.log(vals) + top[:, 0])
+        return w2 * log_trapezoid(log_integrand, NODES)
 
     return f
-
-
-def _richardson(f, x, i, h=1e-3):
-    def central(step):
-        e = np.zeros(len(x))
-        e[i] = step
-        return (f(x + e) - f(x - e)) / (2 * step)
-
-    return (4 * central(h / 2) - central(h)) / 3
 
 
 def _oracle(f):
     """Maximize sum(f) by BFGS then Newton; return the optimum and the sandwich there."""
 
     def grad(z):
-        return np.array([_richardson(lambda v: f(v).sum(), z, i) for i in range(4)])
+        return np.array([richardson(lambda v: f(v).sum(), z, i) for i in range(4)])
 
     x = optimize.minimize(lambda z: -f(z).sum(), np.zeros(4), method="BFGS").x
     for _ in range(3):  # Newton steps on accurate derivatives: BFGS alone stops near 1e-5
         hess = optimize.approx_fprime(x, grad, 1e-4)
         x = x - np.linalg.solve((hess + hess.T) / 2, grad(x))
-    hess = np.column_stack([_richardson(grad, x, j) for j in range(4)])
-    scores = np.column_stack([_richardson(f, x, i) for i in range(4)])
+    hess = np.column_stack([richardson(grad, x, j) for j in range(4)])
+    scores = np.column_stack([richardson(f, x, i) for i in range(4)])
     bread = np.linalg.inv(-(hess + hess.T) / 2)
     return x, 20 / 19 * bread @ (scores.T @ scores) @ bread
 

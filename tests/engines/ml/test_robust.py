@@ -26,25 +26,18 @@ import bayesmixed as bm
 from bayesmixed.datasets import load
 from bayesmixed.errors import BayesmixedError
 
-
-def _richardson(f, x, i, h):
-    def central(step):
-        e = np.zeros(len(x))
-        e[i] = step
-        return (f(x + e) - f(x - e)) / (2 * step)
-
-    return (4 * central(h / 2) - central(h)) / 3
+from ..oracles import richardson
 
 
 def _oracle_cov(cluster_ll, x, clusters):
     """G/(G-1) H^-1 B H^-1 from per-cluster log likelihoods (Richardson differences)."""
     d = len(x)
-    scores = np.column_stack([_richardson(cluster_ll, x, i, 1e-3) for i in range(d)])
+    scores = np.column_stack([richardson(cluster_ll, x, i, 1e-3) for i in range(d)])
 
     def total_grad(z):
-        return np.array([_richardson(lambda v: cluster_ll(v).sum(), z, i, 1e-3) for i in range(d)])
+        return np.array([richardson(lambda v: cluster_ll(v).sum(), z, i, 1e-3) for i in range(d)])
 
-    hess = np.column_stack([_richardson(total_grad, x, j, 1e-3) for j in range(d)])
+    hess = np.column_stack([richardson(total_grad, x, j, 1e-3) for j in range(d)])
     hess = (hess + hess.T) / 2
     per = pd.DataFrame(scores).groupby(clusters).sum().to_numpy()
     g = per.shape[0]
