@@ -70,8 +70,11 @@ def check_error(exc: BayesmixedError, text: str) -> None:
         assert lines[-1].strip() == "^", f"no caret for {text!r}: {message}"
         if exc.source.splitlines() == [exc.source]:
             _check_excerpt(exc, lines[-2][2:], lines[-1].index("^") - 2)
-        else:  # line breaks in the source: only short ones reach here unchanged
-            assert exc.source in message
+        elif exc.source not in message:  # line breaks: a long line is quoted as an excerpt
+            core = lines[-2][2:].removeprefix("...").removesuffix("...")
+            assert core and any(core in line for line in exc.source.splitlines()), (
+                f"the caret line quotes no line of {exc.source!r}: {message}"
+            )
 
 
 def _check_excerpt(exc: StataSyntaxError, shown: str, caret: int) -> None:
