@@ -109,7 +109,8 @@ def stata(
     is refused when the command itself says ``reml``.  ``"bayes: mixed ..."`` (or
     ``method="nuts"``/``"laplace"``) fits the same model by the Bayesian engine;
     ``draws``, ``tune``, ``chains``, ``seed``, ``target_accept``, ``sampler``,
-    ``priors``, ``marginalize`` go to it.
+    ``priors``, ``marginalize`` go to it (``sampler="auto"``, the default: nutpie on the
+    NumPy log density where it covers the model, otherwise PyMC's NUTS).
     """
     data = _check_frame(data)
     spec = _with_reml(stata_to_spec(command, data), reml)

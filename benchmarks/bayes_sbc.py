@@ -3,7 +3,8 @@
 Model: random intercept and slope with unstructured covariance,
 ``y ~ x + (x | g)``, 20 groups x 10 observations, fixed priors (so the prior does not
 depend on the simulated data): beta ~ N(0, 1), sigma ~ HalfNormal(1), sd(x) ~
-HalfNormal(0.5), sd(_cons) ~ HalfNormal(1), corr ~ LKJ(2).  For each replication:
+HalfNormal(0.5), sd(_cons) ~ HalfNormal(1), corr ~ LKJ(2) (scales; ``PRIORS`` writes them
+in Stata's parametrization, where halfnormal takes the variance).  For each replication:
 draw parameters from the prior (NumPy), simulate y, fit with NUTS (marginal model), and
 record the rank of the true value among thinned posterior draws.  Uniformity of the ranks
 is tested per parameter with a chi-square test on 10 bins.
@@ -29,7 +30,7 @@ from bayesmixed.spec.model import Component, ModelSpec, RandomEquation, Term
 PRIORS = {
     "beta": ("normal", 0.0, 1.0),
     "sigma": ("halfnormal", 1.0),
-    "sd[g:x]": ("halfnormal", 0.5),
+    "sd[g:x]": ("halfnormal", 0.25),  # Stata's parametrization: a variance (scale 0.5)
     "sd[g:_cons]": ("halfnormal", 1.0),
     "corr[g]": ("lkj", 2.0),
 }

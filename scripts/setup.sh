@@ -10,13 +10,13 @@
 # the package still imports from this checkout, nothing is installed.  Edit pyproject.toml
 # and the next run reinstalls.
 #
-# Environment: BAYESMIXED_VENV (default <repo>/.venv), BAYESMIXED_EXTRAS (default "test"),
+# Environment: BAYESMIXED_VENV (default <repo>/.venv), BAYESMIXED_EXTRAS (default "test,nutpie": nutpie samples Gaussian models without a compile),
 # BAYESMIXED_PYTHON (interpreter to build the venv from; see scripts/find_python.sh).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${BAYESMIXED_VENV:-$ROOT/.venv}
-EXTRAS=${BAYESMIXED_EXTRAS:-test}
+EXTRAS=${BAYESMIXED_EXTRAS:-test,nutpie}
 STAMP_FILE=$VENV/.bayesmixed-install-stamp
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PIP_ROOT_USER_ACTION=ignore
 

@@ -159,7 +159,7 @@ def test_setup_installs_once_then_skips_until_its_inputs_change(tmp_path):
     env = _sandbox_env(tmp_path, BAYESMIXED_VENV=str(venv))
     first = _run("setup.sh", env)
     assert first.returncode == 0, first.stderr
-    assert _pip_calls(venv) == [f"-m pip install --progress-bar off -e {ROOT}[test]"]
+    assert _pip_calls(venv) == [f"-m pip install --progress-bar off -e {ROOT}[test,nutpie]"]
     stamp = (venv / ".bayesmixed-install-stamp").read_text().strip()
     assert stamp == _run("setup.sh", env, "--stamp").stdout.strip()
 

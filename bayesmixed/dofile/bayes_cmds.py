@@ -1,10 +1,13 @@
 """``bayesstats`` and ``bayestest`` in a do-file, after a ``bayes:`` fit.
 
-``bayesstats summary [items] [, clevel(#)]``, ``bayesstats ess [items]``,
+``bayesstats summary [items] [, clevel(#) hpd]``, ``bayesstats ess [items]``,
 ``bayesstats grubin [items]``, ``bayesstats ic [names]`` (the active fit, or stored
 ``bayes:`` estimates by name) and ``bayestest interval spec`` dispatch to
 :mod:`bayesmixed.postestimation.bayesstats` and :mod:`.bayestest`; items are
 Stata's parameter names in braces or expressions in parentheses.
+``bayestest model names [, prior(numlist)]`` compares stored ``bayes:`` fits by their
+marginal likelihoods (:func:`bayesmixed.postestimation.bayestest.model`).
+``bayesgraph kind items`` draws :mod:`bayesmixed.plot.bayes_graphs` into the report.
 """
 
 from __future__ import annotations
@@ -12,11 +15,11 @@ from __future__ import annotations
 import re
 
 from ..errors import NotSupportedError
+from .bayes_post_cmds import posterior_options
 from .errors import CommandError
 from .session import Session
 
 _SUBCOMMANDS = {"summary": 4, "ess": 3, "grubin": 6, "ic": 2}  # shortest abbreviations
-_CLEVEL = re.compile(r"\bclev(?:e|el)?\(\s*([0-9.]+)\s*\)")
 
 
 def _bayes_estimate(session: Session, what: str, name: str = "."):
@@ -49,12 +52,8 @@ def cmd_bayesstats(session: Session, text: str, line: int) -> str:
     result = _bayes_estimate(session, f"bayesstats {sub}").result
     spec = body.strip() or None
     if sub == "summary":
-        match = _CLEVEL.search(options)
-        leftover = _CLEVEL.sub("", options).strip()
-        if leftover:
-            raise CommandError(f"bayesstats summary: option(s) not allowed: {leftover}")
-        level = float(match.group(1)) if match else 95.0
-        return str(bayesstats.summary(result, spec, level))
+        level, hpd = posterior_options(options, "bayesstats summary")
+        return str(bayesstats.summary(result, spec, level, hpd))
     if options.strip():
         raise CommandError(f"bayesstats {sub}: option(s) not allowed: {options.strip()}")
     return str(getattr(bayesstats, sub)(result, spec))
@@ -70,13 +69,69 @@ def _split_options(text: str) -> tuple[str, str, str]:
     return text, "", ""
 
 
+_TITLE = re.compile(r"\bti(?:t|tl|tle)?\(\s*\"?([^\")]*)\"?\s*\)")
+
+
+def cmd_bayesgraph(session: Session, text: str, line: int) -> str:
+    """``bayesgraph kind {param} ... | _all [, title("...")]``: a figure in the report."""
+    from ..plot.bayes_graphs import bayesgraph, kind_name
+    from ..plot.twoway import to_png
+    from .session import Figure
+
+    parts = text.split(None, 2)
+    if len(parts) < 2:
+        raise CommandError("bayesgraph: say which graph (diagnostics, trace, ac, histogram, ...)")
+    kind = kind_name(parts[1].rstrip(","))
+    body, _, options = _split_options(parts[2] if len(parts) > 2 else "")
+    match = _TITLE.search(options)
+    if _TITLE.sub("", options).strip():
+        raise CommandError(f"bayesgraph: option(s) not allowed: {_TITLE.sub('', options).strip()}")
+    if not body.strip():
+        raise CommandError("bayesgraph: name the parameters ({math5:math3} ...) or _all")
+    result = _bayes_estimate(session, f"bayesgraph {kind}").result
+    title = match.group(1).strip() if match else ""
+    fig = bayesgraph(result, kind, body.strip(), title)
+    name = session.new_figure_name(f"bayesgraph_{kind}")
+    session.log.append(Figure(text, name, to_png(fig), title or text))
+    return ""
+
+
 def cmd_bayestest(session: Session, text: str, line: int) -> str:
     from ..postestimation.bayestest import interval, parse_interval
 
     parts = text.split(None, 2)
     if len(parts) < 2:
-        raise CommandError("bayestest: say which test (interval)")
-    _subcommand(parts[1].rstrip(","), {"interval": 3}, "bayestest")
+        raise CommandError("bayestest: say which test (interval, model)")
+    sub = _subcommand(parts[1].rstrip(","), {"interval": 3, "model": 5}, "bayestest")
+    rest = parts[2] if len(parts) > 2 else ""
+    if sub == "model":
+        return _bayestest_model(session, rest)
     result = _bayes_estimate(session, "bayestest interval").result
-    specs, joint, inclusive = parse_interval(parts[2] if len(parts) > 2 else "")
+    specs, joint, inclusive = parse_interval(rest)
     return str(interval(result, specs, joint, inclusive))
+
+
+_PRIOR = re.compile(r"^\s*prior\(\s*([^)]*)\)\s*$")
+
+
+def _bayestest_model(session: Session, text: str) -> str:
+    """``bayestest model [names] [, prior(numlist)]``: ``all``/``*`` are every stored
+    ``bayes:`` estimate, ``.`` the active one, no names the active one alone."""
+    from ..postestimation.bayestest import model
+
+    body, _, options = _split_options(text)
+    names = body.split() or ["."]
+    if names in (["all"], ["*"]):
+        names = [n for n, est in session.stored.items() if est.bayes]
+    prior = None
+    if options.strip():
+        match = _PRIOR.match(options)
+        if match is None:
+            raise CommandError(f"bayestest model: option(s) not allowed: {options.strip()}")
+        try:
+            prior = [float(v) for v in match.group(1).replace(",", " ").split()]
+        except ValueError:
+            raise CommandError("bayestest model: prior() takes numbers") from None
+    results = [_bayes_estimate(session, "bayestest model", n).result for n in names]
+    labels = ["active" if n == "." else n for n in names]
+    return str(model(results, labels, prior, session.seed or 0))

@@ -15,7 +15,7 @@ from ..errors import NotSupportedError
 from ..plot.marginsplot import marginsplot
 from ..plot.twoway import to_png
 from ..postestimation.margins_spec import split_options
-from ..results.base import kind_of
+from ..results.base import ResultKind, kind_of
 from .errors import CommandError
 from .session import Figure, Session
 
@@ -31,12 +31,16 @@ def after_command(text: str) -> str:
     return text[word.end() :].strip() if word else ""
 
 
-def _target(session: Session, text: str, what: str):
-    """The active likelihood fit, the current data, and the text after the command word."""
+def _target(session: Session, text: str, what: str, bayes: bool = False):
+    """The active fit, the current data, and the text after the command word.
+
+    A likelihood fit, or with ``bayes`` a ``bayes:`` fit too (``margins`` summarises
+    the posterior of each margin; ``contrast`` and ``pwcompare`` are Wald tests).
+    """
     frame = session.require_data()
     est = session.require_estimate(what)
     kind = kind_of(est.result)
-    if est.bayes or kind is None or not kind.likelihood:
+    if kind is None or (not bayes and (est.bayes or not kind.likelihood)):
         raise CommandError(
             f"{what} needs a likelihood fit (mixed, me*): for bayes: fits summarize the "
             "posterior of the predictions"
@@ -51,9 +55,10 @@ def _target(session: Session, text: str, what: str):
 
 
 def cmd_margins(session: Session, text: str, line: int) -> str:
-    result, frame, body = _target(session, text, "margins")
+    result, frame, body = _target(session, text, "margins", bayes=True)
     out = result.margins(body, data=frame)
-    session.margins = out
+    # marginsplot draws delta-method margins; after bayes: it says so (None: no margins)
+    session.margins = None if kind_of(result) is ResultKind.BAYES else out
     return str(out)
 
 

@@ -248,6 +248,10 @@ def cmd_estat(session: Session, text: str, line: int) -> str:
         return estat.format_estat_ic(estat.estat_ic(est.result))
     if sub == "group":
         return estat.format_estat_group(est.result)
+    if sub in ("icc", "sd") and est.bayes:  # the posterior, in bayesstats' layout
+        from .bayes_post_cmds import estat_after_bayes
+
+        return estat_after_bayes(est.result, sub, words[2:])
     if sub == "icc":
         if kind_of(est.result) is None:  # ML and Bayesian fits alike; not regress
             raise NotSupportedError("estat icc is available after mixed-model fits only")
@@ -317,6 +321,11 @@ def cmd_testparm(session: Session, text: str, line: int) -> str:
 def cmd_lincom(session: Session, text: str, line: int) -> str:
     from ..postestimation.wald import lincom
 
+    est = session.require_estimate("lincom")
+    if est.bayes:  # the posterior of the combination, draw by draw
+        from .bayes_post_cmds import lincom_after_bayes
+
+        return lincom_after_bayes(est.result, text)
     result, body, options = _wald_target(session, text)
     level, eform = None, None
     for opt in options:

@@ -31,6 +31,7 @@ from ..spec.options import DEFAULT_LEVEL
 from ..syntax.expr import eval_node
 from ..syntax.expr_parser import parse_if
 from ..syntax.lexer import TokenStream
+from .bayes_effects import effect_draws, expand_effects, is_effect_reference
 
 _ITEM = re.compile(r"\s*(\{[^}]*\}|\()")
 _LABEL = re.compile(r"\s*([A-Za-z_]\w*)\s*:(?![^{]*\})")
@@ -44,10 +45,11 @@ class Item:
     label: str
     text: str
     draws: np.ndarray  # (chain, draw)
+    is_expression: bool = False  # an expression in parentheses (listed above the table)
 
     @property
     def expression(self) -> bool:
-        return self.equation == ""
+        return self.is_expression
 
 
 def items(result, spec: str | list[str] | None = None) -> list[Item]:
@@ -57,11 +59,15 @@ def items(result, spec: str | list[str] | None = None) -> list[Item]:
     texts = _split_items(spec) if isinstance(spec, str) else list(spec or [])
     if not texts:
         return [_param_item(name, table[name]) for name in parameter_draws(result)]
+    if any("[" in t for t in texts) or any(is_effect_reference(t) for t in texts):
+        table.update(effect_draws(result))  # {U0[3.school]}: only when asked (q of them)
     out: list[Item] = []
     for i, text in enumerate(texts, start=1):
         text = text.strip()
         if text.startswith("("):
             out.append(_expression_item(text, table, f"expr{i}"))
+        elif is_effect_reference(text):
+            out += [_param_item(n, table[n]) for n in expand_effects(result, text)]
         else:
             out += [_param_item(n, table[n]) for n in _names(text, table)]
     return out
@@ -71,7 +77,7 @@ def _aliases(design, table: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """``{var_U0}`` and a shared level's ``{U0:sigma2}``: the draws of the name they alias.
 
     A bare ``{U0}`` is not an alias here: in Stata's ``bayesstats`` it names the random
-    effects themselves, which are not summarised by this version.
+    effects themselves (:mod:`.bayes_effects`).
     """
     shown = canonical_names(design)
     out = {}
@@ -121,6 +127,8 @@ def _names(ref: str, table: dict[str, np.ndarray]) -> list[str]:
 
 
 def _param_item(name: str, draws: np.ndarray) -> Item:
+    if is_effect_reference(name):  # {U0[3.school]}: printed whole, as a one-word name
+        return Item("", name[1:-1], name, draws)
     eq, _, label = name[1:-1].rpartition(":")
     return Item(eq, label, name, draws)
 
@@ -131,7 +139,7 @@ def _expression_item(text: str, table: dict[str, np.ndarray], default: str) -> I
     label = default
     if label_match:
         label, body = label_match.group(1), body[label_match.end() :]
-    return Item("", label, body.strip(), evaluate(body, table))
+    return Item("", label, body.strip(), evaluate(body, table), True)
 
 
 def evaluate(expression: str, table: dict[str, np.ndarray]) -> np.ndarray:
@@ -162,42 +170,79 @@ def evaluate(expression: str, table: dict[str, np.ndarray]) -> np.ndarray:
 # -- bayesstats summary --------------------------------------------------------------------
 @dataclass
 class PosteriorSummary:
-    """``bayesstats summary``: one row per item (Stata's columns, then R-hat and ESS)."""
+    """``bayesstats summary``: one row per item (Stata's columns, then R-hat and ESS).
+
+    The interval columns are ``eti_lo``/``eti_hi`` (equal-tailed), or ``hpd_lo``/
+    ``hpd_hi`` with ``hpd``.  ``title`` and ``notes`` (lines above the table) let
+    ``margins``, ``lincom`` and ``estat`` after ``bayes:`` print in the same layout.
+    """
 
     table: pd.DataFrame
     expressions: list[tuple[str, str]] = field(default_factory=list)
     sample_size: int = 0
     level: float = DEFAULT_LEVEL
+    hpd: bool = False
+    title: str = "Posterior summary statistics"
+    notes: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         from ..results.render_bayes import table_lines
 
-        lines = [f"{'Posterior summary statistics':<50}{_size(self.sample_size)}", ""]
+        lines = [f"{self.title:<50}{_size(self.sample_size)}", ""]
+        lines += self.notes + ([""] if self.notes else [])
         lines += [f"{label:>12} : {text}" for label, text in self.expressions]
         lines += [""] if self.expressions else []
-        return "\n".join(lines + table_lines(self.table, self.level)) + "\n"
+        return "\n".join(lines + table_lines(self.table, self.level, self.hpd)) + "\n"
 
 
 def _size(n: int) -> str:
     return f"MCMC sample size = {n:>10,}"
 
 
-def summary(result, spec=None, level: float = DEFAULT_LEVEL) -> PosteriorSummary:
-    """Posterior mean, SD, MCSE, median and equal-tailed interval of each item."""
-    chosen = items(result, spec)
-    tail = (100 - float(level)) / 2
+def summary(result, spec=None, level: float = DEFAULT_LEVEL, hpd: bool = False) -> PosteriorSummary:
+    """Posterior mean, SD, MCSE, median and equal-tailed (or HPD) interval of each item."""
+    return summarize(items(result, spec), level, hpd)
+
+
+def summarize(chosen: list[Item], level: float = DEFAULT_LEVEL, hpd: bool = False,
+              **shown) -> PosteriorSummary:  # fmt: skip
+    """The summary of any (chain, draw) draws: the one place Stata's columns are computed.
+
+    ``shown`` (``title``, ``notes``) passes to :class:`PosteriorSummary`; ``margins``,
+    ``lincom`` and ``estat`` after ``bayes:`` summarise their per-draw values here.
+    """
+    level = float(level)
+    if not 10 <= level <= 99.99:
+        raise BayesmixedError(f"level({level:g}) must be between 10 and 99.99")
+    tail = (100 - level) / 2
+    lo_key, hi_key = ("hpd_lo", "hpd_hi") if hpd else ("eti_lo", "eti_hi")
     rows = {}
     for item in chosen:
         flat, diag = item.draws.ravel(), diagnose(item.draws)
         lo, med, hi = np.percentile(flat, [tail, 50, 100 - tail])
+        if hpd:
+            lo, hi = hpd_interval(flat, level)
         rows[(item.equation, item.label)] = {
             "mean": flat.mean(), "sd": flat.std(ddof=1), "mcse": diag["mcse"], "median": med,
-            "eti_lo": lo, "eti_hi": hi, "r_hat": diag["r_hat"], "ess_bulk": diag["ess_bulk"],
+            lo_key: lo, hi_key: hi, "r_hat": diag["r_hat"], "ess_bulk": diag["ess_bulk"],
         }  # fmt: skip
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index = pd.MultiIndex.from_tuples(frame.index, names=["equation", "parameter"])
     exprs = [(i.label, i.text) for i in chosen if i.expression]
-    return PosteriorSummary(frame, exprs, _n(chosen), float(level))
+    return PosteriorSummary(frame, exprs, _n(chosen), level, hpd, **shown)
+
+
+def hpd_interval(draws: np.ndarray, level: float = DEFAULT_LEVEL) -> tuple[float, float]:
+    """The shortest interval holding ``level`` percent of the draws (Chen and Shao 1999).
+
+    Stata's ``hpd``: among the intervals [x_(i), x_(i+m)] of the sorted draws, with
+    m = ceil(level/100 * N) - 1, the shortest (the first of equal ones).
+    """
+    x = np.sort(np.asarray(draws, float).ravel())
+    m = max(int(np.ceil(level / 100 * len(x))) - 1, 0)
+    widths = x[m:] - x[: len(x) - m]
+    i = int(np.argmin(widths))
+    return float(x[i]), float(x[i + m])
 
 
 def _n(chosen: list[Item]) -> int:

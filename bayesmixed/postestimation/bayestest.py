@@ -8,6 +8,10 @@ deviation ``sqrt(p (1 - p))`` and its MCSE (from the indicator's effective sampl
 Bounds are strict, as Stata's: ``lower(a)`` means ``a < theta``; ``inclusive`` makes
 them ``<=``.  Parameters and expressions are written as for ``bayesstats summary``
 (:mod:`.bayesstats`).
+
+``bayestest model name1 name2 [, prior(p1 p2)]`` gives each model's log marginal
+likelihood (:mod:`.marginal_likelihood`), its prior probability (equal by default) and
+its posterior probability P(M|y) = ML P(M) / sum(ML P(M)), in Stata's table.
 """
 
 from __future__ import annotations
@@ -151,3 +155,69 @@ def _bounds(text: str) -> tuple[tuple[float, float], str]:
     if np.isinf(lower) and np.isinf(upper):
         raise BayesmixedError("bayestest interval: give lower() or upper() (or both)")
     return (lower, upper), rest
+
+
+# -- bayestest model -------------------------------------------------------------------
+@dataclass
+class ModelTest:
+    """Posterior model probabilities: one row per model, and each log ML's Monte Carlo SE."""
+
+    names: list[str]
+    log_ml: np.ndarray
+    mcse: np.ndarray
+    prior: np.ndarray
+    posterior: np.ndarray
+    methods: list[str]
+
+    def __str__(self) -> str:
+        width = max(9, *(len(n) for n in self.names))
+        rule = "-" * (width + 33)
+        lines = ["Bayesian model tests", "", rule]
+        lines.append(f"{'':>{width}} | {'log(ML)':>10} {'P(M)':>8} {'P(M|y)':>9}")
+        lines.append("-" * (width + 1) + "+" + "-" * 31)
+        for row in zip(self.names, self.log_ml, self.prior, self.posterior):
+            lines.append(f"{row[0]:>{width}} | {row[1]:>10.4f} {row[2]:>8.4f} {row[3]:>9.4f}")
+        lines.append(rule)
+        how = " and ".join(sorted(set(self.methods)))
+        lines.append(f"Note: Marginal likelihood (ML) is computed using {how}.")
+        errors = ", ".join(f"{n} {e:.2g}" for n, e in zip(self.names, self.mcse))
+        lines.append(f"      Monte Carlo SE of log(ML): {errors}.")
+        return "\n".join(lines) + "\n"
+
+
+def model(results: list, names: list[str], prior: list[float] | None = None,
+          seed: int | None = 0) -> ModelTest:  # fmt: skip
+    """Posterior probabilities of Bayesian fits of the same data, from their marginal
+    likelihoods; ``prior`` defaults to equal probabilities and must sum to 1 (Stata's rule).
+    """
+    from .marginal_likelihood import log_marginal_likelihood
+
+    if len(results) != len(names) or not results:
+        raise BayesmixedError("bayestest model: give one name per model")
+    probs = np.full(len(results), 1.0 / len(results)) if prior is None else np.asarray(prior)
+    if len(probs) != len(results) or np.any(probs <= 0) or abs(probs.sum() - 1) > 1e-6:
+        raise BayesmixedError(
+            f"bayestest model: prior() needs {len(results)} positive probabilities summing to 1"
+        )
+    _same_data(results, names)
+    estimates = [log_marginal_likelihood(r, seed) for r in results]
+    log_ml = np.array([e.logml for e in estimates])
+    log_post = log_ml + np.log(probs)
+    post = np.exp(log_post - np.logaddexp.reduce(log_post))
+    methods = ["importance sampling" if r.method == "laplace" else "bridge sampling"
+               for r in results]  # fmt: skip
+    return ModelTest(list(names), log_ml, np.array([e.mcse for e in estimates]), probs,
+                     post, methods)  # fmt: skip
+
+
+def _same_data(results: list, names: list[str]) -> None:
+    """Marginal likelihoods compare models only of the same outcome on the same rows."""
+    first = results[0].design
+    for result, name in zip(results[1:], names[1:]):
+        design = result.design
+        same = design.spec.response == first.spec.response and np.array_equal(design.y, first.y)
+        if not same:
+            raise BayesmixedError(
+                f"bayestest model: {name} was not fit to the same outcome and observations "
+                f"as {names[0]}; marginal likelihoods compare only models of the same data"
+            )

@@ -14,6 +14,9 @@ so the diagonal blocks of (L L')^-1 are exact without a q x q inverse:
   W = L_rr^-1 L_r1 (formed a chunk of groups at a time);
 * other blocks: the diagonal blocks of L_rr^-T L_rr^-1 (L_rr is dense already).
 
+Designs factored one independent component at a time (nested factors,
+:mod:`..engines.ml.components`) compute both per component, from their own factor.
+
 GLMMs: the modes come with the fit; the conditional covariance is
 Lambda H^-1 Lambda' with H = Lambda'Z'WZ Lambda + I at the mode (Fisher
 weights), lme4's ``condVar`` for ``glmer``: per group for one block, from a
@@ -66,6 +69,7 @@ def blups(result) -> BLUPs:
 def lmm_blups(result) -> BLUPs:
     """Modes and conditional covariances of a :class:`MixedResult`."""
     from ..design.standardize import FixedScaling
+    from ..engines.ml.components import ComponentFactor
     from ..engines.ml.criterion import make_deviance, to_design_order
 
     fixed = None  # a whitened design is scaled as the raw X it came from
@@ -75,9 +79,14 @@ def lmm_blups(result) -> BLUPs:
     dev = make_deviance(design, result.reml, fixed)
     theta_eval = _eval_theta(result, dev.cp.order)
     fac = dev.factor(theta_eval)
+    order = dev.cp.order
+    sigma2 = float(result.sigma2)
+    if isinstance(fac, ComponentFactor):  # one factor per independent component
+        values, rel = fac.blups(fac.to_internal(np.asarray(result.beta)))
+        covs = [sigma2 * c for c in rel]
+        return BLUPs(to_design_order(values, order), to_design_order(covs, order))
     l_r1 = fac.w_r1 if fac.w_r1 is not None else dev._rest_first(fac.lam[1:], fac.t1)
     u1, u_r = _spherical_modes(fac, fac.to_internal(np.asarray(result.beta)), l_r1)
-    sigma2 = float(result.sigma2)
     values = [u1 @ fac.lam[0].T]
     covs = [sigma2 * _first_block_cov(fac, l_r1)]
     l_rr = fac.l_rest[: fac.q_r, : fac.q_r]
@@ -87,7 +96,6 @@ def lmm_blups(result) -> BLUPs:
         cols = m_inv[:, off : off + k * g].reshape(fac.q_r, g, k)
         v_u = np.einsum("rga,rgb->gab", cols, cols)
         covs.append(sigma2 * np.einsum("ab,gbc,dc->gad", lam, v_u, lam))
-    order = dev.cp.order
     return BLUPs(to_design_order(values, order), to_design_order(covs, order))
 
 

@@ -28,6 +28,8 @@ import pandas as pd
 from ..errors import BayesmixedError, SpecificationError
 from ..results.base import ResultKind, kind_of
 from ..spec.options import DEFAULT_LEVEL
+from .bayes_margins import lincom as bayes_lincom
+from .bayes_margins import margins as bayes_margins
 from .bayes_predict import bayes_predict, bayes_random_effects
 from .contrast import contrast, pwcompare
 from .estat import estat_ic, estat_icc, estat_icc_bayes, estat_recovariance, estat_wcorrelation
@@ -41,6 +43,7 @@ WALD_AFTER_BAYES = (
 )
 MARGINS_AFTER_BAYES = (
     "{} uses delta-method standard errors of an ML/REML or me* fit: for a Bayesian fit "
+    "use margins (the posterior of each margin) or lincom (of a combination), or "
     "summarize the posterior of the predictions (result.predict(data=..., interval=0.95))"
 )
 IC_AFTER_BAYES = (
@@ -122,8 +125,8 @@ TABLE: dict[ResultKind, Postestimation] = {
         estat_ic=refusal(IC_AFTER_BAYES),
         test=refusal(WALD_AFTER_BAYES.format("test")),
         testparm=refusal(WALD_AFTER_BAYES.format("testparm")),
-        lincom=refusal(WALD_AFTER_BAYES.format("lincom")),
-        margins=refusal(MARGINS_AFTER_BAYES.format("margins")),
+        lincom=bayes_lincom,  # the posterior of the combination, not a Wald test
+        margins=bayes_margins,  # the posterior of each margin, not the delta method
         contrast=refusal(MARGINS_AFTER_BAYES.format("contrast")),
         pwcompare=refusal(MARGINS_AFTER_BAYES.format("pwcompare")),
     ),

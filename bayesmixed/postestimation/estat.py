@@ -155,10 +155,30 @@ def estat_icc_bayes(result, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
     variance); ``ICC`` is their posterior mean, ``Std. err.`` their posterior SD
     and ``lower``/``upper`` the equal-tailed credible interval.
     """
-    levels, var_resid = _icc_levels(result)
     level = float(level)
     if not 10 <= level <= 99.99:
         raise SpecificationError(f"level({level:g}) must be between 10 and 99.99")
+    labels, draws = icc_draws(result)
+    draws = draws.reshape(len(labels), -1)
+    tail = (100 - level) / 2
+    lower, upper = np.percentile(draws, [tail, 100 - tail], axis=1)
+    frame = pd.DataFrame(
+        np.column_stack([draws.mean(axis=1), draws.std(axis=1, ddof=1), lower, upper]),
+        columns=ICC_COLUMNS,
+        index=pd.Index(labels, name="Level"),
+    )
+    frame.attrs["level"] = level
+    return frame
+
+
+def icc_draws(result) -> tuple[list[str], np.ndarray]:
+    """Each level's ICC per posterior draw: (labels, (levels, chain, draw) array).
+
+    The definitions of :func:`estat_icc` (intercept variances of the top j levels over
+    all of them plus the residual or latent variance), applied to each draw of the
+    covariance matrices and of sigma_e.
+    """
+    levels, var_resid = _icc_levels(result)
     post = result.posterior
     by_level = {lev: 0.0 for lev in levels}
     for name, block in zip(result.block_names, result.design.blocks, strict=True):
@@ -168,17 +188,8 @@ def estat_icc_bayes(result, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
     resid = post["sigma"].values ** 2 if var_resid is None else var_resid
     *variances, resid = np.broadcast_arrays(*[by_level[lev] for lev in levels], resid)
     stacked = np.stack(variances)
-    draws = (np.cumsum(stacked, axis=0) / (stacked.sum(axis=0) + resid)).reshape(len(levels), -1)
-    tail = (100 - level) / 2
-    lower, upper = np.percentile(draws, [tail, 100 - tail], axis=1)
     labels = ["|".join(reversed(levels[: j + 1])) for j in range(len(levels))]
-    frame = pd.DataFrame(
-        np.column_stack([draws.mean(axis=1), draws.std(axis=1, ddof=1), lower, upper]),
-        columns=ICC_COLUMNS,
-        index=pd.Index(labels, name="Level"),
-    )
-    frame.attrs["level"] = level
-    return frame
+    return labels, np.cumsum(stacked, axis=0) / (stacked.sum(axis=0) + resid)
 
 
 def _icc_values(result, w: np.ndarray, levels: list[str], var_resid: float | None):

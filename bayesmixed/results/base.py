@@ -195,7 +195,9 @@ class ResultBase:
         """Stata's ``lincom``: estimate, SE, z, p and CI of a linear combination.
 
         ``eform`` (``"or"``, ``"irr"``, ``"eform"``) exponentiates, as Stata's options.
-        See :func:`bayesmixed.postestimation.wald.lincom`.
+        See :func:`bayesmixed.postestimation.wald.lincom`; after a Bayesian fit, the
+        posterior summary of the combination computed at each draw
+        (:func:`bayesmixed.postestimation.bayes_margins.lincom`).
         """
         return self._served("lincom")(self, expr, level, eform)
 
@@ -205,7 +207,8 @@ class ResultBase:
         ``spec`` is what follows the command (margin list, ``at()``, ``atmeans``,
         ``over()``, ``dydx()``, ``predict()``, ``level()``); ``data`` is the frame
         the model was fitted on.  ``bayesmixed.plot.marginsplot`` draws the result.
-        See :mod:`bayesmixed.postestimation.margins`.
+        See :mod:`bayesmixed.postestimation.margins`; after a Bayesian fit each margin's
+        posterior summary (:mod:`bayesmixed.postestimation.bayes_margins`, option ``hpd``).
         """
         return self._served("margins")(self, data, spec)
 

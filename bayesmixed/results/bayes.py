@@ -174,11 +174,55 @@ class BayesResult(ResultBase, BayesEstimates):
         return parameter_draws(self)
 
     def bayesstats_summary(self, spec: str | list[str] | None = None,
-                           level: float = DEFAULT_LEVEL):  # fmt: skip
-        """``bayesstats summary``: parameters or expressions, e.g. ``"(d: {y:x} - {y:_cons})"``."""
+                           level: float = DEFAULT_LEVEL, hpd: bool = False):  # fmt: skip
+        """``bayesstats summary``: parameters or expressions, e.g. ``"(d: {y:x} - {y:_cons})"``.
+
+        Random effects by Stata's names: ``{U0[school]}`` (every school's), ``{U0[3.school]}``
+        (school 3's); ``hpd=True`` gives HPD instead of equal-tailed intervals.
+        """
         from ..postestimation.bayesstats import summary
 
-        return summary(self, spec, level)
+        return summary(self, spec, level, hpd)
+
+    def estat_icc_summary(self, level: float = DEFAULT_LEVEL, hpd: bool = False):
+        """``estat icc`` in Stata's ``bayes`` layout: mean, SD, MCSE, median, interval.
+
+        ``estat_icc()`` keeps the frequentist frame's columns (ICC, Std. err., lower, upper).
+        """
+        from ..postestimation.bayes_estat import icc
+
+        return icc(self, level, hpd)
+
+    def estat_sd(self, level: float = DEFAULT_LEVEL, hpd: bool = False):
+        """``estat sd``: posterior of the random effects' SDs and correlations, and sd(e)."""
+        from ..postestimation.bayes_estat import sd
+
+        return sd(self, level, hpd)
+
+    def bayesgraph(self, kind: str = "diagnostics", spec: str | list[str] | None = None,
+                   title: str = ""):  # fmt: skip
+        """Stata's ``bayesgraph``: a matplotlib figure drawn by arviz-plots.
+
+        ``kind`` is ``diagnostics``, ``trace``, ``ac``, ``histogram``, ``kdensity``,
+        ``cusum`` or ``matrix``; ``spec`` names parameters as ``bayesstats`` does
+        (``"{math5:math3} {U0:sigma2}"``, ``"{U0[3.school]}"``, ``"_all"``).  Like
+        ``save`` (which imports ``io``), this method reaches a later stage, ``plot``,
+        inside the function.
+        """
+        from ..plot.bayes_graphs import bayesgraph
+
+        return bayesgraph(self, kind, spec, title)
+
+    def caterpillar(self, ml=None, effect: str = "{U0}", level: float = DEFAULT_LEVEL):
+        """Each group's posterior interval of one random effect, beside ML BLUPs +- z reses.
+
+        ``ml`` is the same model fitted by ML/REML (``bayesmixed.mixed`` without
+        ``method``); without it the posterior intervals are drawn alone.  ``effect`` is
+        Stata's name: ``{U0}`` (the first level's intercepts), ``{U1}``, ``{UU0}``...
+        """
+        from ..plot.bayes_graphs import caterpillar_effects
+
+        return caterpillar_effects(self, ml, effect, level)
 
     def bayesstats_ess(self, spec: str | list[str] | None = None):
         """``bayesstats ess``: effective sample sizes, correlation times and efficiencies."""
@@ -204,6 +248,23 @@ class BayesResult(ResultBase, BayesEstimates):
 
         specs, joint, inclusive = parse_interval(spec)
         return interval(self, specs, joint, inclusive)
+
+    def marginal_likelihood(self, seed: int | None = 0, n_proposal: int | None = None):
+        """log p(y) of this model (bridge sampling of NUTS draws), with its Monte Carlo SE;
+        needs proper priors.  See :mod:`bayesmixed.postestimation.marginal_likelihood`."""
+        from ..postestimation.marginal_likelihood import log_marginal_likelihood
+
+        return log_marginal_likelihood(self, seed, n_proposal)
+
+    def bayestest_model(self, *others: BayesResult, names: list[str] | None = None,
+                        prior: list[float] | None = None, seed: int | None = 0):  # fmt: skip
+        """``bayestest model``: posterior probabilities of this model and ``others`` (fits
+        of the same data), equal prior probabilities unless ``prior`` gives them."""
+        from ..postestimation.bayestest import model
+
+        results = [self, *others]
+        names = names or [f"model{i}" for i in range(1, len(results) + 1)]
+        return model(results, list(names), prior, seed)
 
     def loo(self):
         """PSIS-LOO from the pointwise log likelihood (conditional on the random effects)."""

@@ -60,22 +60,25 @@ def header_lines(result: BayesResult, summary) -> list[str]:
     return [two_columns(a, b).rstrip() for a, b in rows]
 
 
-def _cells(row) -> str:
-    vals = [row["mean"], row["sd"], row["mcse"], row["median"], row["eti_lo"], row["eti_hi"]]
+def _cells(row, interval: tuple[str, str] = ("eti_lo", "eti_hi")) -> str:
+    lo, hi = interval
+    vals = [row["mean"], row["sd"], row["mcse"], row["median"], row[lo], row[hi]]
     text = " ".join(f"{fmt_g(v):>10}" for v in vals)
     rhat = "." if np.isnan(row["r_hat"]) else f"{row['r_hat']:.3f}"
     ess = "." if np.isnan(row["ess_bulk"]) else f"{row['ess_bulk']:.0f}"
     return f"{text} {rhat:>6} {ess:>7}"
 
 
-def table_lines(summary, level: float = DEFAULT_LEVEL) -> list[str]:
+def table_lines(summary, level: float = DEFAULT_LEVEL, hpd: bool = False) -> list[str]:
+    """The table of a summary frame; ``hpd``: its interval columns are ``hpd_lo``/``hpd_hi``."""
     # a stub as wide as the longest label (Stata's is 12; cov(...) labels are longer)
     stub = min(max([STUB] + [len(p) for _, p in summary.index]), 28)
     width = WIDTH + stub - STUB
     rule = "-" * width
     sep = "-" * stub + "-+" + "-" * (width - stub - 2)
     ci = f"[{level:g}% cred. interval]"
-    head1 = f"{'':<{stub}} | {'':>54}Equal-tailed"
+    interval = ("hpd_lo", "hpd_hi") if hpd else ("eti_lo", "eti_hi")
+    head1 = f"{'':<{stub}} | {'':>54}" + (f"{'HPD':>12}" if hpd else "Equal-tailed")
     head2 = (
         f"{'':<{stub}} | {'Mean':>10} {'Std. dev.':>10} {'MCSE':>10} {'Median':>10}"
         f"  {ci:>20} {'R-hat':>6} {'ESS':>7}"
@@ -87,7 +90,7 @@ def table_lines(summary, level: float = DEFAULT_LEVEL) -> list[str]:
             lines.append(sep)
             lines.append(f"{eq[:stub]:<{stub}} |")
             current = eq
-        lines.append(f"{par[-stub:]:>{stub}} | {_cells(row)}")
+        lines.append(f"{par[-stub:]:>{stub}} | {_cells(row, interval)}")
     lines.append(rule)
     return lines
 

@@ -121,5 +121,5 @@ def test_aliases_of_a_variance_summarise_its_draws(result):
     assert s["mean"].to_numpy() == pytest.approx(
         [d["{UU0:sigma2}"].mean(), d["{UU1:sigma2}"].mean()]
     )
-    with pytest.raises(BayesmixedError, match="no parameter"):
-        result.bayesstats_summary("{UU0}")  # random effects themselves: not summarised yet
+    with pytest.raises(BayesmixedError, match="no draws of the random effects"):
+        result.bayesstats_summary("{UU0}")  # the effects themselves: this fake has no b draws

@@ -191,7 +191,8 @@ def test_bayesian_results_point_to_posterior_summaries():
     from bayesmixed.results.bayes import BayesResult
 
     bare = object.__new__(BayesResult)  # the refusal reads only the kind, never the draws
-    for method in (BayesResult.test, BayesResult.testparm, BayesResult.lincom):
+    # lincom after bayes: summarises the posterior of the combination (test_bayes_margins)
+    for method in (BayesResult.test, BayesResult.testparm):
         with pytest.raises(BayesmixedError, match="posterior"):
             method(bare, "x")
 

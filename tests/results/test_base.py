@@ -81,7 +81,10 @@ def test_refusals_after_a_bayesian_fit_say_what_to_use(bayes):
     with pytest.raises(BayesmixedError, match="re_cov"):
         bayes.estat_wcorrelation()
     with pytest.raises(BayesmixedError, match="posterior"):
-        bayes.lincom("math3")
+        bayes.test("math3")
+    # lincom after bayes: is the posterior of the combination (issue 16), not a Wald test
+    draws = bayes.posterior["beta"].values[..., 0]
+    assert bayes.lincom("math3").table["mean"].iloc[0] == pytest.approx(draws.mean())
     icc = bayes.estat_icc()  # served by the posterior version, at 95% unless asked
     assert icc.attrs["level"] == 95.0 and bayes.estat_icc(80).attrs["level"] == 80.0
 

@@ -24,6 +24,7 @@ from ..bayes_estimates import BayesEstimates
 from .build import build_model, trace_names
 from .covariance import integrable_beta, structure_graph
 from .extend import MAX_ROUNDS, sample_until_converged
+from .fast_nuts import run_fast_nuts, use_fast
 from .glmm import check_family
 from .laplace import find_mode, laplace_draws, laplace_model
 from .posterior import to_datatree
@@ -119,7 +120,7 @@ def estimate_bayes(
     chains: int = 4,
     seed: int | None = None,
     target_accept: float | None = None,
-    sampler: str = "pymc",
+    sampler: str = "auto",
     priors: str | dict | None = None,
     marginalize: bool | None = None,
     reml: bool | None = None,
@@ -148,6 +149,11 @@ def estimate_bayes(
     reml : Laplace only: integrate the fixed effects out too, so the flat-prior mode is the
         REML estimate; defaults to ``design.spec.reml``.  NUTS always integrates them out
         when marginalizing (exact under normal or flat priors, and faster).
+    sampler : ``"auto"`` (the default) samples integrated-out Gaussian models with nutpie
+        on the exact NumPy log density (:mod:`.fast_nuts`: no compile, seconds on a fresh
+        install) when nutpie is installed and the model is covered, and everything else
+        with PyMC's sampler; ``"pymc"``, ``"nutpie"`` or ``"numpyro"`` ask for one
+        (``"nutpie"`` still takes the NumPy density where it covers the model).
     until_converged : NUTS only: while a printed parameter has R-hat above 1.01 or bulk
         ESS below 400, run ``chains`` more chains and pool them, at most three times
         (:mod:`.extend`); the workshop runner asks for this.
@@ -174,8 +180,13 @@ def estimate_bayes(
             raise SpecificationError("reml=True needs marginalize=True in Laplace mode")
         if integrate and not exact:
             raise SpecificationError("reml=True needs normal or flat priors on the coefficients")
-    # Laplace on an integrated Gaussian model needs no PyMC graph (:mod:`.laplace_numpy`)
-    built = laplace_model(design, resolved, marginal, integrate) if method == "laplace" else None
+    # Laplace, and NUTS through nutpie, on an integrated Gaussian model need no PyMC graph
+    # (:mod:`.laplace_numpy`, :mod:`.fast_nuts`)
+    built = laplace_model(design, resolved, marginal, integrate)
+    if method == "nuts":
+        fast = built is not None and use_fast(built, sampler)
+        built = built if fast else None
+        sampler = "nutpie" if fast else _pymc_sampler(sampler)
     if built is None:
         built = build_model(design, resolved, marginal, integrate, offset, trials)
     rng = np.random.default_rng(seed)
@@ -230,8 +241,16 @@ def estimate_bayes(
     return result
 
 
+def _pymc_sampler(sampler: str) -> str:
+    """The sampler for a model the NumPy density does not cover (``auto``: PyMC's)."""
+    return "pymc" if sampler == "auto" else sampler
+
+
 def _nuts_draws(built, seed: int | None, **options):
     """One NUTS run: the traced variables (chain, draw, ...) and the sampler statistics."""
+    if built.model is None:  # no PyMC graph: the NumPy density (see estimate_bayes)
+        options.pop("sampler")
+        return run_fast_nuts(built, seed=seed, **options)
     tree = run_nuts(built.model, seed=seed, **options)
     post = tree["posterior"]
     return {n: post[n].values for n in trace_names(built)}, tree["sample_stats"].to_dataset()

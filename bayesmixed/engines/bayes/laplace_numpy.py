@@ -220,8 +220,8 @@ class NumpyObjective:
     def f(self, x: np.ndarray) -> float:
         try:
             v = -self.logp(x)
-        except (np.linalg.LinAlgError, FloatingPointError, ValueError):
-            return 1e300
+        except (np.linalg.LinAlgError, FloatingPointError, ValueError, OverflowError):
+            return 1e300  # math.exp of a far step overflows: outside the search region
         return v if np.isfinite(v) else 1e300
 
     def g(self, x: np.ndarray) -> np.ndarray:
@@ -283,3 +283,31 @@ class NumpyObjective:
                 v = at(i, 1, j, 1) - at(i, 1, j, -1) - at(i, -1, j, 1) + at(i, -1, j, -1)
                 out[i, j] = out[j, i] = v / (4 * h[i] * h[j])
         return out
+
+
+# -- natural -> working, exactly (the inverse of NumpyObjective.values) ------------------
+def working_point(objective: NumpyObjective, values: dict[str, np.ndarray]) -> np.ndarray:
+    """The working vector x with ``objective.values(x) == values``, without clipping.
+
+    :meth:`_BlockParams.working` keeps a start away from the boundary; evaluating the
+    density at posterior draws (bridge sampling, :mod:`bayesmixed.postestimation.
+    marginal_likelihood`) needs the exact inverse of the transforms instead: log of each
+    scale (or of its variance), the logit of an exchangeable correlation, the CPCs of an
+    unstructured correlation's Cholesky factor.
+    """
+    parts = [[objective.sigma.working(float(np.asarray(values["sigma"])))]]
+    for blk in objective.blocks:
+        parts.append(_block_working_exact(blk, np.asarray(values[f"cov[{blk.name}]"], float)))
+    if not objective.integrate:
+        parts.append(np.asarray(values["beta"], float))
+    return np.concatenate([np.asarray(p, float) for p in parts])
+
+
+def _block_working_exact(blk: _BlockParams, cov: np.ndarray) -> np.ndarray:
+    sds = np.sqrt(np.diag(cov))
+    out = [s.working(float(v)) for s, v in zip(blk.scales, sds)]  # shared: sds[0] only
+    if blk.n_corr and blk.kind is Exchangeable:
+        out.append(interval_working(float(cov[1, 0] / cov[0, 0]), *blk.bounds))
+    elif blk.n_corr:
+        out.extend(cpc_working(np.linalg.cholesky(cov / np.outer(sds, sds))))
+    return np.asarray(out, float)

@@ -18,6 +18,8 @@ covered: the Laplace mode then falls back to the PyMC model.
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -91,10 +93,10 @@ class PositiveScale:
         self.on_variance = prior.on_variance
 
     def sd(self, w: float) -> float:
-        return float(np.exp(0.5 * w if self.on_variance else w))
+        return math.exp(0.5 * w if self.on_variance else w)  # math: NUTS asks every step
 
     def logp(self, w: float, jacobian: bool) -> float:
-        return self.logpdf(np.exp(w), self.prior.params) + (w if jacobian else 0.0)
+        return self.logpdf(math.exp(w), self.prior.params) + (w if jacobian else 0.0)
 
     def working(self, sd: float) -> float:
         return float(2 * np.log(sd) if self.on_variance else np.log(sd))
@@ -111,14 +113,20 @@ def log_sech(y: np.ndarray) -> np.ndarray:
     return LOG2 - a - np.log1p(np.exp(-2.0 * a))
 
 
+def log_sech_scalar(y: float) -> float:
+    """:func:`log_sech` of one float, without NumPy's per-call cost."""
+    a = abs(y)
+    return LOG2 - a - math.log1p(math.exp(-2.0 * a))
+
+
 def cpc_factor(y: np.ndarray, k: int) -> tuple[np.ndarray, float]:
     """The correlation Cholesky factor from tanh'd CPCs, and the transform's log-Jacobian.
 
     The NumPy twin of :class:`.cpc.CPCTransform`'s ``backward`` and ``log_jac_det``.
     """
     if k == 2:  # the common case, written out: L = [[1, 0], [tanh y, sech y]]
-        ls = float(log_sech(y[0]))
-        return np.array([[1.0, 0.0], [np.tanh(y[0]), np.exp(ls)]]), 2.0 * ls
+        ls = log_sech_scalar(float(y[0]))
+        return np.array([[1.0, 0.0], [math.tanh(y[0]), math.exp(ls)]]), 2.0 * ls
     rows, cols = np.tril_indices(k, -1)
     ls = np.zeros((k, k))
     ls[rows, cols] = log_sech(y)
@@ -138,14 +146,19 @@ def cpc_working(chol: np.ndarray) -> np.ndarray:
     return np.arctanh(chol[rows, cols] / np.sqrt(remaining[rows, cols]))
 
 
-def lkj_logp(chol: np.ndarray, eta: float) -> float:
-    """``pm.LKJCorr``'s log density of a Cholesky factor (normalized as PyMC's)."""
-    n = len(chol)
+@functools.lru_cache(maxsize=64)
+def _lkj_terms(n: int, eta: float) -> tuple[float, np.ndarray]:
+    """The LKJ normalizing constant and exponents (cached: NUTS asks at every step)."""
     k = np.arange(1, n)
     const = (n - 1) * gammaln(eta + 0.5 * (n - 1)) - np.sum(
         0.5 * k * LOG_PI + gammaln(eta + 0.5 * (n - 1 - k))
     )
-    exponents = 2 * eta - 2 + n - np.arange(1, n + 1)
+    return float(const), 2 * eta - 2 + n - np.arange(1, n + 1)
+
+
+def lkj_logp(chol: np.ndarray, eta: float) -> float:
+    """``pm.LKJCorr``'s log density of a Cholesky factor (normalized as PyMC's)."""
+    const, exponents = _lkj_terms(len(chol), float(eta))
     return float(const + np.sum(exponents * np.log(np.diag(chol))))
 
 

@@ -13,22 +13,29 @@ import numpy as np
 from ...design.standardize import FixedScaling
 from ...design.types import Design
 from ...errors import NotSupportedError
+from .components import ComponentDeviance, component_layout
 from .crossprod import build_crossproducts
-from .deviance import ProfiledDeviance
+from .deviance import ProfiledCriterion, ProfiledDeviance
 
 
 def make_deviance(
     design: Design, reml: bool, fixed: FixedScaling | None = None
-) -> ProfiledDeviance:
+) -> ProfiledCriterion:
     """theta -> ML deviance or REML criterion for ``design`` (evaluation order).
 
     ``fixed`` (default: that of ``design.X``) is the internal scaling of the fixed
-    effects; whitened designs pass the scaling of their unwhitened X.
+    effects; whitened designs pass the scaling of their unwhitened X.  Designs whose
+    random effects split into many small independent components (nested factors)
+    are factored one component at a time (:mod:`.components`), others in the
+    blocked layout (:class:`ProfiledDeviance`).
     """
     if not design.blocks:
         raise NotSupportedError("a mixed model needs at least one random-effects equation")
     cp = build_crossproducts(design, fixed)
     structures = [design.blocks[i].structure for i in cp.order]
+    layout = component_layout(design, cp)
+    if layout is not None:
+        return ComponentDeviance(cp, structures, reml, layout)
     return ProfiledDeviance(cp, structures, reml)
 
 
@@ -40,7 +47,7 @@ def to_design_order(parts: list, order: list[int]) -> list:
     return out
 
 
-def boundary_notes(design: Design, dev: ProfiledDeviance, theta: np.ndarray) -> list[str]:
+def boundary_notes(design: Design, dev: ProfiledCriterion, theta: np.ndarray) -> list[str]:
     """One note per covariance parameter that the optimum puts on its boundary."""
     notes = []
     for pos, part in enumerate(dev.split(theta)):

@@ -9,7 +9,10 @@ effects and sigma2 are profiled out, so the optimizer sees theta only.
 
 Layout: the first block (largest) has a block-diagonal Omega_11 factored as a
 batch; everything else ("rest": other random-effect blocks, X, y) is a small
-dense Schur complement.  Cost per evaluation is independent of n.
+dense Schur complement.  Cost per evaluation is independent of n.  When the
+random effects split into many small independent components (nested factors)
+the rest is not small; :mod:`.components` factors each component instead, and
+:func:`.criterion.make_deviance` chooses between the two by a measured time model.
 
 The cross-products hold a reparametrised X and y (:mod:`.crossprod`); the
 :class:`Factor` maps beta, its covariance and log|X'V^-1 X| back to the user's
@@ -33,14 +36,16 @@ LOG_2PI = float(np.log(2 * np.pi))
 
 
 @dataclass
-class Factor:
-    """The pieces of L at one theta (enough for beta, BLUPs and the deviance)."""
+class FactorBase:
+    """What every factorization of Omega shares: the trailing dense factor and log|L_Z|^2.
+
+    ``l_rest`` ends with the (p+1) x (p+1) factor of [X y]'s Schur complement, from
+    which beta, r2 and log|L_XX|^2 are read; its first ``q_r`` rows belong to random
+    effects only in the blocked layout (:class:`Factor`), the component layout
+    (:mod:`.components`) has q_r = 0.
+    """
 
     lam: list[np.ndarray]
-    l1: np.ndarray  # (l1, k1, k1) lower factors of the first block
-    t1: np.ndarray  # (l1, k1, k1) lambda1 @ L1^-T per group
-    w_r1: np.ndarray | sp.csr_matrix | None  # L_{rest,1} (q_r, q1); None if not formed
-    w_xy1: np.ndarray  # L_{xy,1} (p+1, q1)
     l_rest: np.ndarray  # dense lower factor of the rest (q_r + p + 1)
     logdet_re: float
     q_r: int
@@ -82,14 +87,28 @@ class Factor:
         return self.fixed.vcov_to_user(sigma2 * (l_inv.T @ l_inv))
 
 
-class ProfiledDeviance:
-    """theta -> deviance (ML) or REML criterion, for one design.
+@dataclass
+class Factor(FactorBase):
+    """The pieces of L at one theta in the blocked layout (enough for beta, BLUPs, deviance)."""
+
+    l1: np.ndarray  # (l1, k1, k1) lower factors of the first block
+    t1: np.ndarray  # (l1, k1, k1) lambda1 @ L1^-T per group
+    w_r1: np.ndarray | sp.csr_matrix | None  # L_{rest,1} (q_r, q1); None if not formed
+    w_xy1: np.ndarray  # L_{xy,1} (p+1, q1)
+
+
+class ProfiledCriterion:
+    """theta -> deviance (ML) or REML criterion, for one design, given a ``factor``.
 
     Parameters
     ----------
     cp : the cross-products in evaluation order.
     structures : covariance structure of each block, in evaluation order.
     reml : profile the restricted likelihood instead of the likelihood.
+
+    Subclasses provide ``factor(theta) -> FactorBase``: the blocked layout here
+    (:class:`ProfiledDeviance`), one factor per independent component of the
+    random-effects graph in :mod:`.components`.
     """
 
     def __init__(self, cp: CrossProducts, structures: list[CovStructure], reml: bool) -> None:
@@ -98,11 +117,6 @@ class ProfiledDeviance:
         self.reml = reml
         self.sizes = [s.n_theta for s in structures]
         self.splits = np.cumsum(self.sizes)[:-1]
-        self._rest_index = self._rest_lambda_index()
-        sparse = sp.issparse(cp.a_r1) and cp.q_rest > 0  # one block: nothing to map
-        self._gram = SparseGram.build(cp.a_r1, cp.k[0]) if sparse else None
-        if sparse and self._gram is None:  # too large to precompute: stream it, compiled
-            self._gram = StreamingGram.build(cp.a_r1, cp.k[0])
         self.evaluations = 0
 
     @property
@@ -115,6 +129,52 @@ class ProfiledDeviance:
     def lambdas(self, theta: np.ndarray) -> list[np.ndarray]:
         parts = self.split(theta)
         return [s.lam(t) for s, t in zip(self.structures, parts)]
+
+    def factor(self, theta: np.ndarray) -> FactorBase:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- criteria -----------------------------------------------------------
+    def __call__(self, theta: np.ndarray) -> float:
+        self.evaluations += 1
+        try:
+            f = self.factor(theta)
+        except np.linalg.LinAlgError:
+            return np.inf
+        return self.criterion(f)
+
+    def criterion(self, f: FactorBase) -> float:
+        n, p = self.cp.n, self.cp.p
+        if self.reml:
+            dof = n - p
+            return f.logdet_re + f.logdet_x + dof * (1 + LOG_2PI + np.log(f.r2 / dof))
+        return f.logdet_re + n * (1 + LOG_2PI + np.log(f.r2 / n))
+
+    def sigma2(self, f: FactorBase) -> float:
+        return f.r2 / (self.cp.n - self.cp.p if self.reml else self.cp.n)
+
+    def loglik_at(self, theta: np.ndarray, sigma2: float) -> float:
+        """Log (restricted) likelihood at theta and a given sigma2, beta profiled.
+
+        Used for the observed information of the covariance parameters: the
+        inverse Hessian of the beta-profiled likelihood equals the
+        covariance-parameter block of the full inverse Hessian.
+        """
+        f = self.factor(theta)
+        n = self.cp.n - (self.cp.p if self.reml else 0)
+        extra = f.logdet_x if self.reml else 0.0
+        return -0.5 * (n * (LOG_2PI + np.log(sigma2)) + f.logdet_re + extra + f.r2 / sigma2)
+
+
+class ProfiledDeviance(ProfiledCriterion):
+    """The blocked layout: first block as a batch of per-group factors, the rest dense."""
+
+    def __init__(self, cp: CrossProducts, structures: list[CovStructure], reml: bool) -> None:
+        super().__init__(cp, structures, reml)
+        self._rest_index = self._rest_lambda_index()
+        sparse = sp.issparse(cp.a_r1) and cp.q_rest > 0  # one block: nothing to map
+        self._gram = SparseGram.build(cp.a_r1, cp.k[0]) if sparse else None
+        if sparse and self._gram is None:  # too large to precompute: stream it, compiled
+            self._gram = StreamingGram.build(cp.a_r1, cp.k[0])
 
     # -- the factorization ---------------------------------------------------
     def factor(self, theta: np.ndarray) -> Factor:
@@ -133,7 +193,17 @@ class ProfiledDeviance:
         logdet = 2 * np.sum(np.log(np.diagonal(l1, axis1=1, axis2=2)))
         logdet += 2 * np.sum(np.log(np.diag(l_rest)[:q_r]))
         return Factor(
-            lam, l1, t1, w_r1, w_xy1, l_rest, float(logdet), q_r, cp.p, cp.fixed, cp.beta_shift
+            lam=lam,
+            l_rest=l_rest,
+            logdet_re=float(logdet),
+            q_r=q_r,
+            p=cp.p,
+            fixed=cp.fixed,
+            beta_shift=cp.beta_shift,
+            l1=l1,
+            t1=t1,
+            w_r1=w_r1,
+            w_xy1=w_xy1,
         )
 
     def _rest_first(self, lams: list[np.ndarray], t1: np.ndarray):
@@ -223,37 +293,6 @@ class ProfiledDeviance:
             m[q:, :q] = xr
             m[:q, q:] = xr.T
         return _cholesky(m)
-
-    # -- criteria -----------------------------------------------------------
-    def __call__(self, theta: np.ndarray) -> float:
-        self.evaluations += 1
-        try:
-            f = self.factor(theta)
-        except np.linalg.LinAlgError:
-            return np.inf
-        return self.criterion(f)
-
-    def criterion(self, f: Factor) -> float:
-        n, p = self.cp.n, self.cp.p
-        if self.reml:
-            dof = n - p
-            return f.logdet_re + f.logdet_x + dof * (1 + LOG_2PI + np.log(f.r2 / dof))
-        return f.logdet_re + n * (1 + LOG_2PI + np.log(f.r2 / n))
-
-    def sigma2(self, f: Factor) -> float:
-        return f.r2 / (self.cp.n - self.cp.p if self.reml else self.cp.n)
-
-    def loglik_at(self, theta: np.ndarray, sigma2: float) -> float:
-        """Log (restricted) likelihood at theta and a given sigma2, beta profiled.
-
-        Used for the observed information of the covariance parameters: the
-        inverse Hessian of the beta-profiled likelihood equals the
-        covariance-parameter block of the full inverse Hessian.
-        """
-        f = self.factor(theta)
-        n = self.cp.n - (self.cp.p if self.reml else 0)
-        extra = f.logdet_x if self.reml else 0.0
-        return -0.5 * (n * (LOG_2PI + np.log(sigma2)) + f.logdet_re + extra + f.r2 / sigma2)
 
 
 def _cholesky(m: np.ndarray) -> np.ndarray:

@@ -120,13 +120,16 @@ def test_pymc_swallowing_a_keyboard_interrupt_reaches_the_api(monkeypatch, stop)
     frame = pd.DataFrame({"g": np.repeat(np.arange(8), 5), "x": rng.normal(size=40)})
     frame["y"] = frame.x + rng.normal(size=8)[frame.g] + rng.normal(size=40)
     with pytest.raises(KeyboardInterrupt):
-        bm.stata("bayes, mcmcsize(400) burnin(100) nchains(1): mixed y x || g:", frame)
+        bm.stata(
+            "bayes, mcmcsize(400) burnin(100) nchains(1): mixed y x || g:", frame, sampler="pymc"
+        )
 
 
 SCRIPT = """
 import sys
 import pymc as pm
 from bayesmixed.cli import main
+from bayesmixed.engines.bayes import fast_nuts
 
 real = pm.sample
 
@@ -138,17 +141,41 @@ def sample(*args, **kwargs):
     return real(*args, callback=announce, **kwargs)
 
 pm.sample = sample
+fast_nuts.available = lambda: False  # PyMC's sampler, whose processes swallow Ctrl-C
+sys.exit(main(["run", "t.do", "--out", "report", "--chains", "CHAINS", "--no-echo"]))
+"""
+
+# the default path: nutpie's Rust threads call the NumPy density; Ctrl-C must still stop it
+FAST_SCRIPT = """
+import sys
+from bayesmixed.cli import main
+from bayesmixed.engines.bayes import fast_compiled, fast_posterior
+
+calls = []
+
+def announcing(real):
+    def announce(self, x):
+        calls.append(1)
+        if len(calls) == 3000:
+            print("SAMPLING", flush=True)
+        return real(self, x)
+    return announce
+
+for cls in (fast_posterior.FastPosterior, fast_compiled.CompiledPosterior):
+    cls.logp_grad = announcing(cls.logp_grad)
 sys.exit(main(["run", "t.do", "--out", "report", "--chains", "CHAINS", "--no-echo"]))
 """
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("chains", [1, 2])
-def test_ctrl_c_stops_a_real_run_with_status_130(tmp_path, chains):
+@pytest.mark.parametrize(
+    "chains, script", [(1, SCRIPT), (2, SCRIPT), (2, FAST_SCRIPT)], ids=["pymc1", "pymc2", "fast"]
+)
+def test_ctrl_c_stops_a_real_run_with_status_130(tmp_path, chains, script):
     (tmp_path / "t.do").write_text(
         "use jsp2\nbayes, mcmcsize(200000) burnin(50): mixed math5 math3 || school:\n"
     )
-    (tmp_path / "run.py").write_text(textwrap.dedent(SCRIPT).replace("CHAINS", str(chains)))
+    (tmp_path / "run.py").write_text(textwrap.dedent(script).replace("CHAINS", str(chains)))
     proc = subprocess.Popen(
         [sys.executable, "run.py"],
         cwd=tmp_path,

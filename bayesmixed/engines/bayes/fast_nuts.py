@@ -1,0 +1,181 @@
+"""NUTS on the NumPy log density: nutpie's Rust sampler calling :mod:`.fast_posterior`.
+
+Why this path exists: a new user's first ``bayes: mixed`` waited a minute or more while
+PyTensor compiled the model's log density to C (an empty compile cache), and a warm fit
+still paid PyMC's per-leapfrog Python overhead.  For Gaussian models whose random effects
+and fixed effects integrate out, the density and its exact gradient are small dense
+linear algebra per component (:mod:`.fast_density`); the whole log posterior runs as one
+numba function compiled once for every model and cached on disk (:mod:`.fast_compiled`,
+~20 us an evaluation on jsp), and nutpie's sampler (Rust) calls it through a Python
+callback (~20 us of overhead).  Components wider than
+:data:`.fast_density.KERNEL_MAX_WIDTH` (big crossed designs) use the NumPy path, where
+BLAS beats compiled loops.
+
+Measured on the quick-start model (jsp, ``math5 math3 || school: math3, cov(uns)``,
+4 chains x 1,000 draws after 1,000 tuning steps): see ``benchmarks/first_posterior.py``
+and the README; before this path it was 101 s cold and 63-77 s warm.  The cold figure
+is now mostly numba's one-time compile; a C callback that nutpie calls without the GIL
+(chains on both cores, no Python per step) is the next step.
+
+Adaptation: nutpie's ``low_rank`` mass matrix, because these posteriors are small and
+strongly correlated (jsp's log SDs of intercept and slope at 0.96): on the quick start it
+takes 5.7 leapfrog steps a draw against 11.7 with nutpie's diagonal adaptation (0
+divergences either way), the reason the PyMC path adapts a full matrix too
+(:func:`.sample.init_method`).
+
+Seeds: the seed of the fit seeds nutpie and the jittered starts, so a seed gives the same
+draws every time (tested).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+
+import numpy as np
+import xarray as xr
+
+from ...errors import SpecificationError
+from .fast_compiled import CompiledPosterior, compiled, prefetch
+from .fast_posterior import FastPosterior, fast_covers
+from .interrupt import watch_interrupts
+
+POLL = 0.02  # seconds between looks at the running sampler
+JITTER = 0.5  # half-width of the uniform jitter around the ML start, working scale
+#: nutpie's sampler statistics under ArviZ's schema names (the ones PyMC writes)
+STATS = {
+    "diverging": "diverging",
+    "energy": "energy",
+    "energy_error": "energy_error",
+    "max_energy_error": "max_energy_error",
+    "step_size": "step_size",
+    "step_size_bar": "step_size_bar",
+    "n_steps": "n_steps",
+    "depth": "tree_depth",
+    "maxdepth_reached": "reached_max_treedepth",
+    "mean_tree_accept": "acceptance_rate",
+    "logp": "lp",
+}  # half-width of the uniform jitter around the ML start, on the working scale
+
+
+MIN_NUTPIE = (0, 16)  # from_pyfunc with start points, low-rank adaptation, wait(timeout)
+
+
+def available() -> bool:
+    """nutpie (an optional extra: ``pip install bayesmixed[nutpie]``), recent enough."""
+    if importlib.util.find_spec("nutpie") is None:
+        return False
+    try:
+        parts = importlib.metadata.version("nutpie").split(".")[:2]
+        return tuple(int(p) for p in parts) >= MIN_NUTPIE
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        return False
+
+
+def use_fast(built, sampler: str) -> bool:
+    """The NumPy density replaces PyMC's when the user did not ask for PyMC's sampler."""
+    return sampler in ("auto", "nutpie") and available() and fast_covers(built)
+
+
+def _wait(running):
+    """The trace, waiting in Python so that Ctrl-C reaches us (nutpie's own blocking wait
+    runs in Rust, where a SIGINT is not seen until sampling ends)."""
+    try:
+        while True:
+            try:  # raises TimeoutError while sampling goes on (so does is_finished)
+                return running.wait(timeout=POLL)
+            except TimeoutError:
+                continue
+    except BaseException:  # Ctrl-C above all: stop the worker threads before leaving
+        running.cancel()
+        raise
+
+
+def _names_and_shapes(post: FastPosterior) -> list[tuple[str, tuple[int, ...]]]:
+    built = post.obj.built
+    out = [("sigma", ())]
+    out += [(f"cov[{n}]", (b.k, b.k)) for n, b in zip(built.names, built.design.blocks)]
+    if not built.integrate_beta:
+        out.append(("beta", (len(built.design.fixed_names),)))
+    return out
+
+
+def run_fast_nuts(
+    built,
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int | None,
+    target_accept: float,
+    progressbar: bool,
+) -> tuple[dict[str, np.ndarray], xr.Dataset]:
+    """Sample ``built`` with nutpie; the traced variables (chain, draw, ...) and stats."""
+    if draws < 1 or tune < 0 or chains < 1:
+        raise SpecificationError("draws and chains must be positive and tune non-negative")
+    if not 0 < target_accept < 1:
+        raise SpecificationError(f"target_accept must lie in (0, 1), got {target_accept}")
+    prefetch()  # nutpie's import and the kernels' compile, beside the ML start fit
+    post = FastPosterior(built)
+    x_ml = post.obj.initial()
+    kernel = compiled() if post.dens.compiled is not None else None  # narrow components
+    density = post if kernel is None else CompiledPosterior(post, kernel)
+    import nutpie  # imported by prefetch's thread by now
+    from nutpie.compiled_pyfunc import from_pyfunc
+
+    shapes = _names_and_shapes(post)
+    rng = np.random.default_rng(seed)
+    nut_seed = int(rng.integers(2**31 - 1))
+
+    def make_logp():
+        def logp(x):
+            try:
+                value, grad = density.logp_grad(x)
+            except (np.linalg.LinAlgError, FloatingPointError, ValueError, OverflowError):
+                return -np.inf, np.zeros_like(x)
+            if not np.isfinite(value) or not np.all(np.isfinite(grad)):
+                return -np.inf, np.zeros_like(x)
+            return value, grad
+
+        return logp
+
+    def make_expand(*_):
+        def expand(x, **_kw):
+            values = post.obj.values(x)
+            return {n: np.asarray(values[n], float).reshape(s) for n, s in shapes}
+
+        return expand
+
+    def start(chain_seed):
+        jitter = np.random.default_rng([nut_seed, int(chain_seed)]).uniform(-1, 1, len(x_ml))
+        return x_ml + JITTER * jitter
+
+    model = from_pyfunc(
+        post.n,
+        make_logp,
+        make_expand,
+        [np.dtype("float64")] * len(shapes),
+        [s for _, s in shapes],
+        [n for n, _ in shapes],
+        make_initial_point_fn=start,
+    )
+    with watch_interrupts(draws, chains) as watch:
+        running = nutpie.sample(
+            model,
+            blocking=False,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            cores=min(chains, os.cpu_count() or 1),
+            seed=nut_seed,
+            progress_bar=progressbar,
+            adaptation="low_rank",
+            target_accept=target_accept,
+            save_warmup=False,
+        )
+        tree = watch.checked(_wait(running))
+    posterior = tree["posterior"]
+    raw = {n: posterior[n].values for n, _ in shapes}
+    stats = tree["sample_stats"].to_dataset()
+    return raw, stats[[k for k in STATS if k in stats]].rename(STATS)
