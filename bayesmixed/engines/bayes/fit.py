@@ -150,10 +150,11 @@ def estimate_bayes(
         REML estimate; defaults to ``design.spec.reml``.  NUTS always integrates them out
         when marginalizing (exact under normal or flat priors, and faster).
     sampler : ``"auto"`` (the default) samples integrated-out Gaussian models with nutpie
-        on the exact NumPy log density (:mod:`.fast_nuts`: no compile, seconds on a fresh
-        install) when nutpie is installed and the model is covered, and everything else
-        with PyMC's sampler; ``"pymc"``, ``"nutpie"`` or ``"numpyro"`` ask for one
-        (``"nutpie"`` still takes the NumPy density where it covers the model).
+        on our own log density (:mod:`.fast_nuts`: no per-model compile; the density is
+        compiled once by numba and cached) when nutpie is installed and the model is
+        covered, and everything else with PyMC's sampler; ``"pymc"``, ``"nutpie"`` or
+        ``"numpyro"`` ask for one (``"nutpie"`` still takes our density where it covers
+        the model).
     until_converged : NUTS only: while a printed parameter has R-hat above 1.01 or bulk
         ESS below 400, run ``chains`` more chains and pool them, at most three times
         (:mod:`.extend`); the workshop runner asks for this.
@@ -248,7 +249,7 @@ def _pymc_sampler(sampler: str) -> str:
 
 def _nuts_draws(built, seed: int | None, **options):
     """One NUTS run: the traced variables (chain, draw, ...) and the sampler statistics."""
-    if built.model is None:  # no PyMC graph: the NumPy density (see estimate_bayes)
+    if built.model is None:  # no PyMC graph: our own density (see estimate_bayes)
         options.pop("sampler")
         return run_fast_nuts(built, seed=seed, **options)
     tree = run_nuts(built.model, seed=seed, **options)
