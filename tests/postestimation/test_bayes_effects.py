@@ -6,10 +6,9 @@ The summaries are compared with the engine's ``b[<level>]`` draws read straight 
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
+from laplace_fits import laplace_fit
 
 import bayesmixed as bm
 from bayesmixed.postestimation.bayes_effects import expand_effects, group_labels
@@ -21,9 +20,7 @@ def jsp():
 
 
 def _fit(command, data):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return bm.mixed(command, data=data, method="laplace", draws=200, seed=5)
+    return laplace_fit(command, data, seed=5)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
+from laplace_fits import laplace_fit
 
 import bayesmixed as bm
 from bayesmixed.postestimation.bayes_margins import BayesMargins, lincom, margins
@@ -23,9 +24,7 @@ def jsp():
 
 
 def _fit(command, data):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # boundary-mode notes of a Laplace fit
-        return bm.mixed(command, data=data, method="laplace", draws=200, seed=11)
+    return laplace_fit(command, data, seed=11)
 
 
 @pytest.fixture(scope="module")

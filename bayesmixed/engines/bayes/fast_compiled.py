@@ -142,11 +142,15 @@ def coef_term(code, par, b):
     return 0.0, 0.0
 
 
-def block_lambda(x, off, kind, k, ns, sc, spar, scale_c, eta, lo, hi, lam, sds):
+def block_lambda(x, row, sc, spar, scale_c, par, lam, sds):
     """Fill lam (a square root of the block's covariance) and sds; return the log prior.
 
-    The log prior has no constants; it includes the transforms' log-Jacobians.
+    ``row``/``par``: the block's rows of :func:`logp_grad`'s ``blocks`` and ``bpar``; sc,
+    spar, scale_c start at its first scale.  The log prior has no constants; it includes
+    the transforms' log-Jacobians.
     """
+    kind, k, ns, off = row[0], row[1], row[2], row[3]
+    eta, lo, hi = par[0], par[1], par[2]
     logp = 0.0
     for i in range(ns):
         w = x[off + i]
@@ -182,8 +186,10 @@ def block_lambda(x, off, kind, k, ns, sc, spar, scale_c, eta, lo, hi, lam, sds):
     return logp
 
 
-def block_gradient(x, off, kind, k, ns, sc, spar, scale_c, eta, lo, hi, lam, sds, s, grad):
+def block_gradient(x, row, sc, spar, scale_c, par, lam, sds, s, grad):
     """d/dx of the block's prior and of the likelihood through S = dl/dSigma_b."""
+    kind, k, ns, off = row[0], row[1], row[2], row[3]
+    eta, lo, hi = par[0], par[1], par[2]
     for i in range(ns):
         g_sd = 0.0
         if kind == EXCH and k > 1:
@@ -275,16 +281,9 @@ def logp_grad(x, blocks, scales, spar, scale_c, bpar, entries, levels, ztz, zxy,
     logp, d_w0 = scale_term(scales[0], spar[0], w0)
     sigma = math.exp(scale_c[0] * w0)
     for b in range(n_blocks):
-        kind, k, ns, off, first = (
-            blocks[b, 0],
-            blocks[b, 1],
-            blocks[b, 2],
-            blocks[b, 3],
-            blocks[b, 4],
-        )
-        logp += block_lambda(x, off, kind, k, ns, scales[first:], spar[first:],
-                             scale_c[first:], bpar[b, 0], bpar[b, 1], bpar[b, 2],
-                             lams[b], sds[b])  # fmt: skip
+        first = blocks[b, 4]
+        logp += block_lambda(x, blocks[b], scales[first:], spar[first:], scale_c[first:],
+                             bpar[b], lams[b], sds[b])  # fmt: skip
     n_comp = ztz.shape[0]
     lam = np.zeros((n_comp, width, width))
     for e in range(entries.shape[0]):
@@ -327,16 +326,9 @@ def logp_grad(x, blocks, scales, spar, scale_c, bpar, entries, levels, ztz, zxy,
     d_s2 = 0.5 * (tr_gv - 2.0 * inner) / s2
     grad[0] = 2.0 * sigma * d_s2 * scale_c[0] * sigma + d_w0
     for b in range(n_blocks):
-        kind, k, ns, off, first = (
-            blocks[b, 0],
-            blocks[b, 1],
-            blocks[b, 2],
-            blocks[b, 3],
-            blocks[b, 4],
-        )
-        block_gradient(x, off, kind, k, ns, scales[first:], spar[first:], scale_c[first:],
-                       bpar[b, 0], bpar[b, 1], bpar[b, 2], lams[b], sds[b], s_blocks[b],
-                       grad)  # fmt: skip
+        first = blocks[b, 4]
+        block_gradient(x, blocks[b], scales[first:], spar[first:], scale_c[first:], bpar[b],
+                       lams[b], sds[b], s_blocks[b], grad)  # fmt: skip
     if sampled:
         start = x.shape[0] - p
         for j in range(p):

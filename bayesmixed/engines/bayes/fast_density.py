@@ -134,9 +134,10 @@ class IntegratedGaussian:
         prior_prec,
         integrate: bool,
         use_kernels: bool = True,
+        lay: Layout | None = None,
     ):
         self.ks, self.n, self.p = list(ks), st.n, st.p
-        self.lay = lay = layout(st, self.ks, list(sizes))
+        self.lay = lay = layout(st, self.ks, list(sizes)) if lay is None else lay
         c, w = lay.n_comp, lay.width
         self.ztz = np.zeros((c, w, w))
         self.zxy = np.zeros((c, w, st.p + 1))  # Z'[X y] per component

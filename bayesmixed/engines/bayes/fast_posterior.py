@@ -48,9 +48,16 @@ def fast_covers(built) -> bool:
     """Whether :class:`FastPosterior` samples ``built`` exactly and cheaply."""
     if not covers(built) or built.design.weights is not None:
         return False
-    ks = [b.k for b in built.design.blocks]
-    sizes = [b.n_groups for b in built.design.blocks]
-    return fast_cost(layout(built.stats, ks, sizes)) <= MAX_COST
+    return fast_cost(built_layout(built)) <= MAX_COST
+
+
+def built_layout(built):
+    """The design's component layout, found once per built model (kept on ``built``)."""
+    cache = built.__dict__.setdefault("_fast", {})
+    if "layout" not in cache:
+        blocks = built.design.blocks
+        cache["layout"] = layout(built.stats, [b.k for b in blocks], [b.n_groups for b in blocks])
+    return cache["layout"]
 
 
 def _scale_grad(scale, w: float, d_sd: float) -> float:
@@ -103,6 +110,7 @@ class FastPosterior:
             built.prior_mean,
             built.prior_prec,
             bool(built.integrate_beta),
+            lay=built_layout(built),
         )
         self.n = self.obj.n
         edges = [0, *self.obj.splits, self.n]
