@@ -64,7 +64,7 @@ def _estimate(
     # integrate out in closed form (Gaussian, identity link) go to the exact engine
     closed_form = get_family(spec.family, spec.link).closed_form
     est = spec.estimation
-    if (est.bayes or method in ("nuts", "laplace")) and (est.robust or est.weight is not None):
+    if (est.bayes or method in ("nuts", "laplace")) and (est.robust or est.weighted):
         raise NotSupportedError(
             "the Bayesian engine does not take vce() or weights; fit by ML (without bayes:)"
         )
@@ -83,6 +83,8 @@ def _estimate(
         return fit_lmm(design, reml=spec.reml)
     if spec.residual.type != "independent" or spec.residual.by:
         raise NotSupportedError(f"{spec.command} does not take residuals(): only mixed does")
+    if est.level_fweighted:
+        raise NotSupportedError(f"{spec.command} does not take fweight() yet: only mixed does")
     from .engines.glmm import glm_extras
     from .fitting import fit_glmm
 

@@ -123,6 +123,12 @@ def _check_simulable(result: object) -> None:
             f"simulation needs a linear mixed model fitted by ML/REML (got "
             f"{type(result).__name__}); GLMMs and Bayesian fits are not supported yet"
         )
+    if result.design.weights is not None:
+        raise NotSupportedError(
+            "simulation from a weighted fit is not supported: a weighted row or group stands "
+            "for several observations, each of which would need its own draw; simulate "
+            "from the fit of the expanded data instead"
+        )
     if result.design.residual is not None or result.residual_params is not None:
         raise NotSupportedError(
             "simulation from models with a residuals() structure is not supported yet; "

@@ -95,7 +95,8 @@ def test_workshop_command(tmp_path, capsys):
     for name in figures:
         assert f'src="figures/{name}"' in page
     assert f"{len(BAYES_LINES) - missing} Bayesian fits" in page
-    assert "workshop.do:91:" in err and "done in" in err  # progress was shown
+    assert "Posterior predictive summary" in page and "max : @max({_ysim})" in page
+    assert "workshop.do:93:" in err and "done in" in err  # progress was shown
 
 
 @pytest.mark.parametrize(

@@ -76,5 +76,5 @@ def build_design(spec: ModelSpec, data: pd.DataFrame) -> Design:
     if spec.estimation.cluster is not None:
         design.cluster = group_codes(frame, (spec.estimation.cluster,))[0]
     if weights is not None and weights.frequency:
-        design.group_info = expanded_group_info(spec, frame, design.group_info, weights.obs)
+        design.group_info = expanded_group_info(spec, frame, design.group_info, weights)
     return design

@@ -206,7 +206,23 @@ def parameter_draws(result) -> dict[str, np.ndarray]:
         out.update(_block_draws(post[f"cov[{name}]"].values, stub, block))
     if "sigma" in post and "sigma_e" not in post and "residual" not in post:
         out[f"{{e.{dep}:sigma2}}"] = post["sigma"].values ** 2
+    out.update(_ancillary_draws(design, post))
     return out
+
+
+def _ancillary_draws(design: Design, post) -> dict[str, np.ndarray]:
+    """A GLMM's extra parameters as Stata's ``bayes: me*`` names them: ``{cut1}``...,
+    ``{lnalpha}``, on the scale Stata prints (cutpoints natural, dispersions logged)."""
+    family = get_family(design.spec.family, design.spec.link)
+    anc = None if family.closed_form else family.bound(design.y).ancillary
+    if anc is None or anc.bayes_name not in post:
+        return {}
+    family = family.bound(design.y)
+    values = post[anc.bayes_name].values
+    natural = values.reshape(values.shape[:2] + (len(anc.labels),))
+    columns = [natural[..., j] for j in range(len(anc.labels))]
+    shown = columns if anc.shown == "natural" else family.anc_working(columns)
+    return {f"{{{label}}}": np.asarray(v, float) for label, v in zip(anc.labels, shown)}
 
 
 def _block_draws(cov: np.ndarray, stub: str, block) -> dict[str, np.ndarray]:

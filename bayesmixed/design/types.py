@@ -105,10 +105,11 @@ class Design:
 
     @property
     def nobs(self) -> int:
-        """Stata's "Number of obs": the rows, or the sum of the frequency weights."""
+        """Stata's "Number of obs": the rows, or the rows of the data expanded by the
+        frequency weights (``[fw=]`` times the ``fweight()`` of the row's groups)."""
         w = self.weights
         if w is not None and w.kind == "fweight":
-            return int(round(float(w.obs.sum())))
+            return int(round(float(w.total.sum())))
         return self.n
 
     @property

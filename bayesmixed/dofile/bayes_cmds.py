@@ -8,6 +8,9 @@ Stata's parameter names in braces or expressions in parentheses.
 ``bayestest model names [, prior(numlist)]`` compares stored ``bayes:`` fits by their
 marginal likelihoods (:func:`bayesmixed.postestimation.bayestest.model`).
 ``bayesgraph kind items`` draws :mod:`bayesmixed.plot.bayes_graphs` into the report.
+``bayespredict items, saving(name)`` keeps posterior predictive replicates in the
+session and ``bayesstats ppvalues items [using name]`` gives their p-values
+(:mod:`bayesmixed.postestimation.bayes_ppvalues`; without ``using``, drawn on the spot).
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from .bayes_post_cmds import posterior_options
 from .errors import CommandError
 from .session import Session
 
-_SUBCOMMANDS = {"summary": 4, "ess": 3, "grubin": 6, "ic": 2}  # shortest abbreviations
+# each subcommand's shortest abbreviation
+_SUBCOMMANDS = {"summary": 4, "ess": 3, "grubin": 6, "ic": 2, "ppvalues": 3}
 
 
 def _bayes_estimate(session: Session, what: str, name: str = "."):
@@ -41,13 +45,15 @@ def cmd_bayesstats(session: Session, text: str, line: int) -> str:
 
     parts = text.split(None, 2)
     if len(parts) < 2:
-        raise CommandError("bayesstats: say which statistic (summary, ess, grubin, ic)")
+        raise CommandError("bayesstats: say which statistic (summary, ess, grubin, ic, ppvalues)")
     sub = _subcommand(parts[1].rstrip(","), _SUBCOMMANDS, "bayesstats")
     rest = parts[2] if len(parts) > 2 else ""
     if sub == "ic":
         names = rest.replace(",", " ").split() or ["."]
         results = [_bayes_estimate(session, "bayesstats ic", n).result for n in names]
         return str(bayesstats.ic(results, ["active" if n == "." else n for n in names]))
+    if sub == "ppvalues":
+        return _ppvalues(session, rest)
     body, _, options = _split_options(rest)
     result = _bayes_estimate(session, f"bayesstats {sub}").result
     spec = body.strip() or None
@@ -57,6 +63,72 @@ def cmd_bayesstats(session: Session, text: str, line: int) -> str:
     if options.strip():
         raise CommandError(f"bayesstats {sub}: option(s) not allowed: {options.strip()}")
     return str(getattr(bayesstats, sub)(result, spec))
+
+
+_USING = re.compile(r"^(.*?)\s+using\s+(\S+)\s*$", re.S)
+_RSEED = re.compile(r"^\s*rseed\(\s*(\d+)\s*\)\s*$")
+
+
+def _ppvalues(session: Session, text: str) -> str:
+    """``bayesstats ppvalues items [using name] [, rseed(#)]``."""
+    from ..postestimation.bayes_ppvalues import ppvalues
+
+    body, _, options = _split_options(text)
+    result = _bayes_estimate(session, "bayesstats ppvalues").result
+    seed = _seed(session, options, "bayesstats ppvalues")
+    match = _USING.match(" " + body.strip())
+    if match is None:
+        return str(ppvalues(result, body, seed=seed))
+    name = match.group(2)
+    if name not in session.predictions:
+        known = ", ".join(session.predictions) or "none"
+        raise CommandError(
+            f"bayesstats ppvalues: no predictions saved as '{name}' (saved: {known}); "
+            f"run bayespredict ..., saving({name}) first, or omit 'using' to draw them here"
+        )
+    return str(ppvalues(result, match.group(1), using=session.predictions[name]))
+
+
+def _seed(session: Session, options: str, what: str) -> int:
+    if not options.strip():
+        return session.seed or 0
+    match = _RSEED.match(options)
+    if match is None:
+        raise CommandError(f"{what}: option(s) not allowed: {options.strip()} (rseed(#))")
+    return int(match.group(1))
+
+
+_SAVING = re.compile(r"saving\(\s*([A-Za-z_][\w.]*)\s*(?:,\s*replace\s*)?\)")
+
+
+def cmd_bayespredict(session: Session, text: str, line: int) -> str:
+    """``bayespredict {_ysim} (label:@func({_ysim})) ..., saving(name[, replace]) [rseed(#)]``.
+
+    The replicates stay in the session under ``name`` (no file is written), for
+    ``bayesstats ppvalues ... using name``.
+    """
+    from ..postestimation.bayes_ppvalues import predictions
+
+    rest = text.split(None, 1)[1] if len(text.split(None, 1)) > 1 else ""
+    body, _, options = _split_options(rest)
+    saving = _SAVING.search(options)
+    if saving is None:
+        raise CommandError(
+            "bayespredict: give saving(name); for posterior means of predictions use "
+            "predict after bayes:"
+        )
+    name = saving.group(1).removesuffix(".dta")
+    if name in session.predictions and "replace" not in saving.group(0):
+        raise CommandError(f"bayespredict: predictions '{name}' already saved; add replace")
+    seed = _seed(session, _SAVING.sub("", options).replace(",", " "), "bayespredict")
+    result = _bayes_estimate(session, "bayespredict").result
+    pred = predictions(result, body, seed=seed)
+    session.predictions[name] = pred
+    n_chain, n_draw, n_obs = pred.ysim.shape
+    return (
+        f"(predictions of {n_obs:,} observations from {n_chain * n_draw:,} posterior draws "
+        f"kept in this session as '{name}'; no file is written)\n"
+    )
 
 
 def _split_options(text: str) -> tuple[str, str, str]:

@@ -82,6 +82,7 @@ TABLE: list[tuple[str, int, Handler]] = [
     ("bayesstats", 10, bayes_cmds.cmd_bayesstats),
     ("bayestest", 9, bayes_cmds.cmd_bayestest),
     ("bayesgraph", 7, bayes_cmds.cmd_bayesgraph),
+    ("bayespredict", 12, bayes_cmds.cmd_bayespredict),
     ("predict", 7, model_cmds.cmd_predict),
     ("margins", 7, margins_cmds.cmd_margins),
     ("marginsplot", 11, margins_cmds.cmd_marginsplot),

@@ -3,8 +3,9 @@
 Each runs on the active estimates and the data in memory, as Stata's do:
 the estimation-sample rows of the current dataset are the ones the model was
 fitted on (the dataset must be the one the estimates came from, as for
-``predict``).  ``marginsplot`` draws the last ``margins`` into the report, like
-a ``graph`` command.
+``predict``).  ``margins ... if ... in ...`` averages over the estimation-sample
+rows the qualifiers keep, read on the data in memory.  ``marginsplot`` draws the
+last ``margins`` into the report, like a ``graph`` command.
 """
 
 from __future__ import annotations
@@ -49,8 +50,11 @@ def _target(session: Session, text: str, what: str, bayes: bool = False):
         raise CommandError(f"{what}: the active estimates were fitted on another dataset")
     body = after_command(text)
     head = body.partition(",")[0]
-    if re.search(r"(?:^|\s)(?:if|in)\s", f" {head} "):
-        raise NotSupportedError(f"{what}: if and in are not supported yet (use over())")
+    if what != "margins" and re.search(r"(?:^|\s)(?:if|in)\s", f" {head} "):
+        raise NotSupportedError(
+            f"{what}: if and in are not supported yet (margins ... if ... averages over "
+            "a subsample)"
+        )
     return est.result, frame, body
 
 

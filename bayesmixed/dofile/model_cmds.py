@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -262,7 +263,10 @@ def cmd_estat(session: Session, text: str, line: int) -> str:
 
         if not isinstance(est.result, MixedResult):
             raise NotSupportedError("estat df is available after mixed (linear) fits only")
-        return estat_df_command(est.result, text)
+        shown, posted = estat_df_command(est.result, text)
+        if posted is not None:  # estat df, post: e() now carries the method's dfs
+            session.current = replace(est, result=posted)
+        return shown
     if sub == "sd":  # random-effect SDs and correlations with delta-method SEs
         from ..postestimation.estat_sd import format_estat_sd
 
@@ -304,18 +308,25 @@ def cmd_test(session: Session, text: str, line: int) -> str:
     from ..postestimation.wald import test
 
     result, body, options = _wald_target(session, text)
-    if options:
-        raise NotSupportedError(f"test: options not supported yet ({', '.join(options)})")
-    return str(test(result, body))
+    return str(test(result, body, _small_option("test", options)))
 
 
 def cmd_testparm(session: Session, text: str, line: int) -> str:
     from ..postestimation.wald import testparm
 
     result, body, options = _wald_target(session, text)
-    if options:
-        raise NotSupportedError(f"testparm: options not supported yet ({', '.join(options)})")
-    return str(testparm(result, body))
+    return str(testparm(result, body, _small_option("testparm", options)))
+
+
+def _small_option(what: str, options: list[str]) -> bool | None:
+    """``small`` (F with the fit's dfmethod() ddf) is the one option; ``None`` when absent.
+
+    After ``mixed ..., dfmethod()`` (or ``estat df, post``) the F test is the default.
+    """
+    other = [o for o in options if o != "small"]
+    if other:
+        raise NotSupportedError(f"{what}: options not supported yet ({', '.join(other)})")
+    return True if options else None
 
 
 def cmd_lincom(session: Session, text: str, line: int) -> str:

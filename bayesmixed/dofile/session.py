@@ -82,6 +82,7 @@ class Session:
     panel: tuple[str, str | None] | None = None  # ``xtset panelvar [timevar]``
     results: dict[str, float] = field(default_factory=dict)  # ``r()`` of the last command
     margins: object = None  # the last ``margins`` result, which ``marginsplot`` draws
+    predictions: dict = field(default_factory=dict)  # ``bayespredict ..., saving(name)``
 
     def require_data(self) -> pd.DataFrame:
         if self.data is None:

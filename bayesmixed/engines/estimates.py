@@ -108,6 +108,10 @@ class GLMMEstimates:
     vce, n_clusters, cluster_var : as for :class:`LMMEstimates`.
     ancillary : the family's ancillary parameters (see
         :mod:`bayesmixed.spec.families`), empty for families without any.
+    vcov_joint : covariance of (beta, working) together -- beta first, then
+        ``working`` in its order -- for predictions that depend on beta and the
+        ancillary parameters (``margins`` after ``meologit``); ``None`` when
+        not computed (results saved before it existed).
     """
 
     design: Design
@@ -131,3 +135,4 @@ class GLMMEstimates:
     vce: str = "oim"
     n_clusters: int | None = None
     cluster_var: str | None = None
+    vcov_joint: np.ndarray | None = None

@@ -40,7 +40,8 @@ def spec_to_stata(spec: ModelSpec) -> str:
     level_weights = dict(spec.estimation.level_weights)
     for i, eq in enumerate(spec.random):
         last = i == len(spec.random) - 1
-        own = [f"pweight({level_weights.pop(eq.level)})"] if eq.level in level_weights else []
+        kind = spec.estimation.level_weight_kind
+        own = [f"{kind}({level_weights.pop(eq.level)})"] if eq.level in level_weights else []
         words.append(_equation(eq, previous, own + (glob if last else [])))
         previous = eq.path
     return " ".join(words)

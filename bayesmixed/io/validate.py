@@ -87,6 +87,8 @@ def check_shapes(result: object) -> None:
     w = _vector(result.working, "working")
     if result.working_vcov is not None:
         _array(result.working_vcov, (w, w), "working_vcov")
+    if getattr(result, "vcov_joint", None) is not None:  # GLMM: (beta, working) together
+        _array(result.vcov_joint, (p + w, p + w), "vcov_joint")
     _check_opt(result.opt)
     if kind is ResultKind.MIXED:
         check_series(result.residual_params, "residual parameters")

@@ -17,6 +17,13 @@ so the diagonal blocks of (L L')^-1 are exact without a q x q inverse:
 Designs factored one independent component at a time (nested factors,
 :mod:`..engines.ml.components`) compute both per component, from their own factor.
 
+With ``fweight()`` on levels, the factor is that of the expanded data's symmetric
+PLS problem in v = sqrt(C) u (C: copies of each effect's group,
+:mod:`..engines.ml.crossprod`).  A copy's mode is then Lambda v / sqrt(c_g), and
+its conditional covariance is the g block of L_e^-T L_e^-1 with L_e = S L S^-1,
+S = sqrt(C) (the expanded factor restricted to one copy and its ancestors): that
+is (L^-T C L^-1)_gg / c_g, so the rows of W and of L_rr^-1 are weighted by c.
+
 GLMMs: the modes come with the fit; the conditional covariance is
 Lambda H^-1 Lambda' with H = Lambda'Z'WZ Lambda + I at the mode (Fisher
 weights), lme4's ``condVar`` for ``glmer``: per group for one block, from a
@@ -87,16 +94,27 @@ def lmm_blups(result) -> BLUPs:
         return BLUPs(to_design_order(values, order), to_design_order(covs, order))
     l_r1 = fac.w_r1 if fac.w_r1 is not None else dev._rest_first(fac.lam[1:], fac.t1)
     u1, u_r = _spherical_modes(fac, fac.to_internal(np.asarray(result.beta)), l_r1)
-    values = [u1 @ fac.lam[0].T]
-    covs = [sigma2 * _first_block_cov(fac, l_r1)]
+    c1, c_r = _copies(dev.cp, fac)
+    values = [u1 @ fac.lam[0].T / np.sqrt(c1)[:, None]]
+    covs = [sigma2 * _first_block_cov(fac, l_r1, c1, c_r)]
     l_rr = fac.l_rest[: fac.q_r, : fac.q_r]
     m_inv = solve_triangular(l_rr, np.eye(fac.q_r), lower=True) if fac.q_r else None
     for lam, (off, k, g) in zip(fac.lam[1:], _rest_layout(dev.cp)):
-        values.append(u_r[off : off + k * g].reshape(g, k) @ lam.T)
+        c_g = c_r[off : off + k * g : k]
+        values.append(u_r[off : off + k * g].reshape(g, k) @ lam.T / np.sqrt(c_g)[:, None])
         cols = m_inv[:, off : off + k * g].reshape(fac.q_r, g, k)
-        v_u = np.einsum("rga,rgb->gab", cols, cols)
+        v_u = np.einsum("rga,r,rgb->gab", cols, c_r, cols) / c_g[:, None, None]
         covs.append(sigma2 * np.einsum("ab,gbc,dc->gad", lam, v_u, lam))
     return BLUPs(to_design_order(values, order), to_design_order(covs, order))
+
+
+def _copies(cp, fac) -> tuple[np.ndarray, np.ndarray]:
+    """Copies of the first block's groups (g,) and of every rest effect (q_r,); ones
+    without ``fweight()``."""
+    g, k, _ = fac.l1.shape
+    if cp.copies is None:
+        return np.ones(g), np.ones(fac.q_r)
+    return cp.copies[: g * k : k], cp.copies[g * k :]
 
 
 def _whitened(result):
@@ -151,8 +169,9 @@ def _spherical_modes(fac, beta: np.ndarray, l_r1) -> tuple[np.ndarray, np.ndarra
     return u1, u_r
 
 
-def _first_block_cov(fac, l_r1) -> np.ndarray:
-    """(groups, k, k) blocks T_g (I + W_g'W_g) T_g' of the first block (relative scale)."""
+def _first_block_cov(fac, l_r1, c1: np.ndarray, c_r: np.ndarray) -> np.ndarray:
+    """(groups, k, k) blocks T_g (I + W_g' C_r W_g / c_g) T_g' of the first block
+    (relative scale; the copies C are ones without ``fweight()``)."""
     g, k, _ = fac.t1.shape
     inner = np.broadcast_to(np.eye(k), (g, k, k)).copy()
     q_r = fac.q_r
@@ -164,7 +183,8 @@ def _first_block_cov(fac, l_r1) -> np.ndarray:
             block = l_r1[:, start * k : stop * k]
             block = block.toarray() if sp.issparse(block) else np.asarray(block)
             w = solve_triangular(l_rr, block, lower=True).reshape(q_r, stop - start, k)
-            inner[start:stop] += np.einsum("rga,rgb->gab", w, w)
+            extra = np.einsum("rga,r,rgb->gab", w, c_r, w)
+            inner[start:stop] += extra / c1[start:stop, None, None]
     return np.einsum("gab,gbc,gdc->gad", fac.t1, inner, fac.t1)
 
 

@@ -77,11 +77,14 @@ class SmallSample:
             index=pd.Index(self.names, name="parameter"),
         )
 
-    def test(self, lmat: np.ndarray) -> FTest:
-        """F test of ``lmat @ beta = 0`` (rows: hypotheses) with this method's ddf."""
+    def test(self, lmat: np.ndarray, rhs: np.ndarray | None = None) -> FTest:
+        """F test of ``lmat @ beta = rhs`` (rows: hypotheses; rhs 0 by default) with this
+        method's ddf, which depends on ``lmat`` only."""
         lmat = np.atleast_2d(np.asarray(lmat, float))
         q = int(np.linalg.matrix_rank(lmat))
         lb = lmat @ self.beta
+        if rhs is not None:
+            lb = lb - np.asarray(rhs, float)
         wald = float(lb @ np.linalg.solve(lmat @ self.vcov @ lmat.T, lb))
         scale = 1.0
         if self.method.name == "kroger":
@@ -166,25 +169,70 @@ def t_rows(result) -> list:
     ]
 
 
-def estat_df_command(result, text: str) -> str:
-    """``estat df [, method(m1 m2 ...) eim oim]`` as a do-file writes it: the printed table.
+def post_df(result, method: str | DFMethod | None):
+    """Stata's ``estat df, post``: a copy of ``result`` whose inference uses ``method``.
 
-    ``oim``/``eim`` apply to Satterthwaite; ``post`` (re-posting e()) has no
-    equivalent here and is refused.
+    The copy prints t statistics with the method's dfs, and ``test`` and
+    ``testparm`` on it report F tests with the method's ddf, as after
+    ``mixed ..., dfmethod()``; ``result`` itself is left as it was.
+    """
+    import copy
+
+    if method is None:
+        raise SpecificationError(
+            "estat df, post: the model was fit without dfmethod(); name the method "
+            "(estat df, method(kroger) post)"
+        )
+    parsed = DFMethod.parse(method)
+    check_method(result, parsed)
+    posted = copy.copy(result)
+    posted.dfmethod = str(parsed)
+    return posted
+
+
+def estat_df_command(result, text: str) -> tuple[str, object | None]:
+    """``estat df [, method(m1 m2 ...) post[(m)] eim oim]`` as a do-file writes it.
+
+    Returns the printed table and, with ``post``, the posted result (see
+    :func:`post_df`; ``post(m)`` names the method when ``method()`` lists several,
+    plain ``post`` takes the one method given or the fit's own).
     """
     import re
 
-    from ..errors import NotSupportedError
     from ..results.render_df import estat_df_text
 
     _, _, opts = text.partition(",")
     found = re.search(r"\bmeth(?:o|od)?\(([^)]*)\)", opts)
-    rest = re.sub(r"\bmeth(?:o|od)?\([^)]*\)", " ", opts).split()
+    posting = re.search(r"\bpost(?:\(([^)]*)\))?(?![\w(])", opts)
+    rest = re.sub(r"\bmeth(?:o|od)?\([^)]*\)|\bpost(?:\([^)]*\))?", " ", opts).split()
     unknown = [w for w in rest if w not in ("oim", "eim")]
     if unknown:
-        what = "post" if any(w.startswith("post") for w in unknown) else " ".join(unknown)
-        raise NotSupportedError(f"estat df: option {what} is not supported")
+        raise SpecificationError(
+            f"estat df: option {' '.join(unknown)} not allowed (method(), post, eim, oim)"
+        )
     methods = found.group(1).split() if found else None
     if methods is not None and "oim" in rest:
         methods = [f"{m}, oim" if m.startswith("sat") else m for m in methods]
-    return estat_df_text(estat_df(result, methods), result.design.spec.response)
+    shown = estat_df_text(estat_df(result, methods), result.design.spec.response)
+    if posting is None:
+        return shown, None
+    return shown, post_df(result, _posted_method(result, methods, posting.group(1), "oim" in rest))
+
+
+def _posted_method(result, methods: list[str] | None, named: str | None, oim: bool) -> str:
+    """Which method ``post`` posts: ``post(m)``, the only ``method()``, or the fit's own."""
+    if named and named.strip():
+        chosen = named.strip()
+        if oim and chosen.startswith("sat"):
+            chosen = f"{chosen}, oim"
+        listed = [DFMethod.parse(m) for m in methods or []]
+        if methods is not None and DFMethod.parse(chosen) not in listed:
+            raise SpecificationError(f"estat df: post({named}) must be one of the method() methods")
+        return chosen
+    if methods is None:
+        return result.dfmethod
+    if len(methods) > 1:
+        raise SpecificationError(
+            "estat df: with several methods in method(), say which to post: post(method)"
+        )
+    return methods[0]

@@ -19,7 +19,10 @@ weights (``[fw=]``, ``[pw=]``) weight the averages, as Stata's default.
 
 Stata's ``margins`` reads the data in memory; a Python result does not keep
 its data, so ``data`` (the frame the model was fitted on) is required and its
-estimation-sample rows (``result.design.rows``) are used.
+estimation-sample rows (``result.design.rows``) are used.  ``if`` and ``in``
+(``margins dose if female == 1``) keep a subsample of those rows: averages,
+``over()`` groups and the ``atmeans`` and ``at((mean) x)`` statistics are over
+it, as Stata's; the factor levels stay those of the model.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from .margins_design import (
     model_variables,
     over_groups,
     statistic,
+    subsample,
 )
 from .margins_predict import Prediction, choose_prediction, evaluate
 from .margins_spec import AtItem, MarginsError, MarginsRequest, parse_margins
@@ -109,7 +113,7 @@ def margins(result, data: pd.DataFrame | None, spec: str | MarginsRequest = "") 
     req = spec if isinstance(spec, MarginsRequest) else parse_margins(spec)
     pred = choose_prediction(result, req.predict)
     frame = estimation_frame(result, data)
-    ctx = _Context(result, pred, frame, req)
+    ctx = _Context(result, pred, frame, data, req)
     rows, values, jac = ctx.compute()
     return _assemble(result, req, pred, ctx, rows, values, jac)
 
@@ -118,13 +122,26 @@ def margins(result, data: pd.DataFrame | None, spec: str | MarginsRequest = "") 
 class _Context:
     """The estimation sample, its factors and weights, and a cache of predictions."""
 
-    def __init__(self, result, pred: Prediction, frame: pd.DataFrame, req: MarginsRequest):
-        self.result, self.pred, self.frame, self.req = result, pred, frame, req
+    def __init__(
+        self,
+        result,
+        pred: Prediction,
+        frame: pd.DataFrame,
+        data: pd.DataFrame,
+        req: MarginsRequest,
+    ):
+        self.result, self.pred, self.req = result, pred, req
         design = result.design
-        w = design.weights.obs if design.weights is not None else np.ones(len(frame))
-        self.weights = np.asarray(w, float)
-        self.factors = model_factors(result, frame)
-        self.over_codes, self.over_labels = over_groups(frame, req.over)
+        w = np.ones(len(frame))
+        if design.weights is not None:  # fweights: rows of the expanded data, fweight() too
+            w = design.weights.total if design.weights.frequency else design.weights.obs
+        self.factors = model_factors(result, frame)  # levels of the whole sample
+        keep = np.ones(len(frame), bool)
+        if req.if_ is not None or req.in_ is not None:
+            keep = subsample(result, data, req.if_, req.in_)
+        self.keep, self.frame, self.weights = keep, frame.loc[keep], np.asarray(w, float)[keep]
+        self.nobs = result.nobs if keep.all() else _count(design, self.weights)
+        self.over_codes, self.over_labels = over_groups(self.frame, req.over)
         self.cache: dict = {}
 
     # one prediction per (settings, shifts, group) -- values and Jacobian averaged
@@ -261,6 +278,12 @@ class _Context:
         return out
 
 
+def _count(design, weights: np.ndarray) -> int:
+    """Stata's "Number of obs" of a subsample: rows, or the sum of frequency weights."""
+    fweights = design.weights is not None and design.weights.kind == "fweight"
+    return int(round(weights.sum())) if fweights else len(weights)
+
+
 def _split_effect(effect: str) -> tuple[str, str | None]:
     level, dot, var = effect.partition(".")
     return (var, level) if dot else (effect, None)
@@ -283,7 +306,9 @@ def _label(at_index: int | None, over: tuple, cell: tuple) -> str:
 # -- the table -------------------------------------------------------------------------------
 def _assemble(result, req, pred, ctx, rows, values, jac) -> Margins:
     J = np.array(jac).reshape(len(rows), -1)
-    V = J @ np.asarray(result.vcov_beta, float) @ J.T
+    # a prediction that depends on the cutpoints has a column per (beta, working) parameter
+    cov = result.vcov_beta if J.shape[1] == result.design.p else result.vcov_joint
+    V = J @ np.asarray(cov, float) @ J.T
     table = inference_table(np.array(values), np.sqrt(np.clip(np.diag(V), 0, None)), req.level)
     table.index = pd.Index([f"{r.section}:{r.label}" for r in rows], name="margin")
     title = _title(req)
@@ -294,7 +319,7 @@ def _assemble(result, req, pred, ctx, rows, values, jac) -> Margins:
         notes.append("Note: dy/dx for factor levels is the discrete change from the base level.")
     at_vars = tuple(dict.fromkeys(i.var for spec in req.at for i in spec if i.stat is None))
     return Margins(
-        table, rows, J, V, title, pred.label, legend, req.dydx, result.nobs, req.level, notes,
+        table, rows, J, V, title, pred.label, legend, req.dydx, ctx.nobs, req.level, notes,
         at_vars, req.marginlist, req.over, VCE_LABELS.get(result.vce, result.vce),
     )  # fmt: skip
 
@@ -347,7 +372,7 @@ def _mean_lines(ctx: _Context) -> list[str]:
             continue
         if var in ctx.factors:
             f = ctx.factors[var]
-            codes = np.asarray(f.codes)
+            codes = np.asarray(f.codes)[ctx.keep]
             for k, lab in enumerate(f.labels):
                 share = float(np.average(codes == k, weights=ctx.weights))
                 lines.append(f"{lab}.{var} = {fmt_g(share).strip()} (mean)")

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..design.factors import level_key, make_factor
-from ..design.sample import is_formula
+from ..design.sample import if_mask, in_mask, is_formula
 from ..results.base import ResultKind
 from ..spec.model import Component
 from .margins_spec import MarginsError
@@ -39,6 +39,22 @@ def estimation_frame(result, data: pd.DataFrame | None) -> pd.DataFrame:
             "the model was fitted on"
         )
     return data.loc[rows]
+
+
+def subsample(result, data: pd.DataFrame, if_, in_) -> np.ndarray:
+    """Which estimation-sample rows an ``if``/``in`` keeps (a mask in ``design.rows`` order).
+
+    Both are read on the whole data in memory, as Stata evaluates them (``in``
+    counts the data's rows, ``_n`` too), then restricted to the estimation sample:
+    ``margins if female == 1`` averages over the estimation rows with female == 1.
+    """
+    keep = in_mask(in_, len(data)) & if_mask(if_, data)
+    mask = pd.Series(keep, index=data.index).loc[result.design.rows].to_numpy(bool)
+    if not mask.any():
+        where = f"in {in_[0]}/{in_[1]}" if in_ else ""
+        what = " ".join(w for w in (f"if {if_}" if if_ else "", where) if w)
+        raise MarginsError(f"margins {what}: no observations of the estimation sample qualify")
+    return mask
 
 
 def statistic(series: pd.Series, stat: str, w: np.ndarray) -> float:

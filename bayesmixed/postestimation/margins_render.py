@@ -105,38 +105,97 @@ def _placement(row) -> tuple[str, str, str | None]:
     return effect, row.label, dims
 
 
-def _narrow_row(label: str, est, se, lower, upper) -> str:
-    return f"{label[-12:]:>12} |{_num(est, 11)}{_num(se, 11)}{_num(lower, 14)}{_num(upper, 12)}"
+def _stub(c) -> int:
+    """Width of the row-label column: 12, or wider for long interaction labels (as Stata)."""
+    names = list(c.labels) + [t.term for t in c.tests] + list(c.sections)
+    return max([12] + [len(n) + 1 for n in names])
+
+
+def _narrow_row(label: str, est, se, lower, upper, stub: int = 12) -> str:
+    return f"{label:>{stub}} |{_num(est, 11)}{_num(se, 11)}{_num(lower, 14)}{_num(upper, 12)}"
+
+
+def _wide_row(label: str, est, se, z, p, lower, upper, stub: int = 12) -> str:
+    return (
+        f"{label:>{stub}} |{_num(est, 11)}{_num(se, 11)}{_zp(z, p)}"
+        f"{_num(lower, 13)}{_num(upper, 12)}"
+    )
 
 
 def comparison_table(c, above: str = "") -> list[str]:
-    """The contrasts' table: estimate, SE (z, p with ``effects``) and the interval."""
-    width = WIDTH if c.effects else 62
+    """The contrasts' table: estimate, SE (z, p with ``effects``) and the interval.
+
+    One heading per term (``dose``, ``dose#female``), its contrasts under it.
+    """
+    stub = _stub(c)
+    width = (WIDTH if c.effects else 62) + stub - 12
     lines = ["-" * width]
     if above:
         pad = 47 if c.effects else 31
-        lines.append(f"{'':>12} |{above:>{pad}}".rstrip())
-    if c.effects:
-        lines.append(f"{'':>12} |   Contrast   std. err.      z    P>|z|{ci_header(c.level):>25}")
-    else:
-        lines.append(f"{'':>12} |   Contrast   std. err.{ci_header(c.level):>25}")
-    lines += ["-" * 13 + "+" + "-" * (width - 14), f"{c.term[-12:]:>12} |"]
-    for label, vals in zip(c.labels, c.table.itertuples(index=False)):
-        est, se, z, p, lo, hi = vals
+        lines.append(f"{'':>{stub}} |{above:>{pad}}".rstrip())
+    stat = "      t    P>|t|" if c.dfmethod else "      z    P>|z|"
+    stats = stat if c.effects else ""
+    lines.append(f"{'':>{stub}} |   Contrast   std. err.{stats}{ci_header(c.level):>25}")
+    lines.append("-" * (stub + 1) + "+" + "-" * (width - stub - 2))
+    sections = c.sections or [c.term] * len(c.labels)
+    hidden = {t.term for t, shown in zip(c.tests, c.term_listed) if not shown}
+    last = None
+    for label, section, vals in zip(c.labels, sections, c.table.itertuples(index=False)):
+        if section in hidden:  # a term without r.: its joint test only
+            continue
+        if section != last:
+            if last is not None:
+                lines.append(f"{'':>{stub}} |")
+            lines.append(f"{section:>{stub}} |")
+            last = section
+        est, se, z, p, lo, hi = vals[:6]
         if c.effects:
-            lines.append(value_row(label + " ", est, se, z, p, lo, hi))
+            lines.append(_wide_row(label + " ", est, se, z, p, lo, hi, stub))
         else:
-            lines.append(_narrow_row(label + " ", est, se, lo, hi))
+            lines.append(_narrow_row(label + " ", est, se, lo, hi, stub))
     return lines + ["-" * width]
 
 
 def render_contrast(c) -> str:
-    """``contrast``: the joint test table, then the contrasts (Stata's layout)."""
-    lines = ["", c.title, "", c.margins_line, "", "-" * 48]
-    lines += [f"{'':>12} |         df        chi2     P>chi2", "-" * 13 + "+" + "-" * 34]
-    lines.append(f"{c.term[-12:]:>12} |{c.df:>11}{c.chi2:>12.2f}{c.p_joint:>11.4f}")
-    lines += ["-" * 48, ""]
-    return "\n".join(lines + comparison_table(c))
+    """``contrast``: the joint test of each term, then (with ``r.``) the contrasts.
+
+    After ``dfmethod()`` the tests are F with each test's denominator df (``ddf``).
+    """
+    stub = _stub(c)
+    small = bool(c.dfmethod)
+    width = stub + (47 if small else 36)
+    lines = ["", c.title, "", c.margins_line, "", "-" * width]
+    head = "         df        chi2     P>chi2"
+    if small:
+        head = "         df        ddf          F        P>F"
+    lines += [f"{'':>{stub}} |{head}", "-" * (stub + 1) + "+" + "-" * (width - stub - 2)]
+    dfs = c.table["df"] if small else [None] * len(c.labels)
+    for i, t in enumerate(c.tests):
+        joint = (t.df, t.ddf, t.f if small else t.chi2, t.p)
+        if not c.term_listed[i]:
+            lines.append(_test_row(t.term, *joint, stub))
+            continue
+        if i and not c.term_listed[i - 1]:
+            lines.append(f"{'':>{stub}} |")
+        lines.append(f"{t.term:>{stub}} |")
+        rows = zip(c.labels, c.sections, c.table["z"], c.table["p"], dfs)
+        for label, section, z, p, ddf in rows:
+            if section == t.term:  # each contrast's own 1-df test, then the joint one
+                lines.append(_test_row(label + " ", 1, ddf, z * z, p, stub))
+        lines.append(_test_row("Joint ", *joint, stub))
+        if i + 1 < len(c.tests):
+            lines.append(f"{'':>{stub}} |")
+    lines += ["-" * width]
+    if not c.listed:
+        return "\n".join(lines)
+    return "\n".join(lines + [""] + comparison_table(c))
+
+
+def _test_row(label: str, df: int, ddf: float | None, stat: float, p: float, stub: int) -> str:
+    """One test: df, chi2 and p; or df, ddf, F and p (``ddf`` given)."""
+    if ddf is None:
+        return f"{label:>{stub}} |{df:>11}{stat:>12.2f}{p:>11.4f}"
+    return f"{label:>{stub}} |{df:>11}{ddf:>11.2f}{stat:>11.2f}{p:>11.4f}"
 
 
 def render_pwcompare(c) -> str:

@@ -1,6 +1,6 @@
 """What a ``margins`` command asks for, parsed from Stata's syntax.
 
-``margins [marginlist] [, at(atspec) atmeans over(varlist) dydx(varlist)
+``margins [marginlist] [if] [in] [, at(atspec) atmeans over(varlist) dydx(varlist)
 predict(statistic) level(#)]`` becomes a :class:`MarginsRequest`; the
 computation (:mod:`.margins`) reads only the request, so the do-file command
 and the Python method (``result.margins("dose, at(size=(5 10))", data)``)
@@ -11,6 +11,10 @@ An ``atspec`` is a list of ``var = value``, ``var = (numlist)`` and
 number lists are crossed (``at(a=(1 2) b=(3 4))`` gives four scenarios), and
 each ``at()`` option adds its own scenarios, in order.  Number lists take
 Stata's forms ``1 2 3``, ``-10(5)10`` and ``1/4``.
+
+``if`` and ``in`` restrict the rows averaged over (within the estimation
+sample, as Stata's ``margins``): they are parsed here with the estimation
+parser's expression reader, so ``if`` means what it means after ``mixed``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ import numpy as np
 
 from ..errors import BayesmixedError
 from ..spec.options import DEFAULT_LEVEL
+from ..syntax.expr import IfExpr
+from ..syntax.expr_parser import parse_if
+from ..syntax.lexer import TokenStream, describe
 
 AT_STATS = ("mean", "median", "min", "max", "asobserved")
 _NUMLIST_STEP = re.compile(r"^(-?[0-9.eE+-]+)\((-?[0-9.eE+-]+)\)(-?[0-9.eE+-]+)$")
@@ -56,6 +63,8 @@ class MarginsRequest:
     predict : the prediction (``xb``, ``mu``, ``mu fixedonly``, ``pr``...), ``None``
         for the model's default.
     level : confidence level in percent.
+    if_, in_ : the ``if`` condition and the ``in`` range (1-based, inclusive; negative
+        counts from the end) restricting the rows averaged over, or ``None``.
     """
 
     marginlist: tuple[tuple[str, ...], ...] = ()
@@ -65,6 +74,8 @@ class MarginsRequest:
     dydx: tuple[str, ...] = ()
     predict: str | None = None
     level: float = DEFAULT_LEVEL
+    if_: IfExpr | None = None
+    in_: tuple[int, int] | None = None
     extra: dict = field(default_factory=dict, compare=False)
 
     def at_scenarios(self) -> list[tuple[AtItem, ...]]:
@@ -177,11 +188,12 @@ def _abbrev(word: str, full: str, minimum: int) -> bool:
 
 
 def parse_margins(text: str) -> MarginsRequest:
-    """The text after ``margins`` (``"dose, at(size=(5 10)) predict(mu fixedonly)"``)."""
+    """The text after ``margins`` (``"dose if female == 1, at(size=(5 10))"``)."""
+    text, qualifiers = take_qualifiers(text)
     body, options = split_options(text)
     marginlist = tuple(_term(w) for w in body.split())
     at: list[tuple[AtItem, ...]] = []
-    values: dict = {"marginlist": marginlist}
+    values: dict = {"marginlist": marginlist, **qualifiers}
     for name, arg in options:
         if name == "at":
             at.append(parse_at(_need(name, arg)))
@@ -229,3 +241,59 @@ def _term(word: str) -> tuple[str, ...]:
     if "##" in word:
         raise MarginsError(f"margins {word}: write the terms out (a b a#b) instead of ##")
     return tuple(_strip_i(part) for part in word.split("#"))
+
+
+# -- if and in -------------------------------------------------------------------------------
+_QUALIFIER = re.compile(r"(?:^|(?<=\s))(?:if|in)(?=[\s(])")
+
+
+def take_qualifiers(text: str) -> tuple[str, dict]:
+    """``dose if female == 1 in 1/50, at(...)`` -> (``"dose , at(...)"``, {if_, in_}).
+
+    The qualifiers end at the first comma outside parentheses and quotes (an
+    ``if`` may hold ``inlist(x, 1, 2)``); the options are left to :func:`split_options`.
+    """
+    cut = _top_level_comma(text)
+    head, tail = text[:cut], text[cut:]
+    found = _QUALIFIER.search(head)
+    if not found:
+        return text, {}
+    stream = TokenStream(head[found.start() :])
+    out: dict = {}
+    while stream.at_word("if") or stream.at_word("in"):
+        keyword = stream.next().text
+        key = "if_" if keyword == "if" else "in_"
+        if key in out:
+            stream.fail(f"'{keyword}' may be given only once")
+        out[key] = parse_if(stream) if keyword == "if" else _in_range(stream)
+    if not stream.at("EOF"):
+        stream.fail(f"unexpected {describe(stream.peek)} after the if/in qualifiers")
+    return f"{head[: found.start()]} {tail}", out
+
+
+def _top_level_comma(text: str) -> int:
+    depth, quoted = 0, False
+    for i, char in enumerate(text):
+        if char == '"':
+            quoted = not quoted
+        elif not quoted:
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            if char == "," and depth == 0:
+                return i
+    return len(text)
+
+
+def _in_range(stream: TokenStream) -> tuple[int, int]:
+    """``in 5``, ``in 10/20``, ``in -5/l``: 1-based, negative counting from the end."""
+    first = _observation(stream)
+    return (first, _observation(stream)) if stream.accept("/") else (first, first)
+
+
+def _observation(stream: TokenStream) -> int:
+    sign = -1 if stream.accept("-") else 1
+    token = stream.peek
+    if token.kind == "NAME" and token.text.lower() in ("f", "l") and sign == 1:
+        return 1 if stream.next().text.lower() == "f" else -1
+    if token.kind != "NUMBER" or not token.text.isdigit() or int(token.text) == 0:
+        stream.fail(f"expected an observation number, f or l after 'in', found {describe(token)}")
+    return sign * int(stream.next().text)

@@ -3,11 +3,15 @@
 Linear hypotheses ``R b = r`` on the fixed effects, tested by Wald's
 statistic ``W = (Rb - r)' (R V R')^-1 (Rb - r)`` against chi2 (Stata uses
 chi2, not F, after ``mixed`` and ``me*``), and linear combinations ``c'b``
-with standard error ``sqrt(c'Vc)``.  Hypotheses are written as Stata writes
-them: coefficient names (``math3``, ``_cons``, ``1.dose``, ``_b[size]``),
-numbers, ``+``, ``-``, ``*`` and one ``=``.  A constraint that is a linear
-combination of earlier ones is dropped with Stata's note; a set that
-contradicts itself is refused.
+with standard error ``sqrt(c'Vc)``.  After ``mixed ..., dfmethod()`` (or
+``estat df, post``) ``test`` and ``testparm`` report ``F(q, ddf)`` instead, as
+Stata does (``small``): ``W / q`` against F with the method's denominator df
+for the tested rows (Satterthwaite's and Kenward-Roger's multi-row ddf, KR's
+adjusted covariance and F scaling; :meth:`.dfmethod.SmallSample.test`).
+Hypotheses are written as Stata writes them: coefficient names (``math3``,
+``_cons``, ``1.dose``, ``_b[size]``), numbers, ``+``, ``-``, ``*`` and one ``=``.
+A constraint that is a linear combination of earlier ones is dropped with
+Stata's note; a set that contradicts itself is refused.
 
 The header's "Wald chi2" of a fitted model (every coefficient but ``_cons``,
 one helper for ``mixed`` and ``me*``) stays in
@@ -20,7 +24,6 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
@@ -29,10 +32,11 @@ from ..errors import BayesmixedError
 from ..maths import critical_value, wald_statistic
 from ..results.base import kind_of
 from ..results.format import fmt_g
-from ..results.render import ci_header
 from ..spec.options import DEFAULT_LEVEL
+from .wald_output import EFORM_LABELS, LincomResult, TestResult
 
-EFORM_LABELS = {"or": "Odds ratio", "irr": "IRR", "eform": "exp(b)"}
+__all__ = ["EFORM_LABELS", "LincomResult", "TestResult", "WaldError", "lincom", "test", "testparm"]
+
 _NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?![A-Za-z0-9_.#])")
 _NAME = re.compile(r"_b\[([^\]]+)\]|(?:\[([^\]]+)\])?([A-Za-z0-9_.#]+)")
 _RANK_TOL = 1e-10
@@ -40,68 +44,6 @@ _RANK_TOL = 1e-10
 
 class WaldError(BayesmixedError):
     """A hypothesis or linear combination that cannot be parsed or tested."""
-
-
-# -- results -----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TestResult:
-    """Outcome of :func:`test`; ``str()`` prints it as Stata does after ``mixed``."""
-
-    __test__ = False  # not a pytest class, whatever its name
-
-    chi2: float
-    df: int
-    p: float
-    constraints: list[str] = field(default_factory=list)
-    dropped: list[int] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        lines = [""]
-        for i, text in enumerate(self.constraints, 1):
-            lines.append(f" ({i:2d})  {text}")
-            if i in self.dropped:
-                lines.append(f"       Constraint {i} dropped")
-        lines += [
-            "",
-            f"           chi2({self.df:3d}) ={self.chi2:8.2f}",
-            f"         Prob > chi2 ={self.p:10.4f}",
-        ]
-        return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class LincomResult:
-    """Outcome of :func:`lincom`: on the exponentiated scale when ``eform`` is set.
-
-    ``z`` and ``p`` always test the linear combination against 0 (a ratio
-    against 1), as Stata's table does.
-    """
-
-    estimate: float
-    se: float
-    z: float
-    p: float
-    lower: float
-    upper: float
-    constraint: str = ""
-    depvar: str = ""
-    level: float = DEFAULT_LEVEL
-    eform: str | None = None
-
-    def __str__(self) -> str:
-        label = f"{EFORM_LABELS[self.eform]:>11} " if self.eform else " Coefficient"
-        head = f"{self.depvar[:12]:>12} |{label}  Std. err.      z    P>|z|"
-        head += f"{ci_header(self.level):>25}"
-        z = "." if not math.isfinite(self.z) else f"{self.z:.2f}"
-        p = "." if not math.isfinite(self.p) else f"{self.p:.3f}"
-        row = (
-            f"{'(1)':>12} |{fmt_g(self.estimate):>11}{fmt_g(self.se):>11}{z:>9}{p:>8}"
-            f"{fmt_g(self.lower):>13}{fmt_g(self.upper):>12}"
-        )
-        return "\n".join(
-            ["", f" ( 1)  {self.constraint}", "", "-" * 78, head, "-" * 13 + "+" + "-" * 64]
-            + [row, "-" * 78]
-        )
 
 
 # -- parsing -----------------------------------------------------------------------------
@@ -288,34 +230,72 @@ def _parts(result) -> tuple[np.ndarray, np.ndarray, list[str], str]:
     )
 
 
-def test(result, spec: str) -> TestResult:
+def test(result, spec: str, small: bool | str | None = None) -> TestResult:
     """Stata's ``test``: ``"math3"``, ``"math3 = 0.5"``, ``"1.dose 2.dose"``,
-    ``"1.dose = 2.dose"``, ``"2*math3 + _cons = 1"``, ``"(a = 0) (b = c)"``."""
+    ``"1.dose = 2.dose"``, ``"2*math3 + _cons = 1"``, ``"(a = 0) (b = c)"``.
+
+    ``small``: ``None`` (the default) reports F with the fit's ``dfmethod()``
+    ddf when it has one, chi2 otherwise; ``True`` insists on F (Stata's
+    ``small``, an error without a ``dfmethod()``); ``False`` asks for chi2; a
+    method name (``"kroger"``, ``"satterthwaite, oim"``) uses that method.
+    """
     b, V, names, response = _parts(result)
     hyps = parse_hypotheses(spec, names, response)
-    return _run(b, V, names, response, hyps)
+    return _run(b, V, names, response, hyps, _small_inference(result, small))
 
 
-def testparm(result, varlist: str) -> TestResult:
-    """Stata's ``testparm``: every named coefficient is 0 (``i.dose`` = its non-base levels)."""
+def testparm(result, varlist: str, small: bool | str | None = None) -> TestResult:
+    """Stata's ``testparm``: every named coefficient is 0 (``i.dose`` = its non-base levels).
+
+    ``small`` as for :func:`test`.
+    """
     b, V, names, response = _parts(result)
     hyps = [parse_linear(n, names, response) for n in expand_testparm(varlist, names)]
-    return _run(b, V, names, response, hyps)
+    return _run(b, V, names, response, hyps, _small_inference(result, small))
 
 
-def _run(b, V, names, response, hyps) -> TestResult:
+def _small_inference(result, small: bool | str | None):
+    """The :class:`~.dfmethod.SmallSample` an F test uses, or ``None`` for chi2."""
+    from .dfmethod import small_sample
+
+    if small is False:
+        return None
+    method = getattr(result, "dfmethod", None)
+    if isinstance(small, str):
+        method = small
+    elif small is True and method is None:
+        raise WaldError(
+            "test, small: the model was fit without dfmethod(); refit mixed with "
+            "dfmethod(residual|repeated|anova|satterthwaite|kroger) or run "
+            "'estat df, method(...) post' first"
+        )
+    if method is None:
+        return None
+    if not hasattr(result, "dfmethod"):
+        raise WaldError("test, small: small-sample F tests are available after mixed only")
+    return small_sample(result, method)
+
+
+def _run(b, V, names, response, hyps, inference=None) -> TestResult:
     R = np.array([h[0] for h in hyps])
     r = np.array([h[1] for h in hyps])
     chi2, df, p, dropped = wald_chi2(b, V, R, r)
     texts = [constraint_text(R[i], r[i], names, response) for i in range(len(R))]
-    return TestResult(chi2, df, p, texts, [i + 1 for i in dropped])
+    gone = [i + 1 for i in dropped]
+    if inference is None:
+        return TestResult(chi2, df, p, texts, gone)
+    kept = [i for i in range(len(R)) if i not in dropped]
+    ftest = inference.test(R[kept], r[kept])
+    return TestResult(chi2, df, ftest.p, texts, gone, ftest.stat, ftest.ddf, inference.method.label)
 
 
 def lincom(result, expr: str, level: float | None = None, eform: str | None = None) -> LincomResult:
     """Stata's ``lincom``: estimate, SE, z, p and CI of ``c'b`` (plus any constant).
 
     ``eform`` (``"or"``, ``"irr"``, ``"eform"``) reports ``exp`` of the estimate
-    and interval, with SE ``exp(estimate) * se`` (delta method), as Stata.
+    and interval, with SE ``exp(estimate) * se`` (delta method), as Stata.  After
+    ``mixed ..., dfmethod()`` the statistic is t with the method's df for ``c``
+    (and Kenward-Roger's adjusted covariance), as Stata's small-sample ``lincom``.
     """
     b, V, names, response = _parts(result)
     if "=" in expr:
@@ -326,15 +306,21 @@ def lincom(result, expr: str, level: float | None = None, eform: str | None = No
     if not 10 <= level <= 99.99:
         raise WaldError(f"level({level:g}) must be between 10 and 99.99")
     c, const = parse_linear(expr, names, response)
+    inference = _small_inference(result, None)
+    df = None
+    if inference is not None:  # t with the method's df (and KR's covariance)
+        V = inference.vcov
+        df = inference.test(c[None, :]).ddf if np.any(c) else None
     est = float(c @ b + const)
     var = float(c @ V @ c)
     se = math.sqrt(var) if var > 0 else float("nan")
     z = est / se if se > 0 else float("nan")
-    p = float(2 * stats.norm.sf(abs(z))) if math.isfinite(z) else float("nan")
-    crit = critical_value(level)
+    ref = stats.norm if df is None else stats.t(df)
+    p = float(2 * ref.sf(abs(z))) if math.isfinite(z) else float("nan")
+    crit = critical_value(level) if df is None else float(stats.t.ppf(0.5 + level / 200, df))
     lo, hi = est - crit * se, est + crit * se
     if eform:
         est, lo, hi = math.exp(est), math.exp(lo), math.exp(hi)
         se = est * se
     text = constraint_text(c, -const, names, response)
-    return LincomResult(est, se, z, p, lo, hi, text, response, level, eform)
+    return LincomResult(est, se, z, p, lo, hi, text, response, level, eform, df)

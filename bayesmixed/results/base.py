@@ -180,16 +180,20 @@ class ResultBase:
         """Stata's ``estat ic``: N, ll(model), df, AIC, BIC."""
         return self._served("estat_ic")(self)
 
-    def test(self, spec: str):
+    def test(self, spec: str, small: bool | str | None = None):
         """Stata's ``test``: Wald chi2 of hypotheses (``"math3 = 0.5"``, ``"1.dose 2.dose"``).
 
-        See :func:`bayesmixed.postestimation.wald.test`.
+        After ``mixed ..., dfmethod()`` an F test with the method's ddf (Stata's
+        ``small``); ``small`` chooses (see :func:`bayesmixed.postestimation.wald.test`).
         """
-        return self._served("test")(self, spec)
+        return self._served("test")(self, spec, small)
 
-    def testparm(self, varlist: str):
-        """Stata's ``testparm``: the named coefficients (``"i.dose"``) are jointly 0."""
-        return self._served("testparm")(self, varlist)
+    def testparm(self, varlist: str, small: bool | str | None = None):
+        """Stata's ``testparm``: the named coefficients (``"i.dose"``) are jointly 0.
+
+        ``small`` as for :meth:`test`.
+        """
+        return self._served("testparm")(self, varlist, small)
 
     def lincom(self, expr: str, level: float | None = None, eform: str | None = None):
         """Stata's ``lincom``: estimate, SE, z, p and CI of a linear combination.
@@ -213,7 +217,11 @@ class ResultBase:
         return self._served("margins")(self, data, spec)
 
     def contrast(self, spec: str, data: pd.DataFrame | None = None):
-        """Stata's ``contrast``: each level of a factor vs its base, with the joint test."""
+        """Stata's ``contrast``: joint tests of factors and interactions (``"dose#female"``),
+        and with ``r.`` each level (combination) vs the base (``"r.dose#r.female"``).
+
+        See :mod:`bayesmixed.postestimation.contrast`.
+        """
         return self._served("contrast")(self, data, spec)
 
     def pwcompare(self, spec: str, data: pd.DataFrame | None = None):

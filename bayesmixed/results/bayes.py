@@ -242,6 +242,17 @@ class BayesResult(ResultBase, BayesEstimates):
 
         return ic(self)
 
+    def bayesstats_ppvalues(self, spec: str = "mean sd min max", draws: int | None = None,
+                            seed: int | None = None):  # fmt: skip
+        """``bayesstats ppvalues``: posterior predictive p-values P(T(y_rep) >= T(y)).
+
+        ``spec`` lists Stata's items (``(mean:@mean({_ysim}))``, ``{_ysim[1/5]}``) or bare
+        statistic names; ``draws`` per chain (all by default) give one replicate each.
+        """
+        from ..postestimation.bayes_ppvalues import ppvalues
+
+        return ppvalues(self, spec, draws, seed)
+
     def bayestest_interval(self, spec: str):
         """``bayestest interval``: e.g. ``"{y:x}, lower(0) upper(1)"``; see its module."""
         from ..postestimation.bayestest import interval, parse_interval

@@ -104,11 +104,26 @@ class MixedResult(LikelihoodAccessors, LMMEstimates):
 
         return small_sample(self, self.dfmethod)
 
-    def estat_df(self, methods=None):
-        """Stata's ``estat df``: the dfs of each fixed effect under one or more methods."""
-        from ..postestimation.dfmethod import estat_df
+    def estat_df(self, methods=None, post: bool | str = False):
+        """Stata's ``estat df``: the dfs of each fixed effect under one or more methods.
 
-        return estat_df(self, methods)
+        With ``post`` (``True``, or the method's name when ``methods`` lists several)
+        it is ``estat df, post``: it returns a copy of this result that uses the
+        method, as after ``mixed ..., dfmethod()`` (t table; ``test`` and
+        ``testparm`` report F), instead of the table.
+        """
+        from ..postestimation.dfmethod import estat_df, post_df
+
+        if post is False:
+            return estat_df(self, methods)
+        if isinstance(post, str):
+            return post_df(self, post)
+        listed = [methods] if isinstance(methods, str) else methods
+        if listed is not None and len(listed) != 1:
+            from ..errors import SpecificationError
+
+            raise SpecificationError("estat_df(post=True) needs one method (or post='kroger')")
+        return post_df(self, listed[0] if listed else self.dfmethod)
 
     def _summary_rows(self) -> list:
         from .table import random_sections

@@ -202,6 +202,7 @@ def _entry(result, block, cov, entry, piece) -> tuple[float, float]:
     if v is None:
         return value, float("nan")
     w = np.asarray(result.working[piece], float)
+    w = np.where(np.isfinite(w), w, -40.0)  # a variance at zero: held at ~0, as in table.py
     grad = np.empty(len(w))
     for m in range(len(w)):
         h = 1e-6 * max(1.0, abs(w[m]))
@@ -211,8 +212,9 @@ def _entry(result, block, cov, entry, piece) -> tuple[float, float]:
         f_up = block.structure.cov_from_working(up)[i, j]
         f_down = block.structure.cov_from_working(down)[i, j]
         grad[m] = (f_up - f_down) / (2 * h)
-    var = float(grad @ v[piece, piece] @ grad)
-    return value, math.sqrt(var) if var >= 0 else float("nan")
+    used = np.abs(grad) > 1e-12  # one held at zero (NaN after vce(robust)) does not enter
+    var = float(grad[used] @ v[piece, piece][np.ix_(used, used)] @ grad[used])
+    return value, math.sqrt(var) if var >= 0 and used.any() else float("nan")
 
 
 def _re_cells(row: Row) -> str:

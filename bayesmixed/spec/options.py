@@ -79,8 +79,13 @@ class EstimationOptions:
     cluster : the ``vce(cluster var)`` variable, ``None`` otherwise.
     weight : the ``[fweight=var]`` or ``[pweight=var]`` of the observations as
         (kind, variable), or ``None``.
-    level_weights : ``pweight(var)`` of random-effects equations as (level,
-        variable) pairs, highest level first.
+    level_weights : ``pweight(var)`` or ``fweight(var)`` of random-effects
+        equations as (level, variable) pairs, highest level first.
+    level_weight_kind : what ``level_weights`` are: ``"pweight"`` (sampling
+        weights of the groups) or ``"fweight"`` (each group stands for that many
+        independent groups).  One kind for all levels: Stata does not mix
+        frequency and sampling weights, so ``[fw=]`` goes with ``fweight()``
+        and ``[pw=]`` with ``pweight()``.
     pwscale : ``pwscale()`` of two-level sampling weights, or ``None``.
     """
 
@@ -93,6 +98,7 @@ class EstimationOptions:
     weight: tuple[str, str] | None = None
     level_weights: tuple[tuple[str, str], ...] = ()
     pwscale: str | None = None
+    level_weight_kind: str = "pweight"
 
     def __post_init__(self) -> None:
         if self.intmethod is not None and self.intmethod not in INTMETHODS:
@@ -116,13 +122,24 @@ class EstimationOptions:
             raise SpecificationError(f"pwscale() must be one of {', '.join(PWSCALES)}")
         if self.pwscale is not None and not self.pweighted:
             raise SpecificationError("pwscale() needs sampling weights ([pweight=] or pweight())")
-        if self.level_weights and self.weight is not None and self.weight[0] != "pweight":
-            raise SpecificationError("pweight() at higher levels cannot be combined with fweights")
+        _check_level_kind(self.level_weight_kind, self.level_weights, self.weight)
 
     @property
     def pweighted(self) -> bool:
         """Whether the fit is a pseudo-likelihood with sampling weights at some level."""
-        return bool(self.level_weights) or (self.weight is not None and self.weight[0] == "pweight")
+        if self.weight is not None and self.weight[0] == "pweight":
+            return True
+        return bool(self.level_weights) and self.level_weight_kind == "pweight"
+
+    @property
+    def level_fweighted(self) -> bool:
+        """Whether some higher level carries ``fweight()`` (groups replicated)."""
+        return bool(self.level_weights) and self.level_weight_kind == "fweight"
+
+    @property
+    def weighted(self) -> bool:
+        """Whether any weight was given, at level one or above."""
+        return self.weight is not None or bool(self.level_weights)
 
     @property
     def robust(self) -> bool:
@@ -231,6 +248,19 @@ def _weight(weight: object) -> tuple[str, str] | None:
     return (kind, var)
 
 
+def _check_level_kind(kind: object, levels: tuple, weight: tuple[str, str] | None) -> None:
+    """One weight kind throughout: Stata refuses frequency weights beside sampling weights."""
+    if kind not in WEIGHT_KINDS:
+        raise SpecificationError(
+            f"level weights must be one of {', '.join(WEIGHT_KINDS)}, got {kind!r}"
+        )
+    if levels and weight is not None and weight[0] != kind:
+        raise SpecificationError(
+            f"{kind}() at higher levels cannot be combined with [{weight[0]}=]: "
+            "fweights and pweights may not be mixed (Stata)"
+        )
+
+
 def _level_weights(pairs: object) -> tuple[tuple[str, str], ...]:
     out = []
     for pair in pairs if isinstance(pairs, list | tuple) else [pairs]:
@@ -240,7 +270,7 @@ def _level_weights(pairs: object) -> tuple[tuple[str, str], ...]:
             raise SpecificationError(f"level weights must be (level, variable) names: {pair!r}")
         out.append((pair[0], pair[1]))
     if len({lv for lv, _ in out}) != len(out):
-        raise SpecificationError("pweight() is given twice for one level")
+        raise SpecificationError("a weight is given twice for one level")
     return tuple(out)
 
 

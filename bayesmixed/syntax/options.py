@@ -31,7 +31,7 @@ from .option_args import (
     require_no_arg,
     word_arg,
 )
-from .weight_options import parse_level_weight, parse_pwscale, parse_vce
+from .weight_options import parse_level_weight, parse_pwscale, parse_vce, weight_word
 
 # full name -> shortest accepted abbreviation
 GLOBAL_OPTIONS = {
@@ -49,10 +49,10 @@ GLOBAL_OPTIONS = {
     "vce": "vce",
     "pwscale": "pwscale",
 }
-RE_OPTIONS = {"covariance": "cov", "noconstant": "nocons", "pweight": "pw"}
+RE_OPTIONS = {"covariance": "cov", "noconstant": "nocons", "pweight": "pw", "fweight": "fw"}
 FE_OPTIONS = {"noconstant": "nocons"}
 KNOWN_UNSUPPORTED = (
-    "collinear fweight emiterate emtolerance emonly emlog emdots "
+    "collinear emiterate emtolerance emonly emlog emdots "
     "iterate tolerance ltolerance nrtolerance nonrtolerance difficult technique matsqrt matlog "
     "nostderr nolrtest noretable nofetable estmetric noheader nogroup startvalues from "
     "constraints startgrid noestimate dnumerical coeflegend small"
@@ -72,6 +72,14 @@ class EquationOptions:
     cov_col: int | None = None
     noconstant_col: int | None = None
     pweight: Named | None = None
+    fweight: Named | None = None
+
+    @property
+    def level_weight(self) -> tuple[str, Named] | None:
+        """(kind, variable) of the equation's ``pweight()`` or ``fweight()``, or None."""
+        if self.pweight is not None:
+            return "pweight", self.pweight
+        return None if self.fweight is None else ("fweight", self.fweight)
 
 
 @dataclass
@@ -141,10 +149,8 @@ class _State:
             if full == "noconstant":
                 require_no_arg(opt, "noconstant")
                 out.constant, out.noconstant_col = False, opt.col
-            elif full == "pweight":
-                if out.pweight is not None:
-                    raise OptionError("pweight() given twice for one equation", opt.col)
-                out.pweight = parse_level_weight(opt)
+            elif full in ("pweight", "fweight"):
+                self._level_weight(out, opt, full)
             elif full == "covariance":
                 if out.covariance is not None:
                     raise OptionError("covariance() given twice for one equation", opt.col)
@@ -166,6 +172,21 @@ class _State:
                 out.noconstant_col,
             )
         return out
+
+    def _level_weight(self, out: EquationOptions, opt: Option, kind: str) -> None:
+        """``pweight(var)`` or ``fweight(var)``: one per equation, one kind per command."""
+        if out.level_weight is not None:
+            raise OptionError("a weight option is given twice for one equation", opt.col)
+        if kind == "fweight" and self.command != "mixed":
+            message = f"fweight() at higher levels is not supported yet for {self.command}"
+            raise NotSupportedError(with_caret(message, self.source, opt.col))
+        earlier = {e.level_weight[0] for e in self.result.equations if e.level_weight}
+        if earlier - {kind}:
+            raise OptionError(
+                "fweight() and pweight() may not be mixed: Stata takes one kind of weight",
+                opt.col,
+            )
+        setattr(out, kind, parse_level_weight(opt, kind))
 
     def is_global(self, opt: Option) -> bool:
         return bool(match(opt.name, GLOBAL_OPTIONS)) or is_glm_option(opt.name)
@@ -290,7 +311,20 @@ class _State:
         cluster sandwich has no REML reading; Stata refuses weights with REML too.
         """
         robust = "vce" in self.seen and self.result.estimation.vce != "oim"
-        weighted = command.weight is not None or any(e.pweight for e in self.result.equations)
+        weighted = command.weight is not None or any(e.level_weight for e in self.result.equations)
+        fweighted = any(e.fweight for e in self.result.equations)
+        if fweighted and self.result.display.dfmethod is not None:
+            raise OptionError(
+                "dfmethod() is not available with fweight() at higher levels yet: its counting "
+                "rules would count the groups as given, not their copies",
+                self.seen["dfmethod"].col,
+            )
+        if fweighted and self.result.estimation.vce == "cluster":
+            raise OptionError(
+                "vce(cluster) is not available with fweight() at higher levels (whether the "
+                "copies of a group share its cluster is not defined); vce(robust) is",
+                self.seen["vce"].col,
+            )
         if robust and self.result.display.dfmethod is not None:
             raise OptionError(
                 "vce(robust) and vce(cluster) may not be combined with dfmethod()",
@@ -301,7 +335,10 @@ class _State:
             raise OptionError(
                 f"{what} not allowed with reml; fit by ML (the default)", self.seen["reml"].col
             )
-        if self.result.pwscale is not None and not weighted:
+        pweighted = any(e.pweight for e in self.result.equations) or (
+            command.weight is not None and weight_word(command.weight.kind) == "pweight"
+        )
+        if self.result.pwscale is not None and not pweighted:
             raise OptionError("pwscale() needs sampling weights", self.seen["pwscale"].col)
 
 

@@ -210,15 +210,24 @@ def _weighting(
         except OptionError as exc:
             raise StataSyntaxError(exc.message, command.source, exc.col) from None
         weight = (kind, cols.require(name, command.weight.col, "weight variable"))
-    levels = tuple(
-        (eq.level, cols.require(o.pweight.name, o.pweight.col, "weight variable"))
+    given = [
+        (eq.level, o.level_weight)
         for eq, o in zip(random, interp.equations, strict=True)
-        if o.pweight is not None
+        if o.level_weight is not None
+    ]
+    levels = tuple(
+        (level, cols.require(var.name, var.col, "weight variable")) for level, (_, var) in given
     )
+    level_kind = given[0][1][0] if given else "pweight"
     cluster = _named(interp.cluster, cols)
     try:
         return replace(
-            est, weight=weight, level_weights=levels, cluster=cluster, pwscale=interp.pwscale
+            est,
+            weight=weight,
+            level_weights=levels,
+            level_weight_kind=level_kind,
+            cluster=cluster,
+            pwscale=interp.pwscale,
         )
     except SpecificationError as exc:
         raise StataSyntaxError(str(exc), command.source, None) from None

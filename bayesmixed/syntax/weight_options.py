@@ -1,4 +1,4 @@
-"""Stata's ``vce()``, ``pwscale()``, ``pweight()`` and ``[weight=]``, read from the syntax tree.
+"""Stata's ``vce()``, ``pwscale()``, ``pweight()``, ``fweight()`` and ``[weight=]`` (syntax tree).
 
 The checks that need no data live here, with carets: the vce type and its
 abbreviations (``vce(r)``, ``vce(cl school)``), the weight kinds ``mixed`` and
@@ -47,14 +47,23 @@ def parse_pwscale(opt: Option) -> str:
     return word
 
 
-def parse_level_weight(opt: Option) -> Named:
-    """``pweight(var)`` after a random-effects equation: one variable (not an expression)."""
-    return name_arg(opt, "pweight")
+def parse_level_weight(opt: Option, kind: str = "pweight") -> Named:
+    """``pweight(var)`` or ``fweight(var)`` after a random-effects equation: one variable.
+
+    Stata takes an expression there; we take a variable name, as for ``[fw=]``
+    (generate the variable first), so that a saved spec names the data it read.
+    """
+    return name_arg(opt, kind)
+
+
+def weight_word(word: str) -> str | None:
+    """The weight kind a ``[word=...]`` means (``fw`` -> ``fweight``), or None."""
+    return WEIGHT_WORDS.get(word.lower())
 
 
 def weight_kind(weight: Weight) -> tuple[str, str]:
     """``[fw=w]`` -> ("fweight", "w"); other kinds and expressions are refused with a reason."""
-    kind = WEIGHT_WORDS.get(weight.kind.lower())
+    kind = weight_word(weight.kind)
     if kind is None:
         raise OptionError(
             f"{weight.kind} not allowed: mixed and me* take fweights and pweights", weight.col

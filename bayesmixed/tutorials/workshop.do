@@ -55,6 +55,8 @@ estimates store bayes_uns
 * correlation is negative: the share of draws in the interval
 bayesstats ic bayes_ri bayes_uns
 bayestest interval ({U:Sigma_2_1}/sqrt({U:Sigma_1_1}*{U:Sigma_2_2})), upper(0)
+* does the model reproduce the scores' spread and their ceiling of 40? (P near 0 or 1: no)
+bayesstats ppvalues (sd:@sd({_ysim})) (max:@max({_ysim}))
 lrtest ind uns
 estimates table ri ind uns bayes_uns, se
 mixed math5 math3 || school: math3, cov(unstructured) reml

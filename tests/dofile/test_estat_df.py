@@ -55,7 +55,7 @@ def test_estat_df_refusals(tmp_path):
         run(tmp_path, "use rats\nmixed weight size || litter:, reml\nestat df\n")
     with pytest.raises(DoFileError, match="only available with REML"):
         run(tmp_path, "use rats\nmixed weight size || litter:\nestat df, method(kroger)\n")
-    with pytest.raises(DoFileError, match="post is not supported"):
-        run(tmp_path, f"use rats\n{FIT}\nestat df, post\n")
+    with pytest.raises(DoFileError, match="option detail not allowed"):
+        run(tmp_path, f"use rats\n{FIT}\nestat df, detail\n")
     with pytest.raises(DoFileError, match="linear"):
         run(tmp_path, "use rats\nregress weight size\nestat df, method(residual)\n")

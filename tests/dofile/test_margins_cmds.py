@@ -52,7 +52,8 @@ def test_contrast_and_pwcompare_commands(tmp_path):
         "pwcompare dose, mcompare(bonferroni)\nmargins dose, over(female)\n",
     )
     out = printed(s)
-    assert "(1 vs 0)" in out["contrast dose"] and "P>chi2" in out["contrast dose"]
+    # without an operator, the joint test only (Stata's ANOVA-style table)
+    assert "(1 vs 0)" not in out["contrast dose"] and "P>chi2" in out["contrast dose"]
     assert "Bonferroni" in out["pwcompare dose, mcompare(bonferroni)"]
     assert "female#dose" in out["margins dose, over(female)"]
 
@@ -62,6 +63,6 @@ def test_marginsplot_needs_margins(tmp_path):
         run(tmp_path, "use rats\nmixed weight i.dose size female || litter:\nmarginsplot\n")
 
 
-def test_margins_refuses_if(tmp_path):
+def test_contrast_refuses_if(tmp_path):
     with pytest.raises(DoFileError, match="if and in are not supported"):
-        run(tmp_path, "use rats\nmixed weight i.dose size || litter:\nmargins dose if female\n")
+        run(tmp_path, "use rats\nmixed weight i.dose size || litter:\ncontrast dose if female\n")

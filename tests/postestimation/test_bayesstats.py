@@ -27,6 +27,8 @@ bayesstats grubin {math5:}
 bayesstats ic
 bayestest interval {math5:math3}, lower(1.999) upper(2.0005)
 bayestest interval ({math5:math3}, lower(1.999)) ({e.math5:sigma2}, upper(100)), joint
+bayespredict {_ysim} (hi:@max({_ysim})) (s:@sd({_ysim})), saving(pr) rseed(3)
+bayesstats ppvalues {hi} {s} using pr
 """
 
 
@@ -95,6 +97,19 @@ def test_dofile_prints_every_command_in_statas_layout(session):
     assert "Deviance information criterion" in joined and "LOOIC" in joined
     assert "prob1 : 1.999 < {math5:math3} < 2.0005" in joined
     assert "{math5:math3}, {e.math5:sigma2} < 100" in joined
+    assert "kept in this session as 'pr'" in joined
+    assert "Posterior predictive summary" in joined and "hi : @max({_ysim})" in joined
+
+
+def test_ppvalues_in_a_dofile_are_the_saved_replicates_frequencies(session, result):
+    from bayesmixed.postestimation.bayes_ppvalues import ppvalues
+
+    saved = session.predictions["pr"]
+    y = result.idata["observed_data"]["math5"].values
+    sd_rep = saved.ysim.std(axis=-1, ddof=1)
+    table = ppvalues(result, "{hi} {s}", using=saved).table
+    assert table.loc["s", "p"] == np.mean(sd_rep >= y.std(ddof=1))
+    assert table.loc["hi", "p"] == 1.0  # scores are capped at 40; normal replicates are not
 
 
 def test_dic_is_statas_plug_in_formula(result):

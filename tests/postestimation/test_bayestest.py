@@ -55,6 +55,23 @@ def test_statas_names_of_the_draws(result):
     assert np.allclose(draws["{e.y:sigma2}"], result.posterior["sigma"].values ** 2)
 
 
+def test_a_glmm_dispersion_takes_statas_name_and_scale(result):
+    """``bayes: menbreg`` calls the dispersion {lnalpha} and reports it logged."""
+    design = toy_design()
+    design.y = np.round(np.abs(design.y) * 3)
+    design.spec = design.spec.__class__(
+        **{**design.spec.__dict__, "family": "nbinomial", "link": "log", "command": "menbreg"}
+    )
+    post = result.posterior.drop_vars("sigma")
+    alpha = np.random.default_rng(1).gamma(3.0, 0.2, size=(2, 300))
+    post["alpha"] = (("chain", "draw"), alpha)
+    tree = xr.DataTree.from_dict({"posterior": post})
+    nb = BayesResult(design, tree, "nuts", "pymc", {}, ["R.h", "g"], True, tune=100)
+    draws = parameter_draws(nb)
+    assert "{e.y:sigma2}" not in draws
+    np.testing.assert_allclose(draws["{lnalpha}"], np.log(alpha), rtol=1e-14)
+
+
 def test_interval_probabilities_are_draw_frequencies(result):
     d = parameter_draws(result)
     x, rho = d["{y:x}"], d["{UU:Rho_2_1}"]

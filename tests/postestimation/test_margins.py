@@ -5,7 +5,8 @@ script says why its emmeans calls compute Stata's average-prediction margins) wr
 tests/reference/margins.json.  For ``melogit`` the marginal mean (random effects
 integrated out, Stata's default after me*) is checked against scipy.integrate.quad
 over the normal random intercept, for every row, with nothing of bayesmixed's
-quadrature used.
+quadrature used; its standard error differentiates in beta and the intercept's
+variance, as Stata's delta method does over all of e(b).
 """
 
 from __future__ import annotations
@@ -98,9 +99,14 @@ def test_contrast_matches_emmeans(rats, rats_data):
     close(c.table["p"], ref["p"])
     assert c.chi2 == pytest.approx(ref["chi2"], rel=RTOL) and c.df == ref["df"]
     assert c.p_joint == pytest.approx(ref["joint_p"], rel=RTOL)
-    text = str(c)
-    assert "Contrasts of marginal linear predictions" in text and "(2 vs 0)" in text
+    text = str(c)  # no operator: Stata's joint test only
+    assert "Contrasts of marginal linear predictions" in text and "(2 vs 0)" not in text
     assert "        dose |          2       27.04     0.0000" in text
+    listed = str(rats.contrast("r.dose", data=rats_data))  # r.: each contrast, then Joint
+    assert (
+        "   (2 vs 0)  |          1" in listed and "      Joint  |          2       27.04" in listed
+    )
+    assert "(2 vs 0)  |" in listed.split("Contrast")[-1]
 
 
 def test_pwcompare_matches_emmeans(rats, rats_data):
@@ -176,12 +182,21 @@ def quad_mean(eta: np.ndarray, sd, deriv: bool = False) -> np.ndarray:
 def test_melogit_marginal_mu_matches_quadrature(logit, bangladesh):
     m = logit.margins("", data=bangladesh)
     assert m.expression == "Marginal predicted mean, predict()"
-    X, beta, V = logit.design.X, logit.beta, logit.vcov_beta
+    X, beta = logit.design.X, logit.beta
     sd = float(np.sqrt(logit.cov_blocks[0][0, 0]))
     eta = X @ beta
     close(m.table["margin"], [quad_mean(eta, sd).mean()], rtol=1e-8)
-    g = (quad_mean(eta, sd, deriv=True)[:, None] * X).mean(axis=0)
-    close(m.table["se"], [np.sqrt(g @ V @ g)], rtol=RTOL)
+    # the delta method over all of Stata's e(b): beta and the intercept's variance, here
+    # through its working parameter w = log SD (checked against the fit's covariance)
+    w = float(logit.working[0])
+    assert np.exp(2 * w) == pytest.approx(sd**2, rel=1e-12)
+    h = 1e-5
+    g_w = (quad_mean(eta, np.exp(w + h)).mean() - quad_mean(eta, np.exp(w - h)).mean()) / (2 * h)
+    g = np.r_[(quad_mean(eta, sd, deriv=True)[:, None] * X).mean(axis=0), g_w]
+    close(m.table["se"], [np.sqrt(g @ logit.vcov_joint @ g)], rtol=RTOL)
+    # the variance parameter matters: beta alone gives a different standard error
+    g_beta, V = g[:-1], logit.vcov_beta
+    assert abs(m.table["se"].iloc[0] / np.sqrt(g_beta @ V @ g_beta) - 1) > 1e-3
 
 
 def test_melogit_dydx_and_fixedonly(logit, bangladesh):

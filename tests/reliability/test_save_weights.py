@@ -12,6 +12,7 @@ from bayesmixed.io import load, save
     [
         "mixed weight size [fw=f] || litter:, vce(cluster dose)",
         "mixed weight size [pw=f] || litter:, pweight(w2)",
+        "mixed weight size [fw=f] || litter:, fweight(w2) vce(robust)",
         "melogit female size [fw=f] || litter:, vce(robust)",
         "melogit female size [pw=f] || litter:, pweight(w2) intmethod(laplace)",
     ],
@@ -30,4 +31,5 @@ def test_round_trip(tmp_path, cmd):
         fit.nobs,
     )
     np.testing.assert_array_equal(again.design.weights.obs, fit.design.weights.obs)
+    np.testing.assert_array_equal(again.design.weights.total, fit.design.weights.total)
     np.testing.assert_array_equal(again.se, fit.se)

@@ -51,8 +51,8 @@ def test_in_range_outside_data(frame):
 
 
 def test_weights_and_r_covariance_not_supported(frame):
-    with pytest.raises(NotSupportedError, match="fweight"):  # [pw=] works since issue 15
-        stata_to_spec("mixed y x || id:, fweight(z)", frame)
+    with pytest.raises(NotSupportedError, match="fweight"):  # mixed takes it since issue 15
+        stata_to_spec("mepoisson y x || id:, fweight(z)", frame)
     with pytest.raises(NotSupportedError, match="identity"):
         stata_to_spec("mixed y x || _all: R.g, cov(un)", frame)
 

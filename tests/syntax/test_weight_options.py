@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayesmixed.errors import SpecificationError, StataSyntaxError, VariableError
+from bayesmixed.errors import (
+    NotSupportedError,
+    SpecificationError,
+    StataSyntaxError,
+    VariableError,
+)
 from bayesmixed.io.command import spec_to_stata
 from bayesmixed.io.spec_json import spec_from_dict, spec_to_dict
 from bayesmixed.spec.options import EstimationOptions
@@ -126,3 +131,61 @@ def test_command_and_json_round_trips(data, cmd):
 def test_estimation_options_validate(fields, message):
     with pytest.raises(SpecificationError, match=message):
         EstimationOptions(**fields)
+
+
+# -- fweight() at higher levels --------------------------------------------------------------
+def test_level_fweights_are_recorded(data):
+    spec = stata_to_spec("mixed y x [fw=w] || c:, fweight(w2) || g:, fw(w)", data)
+    est = spec.estimation
+    assert est.level_weights == (("c", "w2"), ("g", "w")) and est.level_weight_kind == "fweight"
+    assert est.level_fweighted and est.weighted and not est.pweighted and not est.robust
+    assert "w2" in spec.variables
+    assert not stata_to_spec("mixed y x || g:, pweight(w2)", data).estimation.level_fweighted
+    assert stata_to_spec("mixed y x || g:, fweight(w2) vce(robust)", data).estimation.robust
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        "mixed y x || g:, fweight(w2)",
+        "mixed y x [fw=w] || c:, fweight(w2) || g:, fweight(w)",
+        "mixed y x || c: || g:, fweight(w) stddev",
+    ],
+)
+def test_level_fweight_round_trips(data, cmd):
+    spec = stata_to_spec(cmd, data)
+    assert "fweight(" in spec_to_stata(spec)
+    again = stata_to_spec(spec_to_stata(spec), data)
+    assert again == spec and again.estimation == spec.estimation
+    loaded = spec_from_dict(json.loads(json.dumps(spec_to_dict(spec))))
+    assert loaded.estimation == spec.estimation
+
+
+@pytest.mark.parametrize(
+    "cmd, message",
+    [
+        ("mixed y x || g:, fweight(w2) pweight(w2)", "given twice for one equation"),
+        ("mixed y x || c:, pweight(w2) || g:, fweight(w)", "may not be mixed"),
+        ("mixed y x || g:, fweight(w2) vce(cluster c)", "not available with fweight"),
+        ("mixed y x || g:, fweight(w2) dfmethod(residual)", "not available with fweight"),
+        ("mixed y x || g:, fweight(w2) reml", "weights not allowed with reml"),
+        ("mixed y x || g:, fweight(w2) pwscale(size)", "needs sampling weights"),
+        ("mixed y x || g:, fweight(2*w2)", "variable name"),
+    ],
+)
+def test_level_fweight_refusals_point_at_the_option(data, cmd, message):
+    with pytest.raises(StataSyntaxError, match=message) as info:
+        stata_to_spec(cmd, data)
+    assert "^" in str(info.value)
+
+
+def test_level_fweights_do_not_mix_with_sampling_weights(data):
+    with pytest.raises(StataSyntaxError, match="may not be mixed"):
+        stata_to_spec("mixed y x [pw=w] || g:, fweight(w2)", data)
+    with pytest.raises(SpecificationError, match="level weights must be one of"):
+        EstimationOptions(level_weights=(("g", "w"),), level_weight_kind="aweight")
+
+
+def test_level_fweights_are_for_mixed_only(data):
+    with pytest.raises(NotSupportedError, match="fweight\\(\\) at higher levels is not supported"):
+        stata_to_spec("melogit b x || g:, fweight(w2)", data)

@@ -65,11 +65,47 @@ def prefetch() -> None:
 
 
 def _prepare() -> None:
+    _import_nutpie()
+    compiled()
+    from . import fast_cfunc
+
+    fast_cfunc.compiled()
+
+
+def _import_nutpie() -> None:
+    """Import nutpie with a frames-only ``inspect.stack`` for the duration.
+
+    nutpie imports ArviZ, whose lazy loader records where an optional module (jax,
+    numpyro) was asked for when it is missing, by ``inspect.stack()``.  That looks up
+    the source file of every frame on the stack by scanning ``sys.modules`` (thousands
+    of entries once PyMC is loaded): ~2 s a call measured, twice, on every first fit.
+    The frames alone carry what it records (file, line, function).
+    """
+    import inspect
+
+    original = inspect.stack
+    inspect.stack = _frames_only
     try:
-        import nutpie  # noqa: F401 -- see prefetch
+        import nutpie  # noqa: F401
     except ImportError:
         pass
-    compiled()
+    finally:
+        inspect.stack = original
+
+
+def _frames_only(context: int = 1) -> list:
+    """``inspect.stack()`` without source lines: one FrameInfo per frame, callers last."""
+    import inspect
+    import sys
+
+    frame, out = sys._getframe(1), []
+    while frame is not None:
+        code = frame.f_code
+        out.append(
+            inspect.FrameInfo(frame, code.co_filename, frame.f_lineno, code.co_name, None, None)
+        )
+        frame = frame.f_back
+    return out
 
 
 def _compile():

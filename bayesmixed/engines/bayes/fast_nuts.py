@@ -6,16 +6,16 @@ still paid PyMC's per-leapfrog Python overhead.  For Gaussian models whose rando
 and fixed effects integrate out, the density and its exact gradient are small dense
 linear algebra per component (:mod:`.fast_density`); the whole log posterior runs as one
 numba function compiled once for every model and cached on disk (:mod:`.fast_compiled`,
-~20 us an evaluation on jsp), and nutpie's sampler (Rust) calls it through a Python
-callback (~20 us of overhead).  Components wider than
-:data:`.fast_density.KERNEL_MAX_WIDTH` (big crossed designs) use the NumPy path, where
-BLAS beats compiled loops.
+~20 us an evaluation on jsp), which nutpie's sampler (Rust) calls as a C function
+(:mod:`.fast_cfunc`): no Python per leapfrog step and no GIL, so the chains run on every
+core.  Where no compiled kernel applies (components wider than
+:data:`.fast_density.KERNEL_MAX_WIDTH`, big crossed designs, where BLAS beats compiled
+loops, or numba missing) nutpie calls the NumPy density through a Python callback
+(~20 us of overhead a call, one chain at a time).
 
 Measured on the quick-start model (jsp, ``math5 math3 || school: math3, cov(uns)``,
 4 chains x 1,000 draws after 1,000 tuning steps): see ``benchmarks/first_posterior.py``
-and the README; before this path it was 101 s cold and 63-77 s warm.  The cold figure
-is now mostly numba's one-time compile; a C callback that nutpie calls without the GIL
-(chains on both cores, no Python per step) is the next step.
+and the README; before this path it was 101 s cold and 63-77 s warm.
 
 Adaptation: nutpie's ``low_rank`` mass matrix, because these posteriors are small and
 strongly correlated (jsp's log SDs of intercept and slope at 0.96): on the quick start it
@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import math
 import os
 
 import numpy as np
 import xarray as xr
 
 from ...errors import SpecificationError
+from . import fast_cfunc
 from .fast_compiled import CompiledPosterior, compiled, prefetch
 from .fast_posterior import FastPosterior, fast_covers
 from .interrupt import watch_interrupts
@@ -101,6 +103,21 @@ def _names_and_shapes(post: FastPosterior) -> list[tuple[str, tuple[int, ...]]]:
     return out
 
 
+def _trace_values(post: FastPosterior, x: np.ndarray, shapes) -> dict[str, np.ndarray]:
+    """The traced variables of every draw, from the working coordinates nutpie kept.
+
+    Done once after sampling rather than in nutpie's per-draw ``expand`` callback, which
+    runs under the GIL beside the density's callbacks and also evaluated the priors.
+    """
+    lead = x.shape[:-1]
+    flat = x.reshape(-1, x.shape[-1])
+    out = {n: np.empty((len(flat),) + s) for n, s in shapes}
+    for i, row in enumerate(flat):
+        for name, value in post.obj.values(row).items():
+            out[name][i] = value
+    return {n: v.reshape(lead + v.shape[1:]) for n, v in out.items()}
+
+
 def run_fast_nuts(
     built,
     *,
@@ -134,16 +151,15 @@ def run_fast_nuts(
                 value, grad = density.logp_grad(x)
             except (np.linalg.LinAlgError, FloatingPointError, ValueError, OverflowError):
                 return -np.inf, np.zeros_like(x)
-            if not np.isfinite(value) or not np.all(np.isfinite(grad)):
+            if not math.isfinite(value + float(grad.sum())):  # any NaN or inf (one check)
                 return -np.inf, np.zeros_like(x)
             return value, grad
 
         return logp
 
     def make_expand(*_):
-        def expand(x, **_kw):
-            values = post.obj.values(x)
-            return {n: np.asarray(values[n], float).reshape(s) for n, s in shapes}
+        def expand(x, **_kw):  # the trace keeps x; its values are found after sampling
+            return {"x": np.array(x, float)}
 
         return expand
 
@@ -151,15 +167,21 @@ def run_fast_nuts(
         jitter = np.random.default_rng([nut_seed, int(chain_seed)]).uniform(-1, 1, len(x_ml))
         return x_ml + JITTER * jitter
 
-    model = from_pyfunc(
-        post.n,
-        make_logp,
-        make_expand,
-        [np.dtype("float64")] * len(shapes),
-        [s for _, s in shapes],
-        [n for n, _ in shapes],
-        make_initial_point_fn=start,
-    )
+    model = None
+    if kernel is not None:  # a C callback: no Python per step, chains on every core
+        model = fast_cfunc.nutpie_model(
+            fast_cfunc.Header(density.args, density.const), post.n, start
+        )
+    if model is None:
+        model = from_pyfunc(
+            post.n,
+            make_logp,
+            make_expand,
+            [np.dtype("float64")],
+            [(post.n,)],
+            ["x"],
+            make_initial_point_fn=start,
+        )
     with watch_interrupts(draws, chains) as watch:
         running = nutpie.sample(
             model,
@@ -175,7 +197,6 @@ def run_fast_nuts(
             save_warmup=False,
         )
         tree = watch.checked(_wait(running))
-    posterior = tree["posterior"]
-    raw = {n: posterior[n].values for n, _ in shapes}
+    raw = _trace_values(post, tree["posterior"]["x"].values, shapes)
     stats = tree["sample_stats"].to_dataset()
     return raw, stats[[k for k in STATS if k in stats]].rename(STATS)

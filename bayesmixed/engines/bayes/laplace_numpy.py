@@ -90,10 +90,11 @@ class _BlockParams:
             self.eta = corr.params[0] if corr.params else 1.0
         self.size = len(self.scales) + self.n_corr
 
-    def lam(self, w: np.ndarray, jacobian: bool) -> tuple[np.ndarray, float]:
-        """The block's lower square root of cov (as the PyMC graph builds it) and log prior."""
+    def lam(self, w: np.ndarray, jacobian: bool, prior: bool = True) -> tuple[np.ndarray, float]:
+        """The block's lower square root of cov (as the PyMC graph builds it) and log prior
+        (0 with ``prior=False``: the draws' values only, as the sampler's output needs)."""
         ns = len(self.scales)
-        logp = sum(s.logp(v, jacobian) for s, v in zip(self.scales, w[:ns]))
+        logp = sum(s.logp(v, jacobian) for s, v in zip(self.scales, w[:ns])) if prior else 0.0
         sds = np.array([s.sd(v) for s, v in zip(self.scales, w[:ns])])
         k = self.k
         if self.kind is Exchangeable and k > 1:
@@ -103,7 +104,8 @@ class _BlockParams:
             return sds[0] * (a * np.eye(k) + (b - a) / k * np.ones((k, k))), logp
         if self.kind is Unstructured and k > 1:
             chol, log_jac = cpc_factor(w[ns:], k)
-            logp += lkj_logp(chol, self.eta) + (log_jac if jacobian else 0.0)
+            if prior:
+                logp += lkj_logp(chol, self.eta) + (log_jac if jacobian else 0.0)
             return sds[:, None] * chol, logp
         return np.diag(np.broadcast_to(sds, (k,))).astype(float), logp
 
@@ -241,7 +243,7 @@ class NumpyObjective:
         w_sigma, w_blocks, beta = self.split(x)
         out = {"sigma": np.asarray(self.sigma.sd(w_sigma))}
         for blk, w in zip(self.blocks, w_blocks):
-            lam, _ = blk.lam(w, False)
+            lam, _ = blk.lam(w, False, prior=False)
             out[f"cov[{blk.name}]"] = lam @ lam.T
         if beta is not None:
             out["beta"] = np.asarray(beta, float)

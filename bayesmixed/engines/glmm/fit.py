@@ -138,7 +138,7 @@ def _fit(
     if obj.frozen:
         value = obj.adapt(x)
     scale = WorkingScale(obj)
-    x, value, vcov_beta, w_vcov = information(obj, scale, x, value)
+    x, value, vcov_beta, w_vcov, joint = information(obj, scale, x, value)
     evaluations = lap.evaluations + (obj.evaluations if obj is not lap else 0)
     opt = OptSummary(
         optimizer="BOBYQA (nlopt), Laplace" + ("" if obj is lap else f" then {method}"),
@@ -152,6 +152,7 @@ def _fit(
         seconds=timer.seconds,
     )
     result = _result(design, obj, scale, x, value, vcov_beta, w_vcov, glm.loglik, opt)
+    result.vcov_joint = joint
     _to_user_scale(result, fixed, obj.n_theta)
     result.intmethod, result.intpoints = method, points
     _warn(result, resp, obj, x)
@@ -243,6 +244,12 @@ def _to_user_scale(result: GLMMEstimates, fixed: FixedScaling, n_theta: int) -> 
     """Map beta, its covariance and the optimizer's x from X~ = X M to the user's X."""
     result.beta = fixed.to_user(result.beta)
     result.vcov_beta = fixed.vcov_to_user(result.vcov_beta)
+    if result.vcov_joint is not None:  # beta's rows and columns too: diag(M, I)
+        p = len(result.beta)
+        m = np.eye(len(result.vcov_joint))
+        m[:p, :p] = fixed.matrix
+        joint = m @ result.vcov_joint @ m.T
+        result.vcov_joint = (joint + joint.T) / 2
     cols = slice(n_theta, n_theta + len(result.beta))
     for name in ("theta_start", "theta_end"):
         x = np.array(getattr(result.opt, name), float)  # a copy: the fit's x stays internal

@@ -79,7 +79,12 @@ def _polish_at_boundary(h, sub: np.ndarray, value: float, rounds: int = 3):
 
 
 def information(obj: ApproxLoglik, scale: WorkingScale, x: np.ndarray, value: float):
-    """(x, value, vcov of beta, working-scale covariance or None) at the optimum.
+    """(x, value, vcov of beta, working-scale covariance or None, joint covariance) at the optimum.
+
+    The joint covariance is of (beta, working): beta first, then the working
+    vector (theta's working scale, then the ancillary parameters) -- what a
+    prediction that depends on beta and the cutpoints needs for its delta method.
+    At the boundary theta is held, and its rows and columns are zero.
 
     The conditional modes are polished to rounding for these evaluations, so the
     finite-difference Hessian sees a smooth function (see ``grouped_modes``).
@@ -92,7 +97,10 @@ def information(obj: ApproxLoglik, scale: WorkingScale, x: np.ndarray, value: fl
         free = np.arange(len(y))
 
         def g(sub):
-            return obj(scale.to_x(sub))
+            try:
+                return obj(scale.to_x(sub))
+            except np.linalg.LinAlgError:  # a step past |corr| = 1: no covariance there
+                return -np.inf
 
         grad, hess = hessian(g, y, value, _steps(y))
         y2, value = newton_polish(g, y, value, grad, hess, free)
@@ -101,7 +109,9 @@ def information(obj: ApproxLoglik, scale: WorkingScale, x: np.ndarray, value: fl
         cov = _inverse(hess)
         if cov is not None:
             rest = np.r_[np.arange(nt), np.arange(nt + obj.p, len(y))]
-            return x, value, cov[nt : nt + obj.p, nt : nt + obj.p], cov[np.ix_(rest, rest)]
+            order = np.r_[np.arange(nt, nt + obj.p), rest]
+            beta_cov, w_cov = cov[nt : nt + obj.p, nt : nt + obj.p], cov[np.ix_(rest, rest)]
+            return x, value, beta_cov, w_cov, cov[np.ix_(order, order)]
     # boundary (or singular Hessian): fixed effects and ancillary only, theta held
     free = np.arange(nt, len(x))
 
@@ -116,4 +126,7 @@ def information(obj: ApproxLoglik, scale: WorkingScale, x: np.ndarray, value: fl
     cov = _inverse(hess)
     if cov is None:
         cov = np.full((len(free), len(free)), np.nan)
-    return x, value, cov[: obj.p, : obj.p], None
+    joint = np.zeros((len(x), len(x)))  # (beta, theta held at 0 variance, ancillary)
+    kept = np.r_[np.arange(obj.p), np.arange(obj.p + nt, len(x))]
+    joint[np.ix_(kept, kept)] = cov
+    return x, value, cov[: obj.p, : obj.p], None, joint

@@ -28,7 +28,7 @@ from ..sandwich import maximize_sum
 from .inference import WorkingScale
 from .objective import ApproxLoglik
 from .response import build_response
-from .robust import GroupLoglik, check_robust_design, robust_glmm
+from .robust import GroupLoglik, check_one_level, robust_glmm
 
 ROUNDS = 8
 BOUNDARY_START = -3.0
@@ -50,7 +50,7 @@ def estimate_pseudo_glmm(
     design: Design, start: GLMMEstimates, offset=None, trials=None
 ) -> GLMMEstimates:
     """Maximize the pseudo-likelihood from the unweighted estimates ``start``."""
-    check_robust_design(design)
+    check_one_level(design, f"sampling weights after {design.spec.command}")
     clock = time.perf_counter()
     cw = group_weights(design)
     resp = build_response(design, offset=offset, trials=trials)

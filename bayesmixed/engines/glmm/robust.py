@@ -1,13 +1,16 @@
-"""``vce(robust)`` and ``vce(cluster var)`` for ``me*``: the sandwich on group scores.
+"""``vce(robust)`` and ``vce(cluster var)`` for ``me*``: the sandwich on cluster scores.
 
 The scores are those of the approximate log likelihood the fit maximized, one
-group of the (single) random-effects level at a time: Laplace's, or the
-quadrature rule's.  The mean-variance adaptive rule is adapted once at the
-estimate and then held fixed while differentiating, as Stata holds the
-adaptive parameters between iterations; the scores are then those of one
-smooth function.  Models with several random-effects levels are refused: their
-groups are not independent given one level's effects, and the sparse Laplace
-path has no per-cluster split.
+independent cluster at a time.  With one random-effects level the clusters are
+its groups and the function is Laplace's or the quadrature rule's; the
+mean-variance adaptive rule is adapted once at the estimate and then held
+fixed while differentiating, as Stata holds the adaptive parameters between
+iterations, so the scores are those of one smooth function.  With nested
+levels (``|| school: || class:``, fitted by Laplace) the clusters are the
+groups of the top level, each with its own Laplace term
+(:class:`.cluster_laplace.ClusterLaplace`).  Crossed designs have no
+independent clusters and are refused; so are ``vce(cluster var)`` variables
+that vary within a top-level group.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from dataclasses import replace
 import numpy as np
 
 from ...design.types import Design
-from ...errors import NotSupportedError
+from ...errors import DataError, NotSupportedError
 from ..estimates import GLMMEstimates
+from ..ml.cluster_loglik import top_clusters
 from ..sandwich import sandwich, user_clusters
+from .cluster_laplace import ClusterLaplace
 from .inference import WorkingScale
 from .objective import ApproxLoglik
 from .pirls import grouped_modes
@@ -78,32 +83,67 @@ def robust_glmm(
     obj = ApproxLoglik(resp, structures, ks, est.intmethod, est.intpoints)
     x = np.r_[est.theta, est.beta, est.ancillary]
     scale = WorkingScale(obj)
-    groups = GroupLoglik(obj, x)
+    top, level = top_level(design)
+    if len(design.blocks) == 1:
+        groups = GroupLoglik(obj, x)
+    else:
+        groups = ClusterLaplace(obj, top[resp.perm], x)
     cw = 1.0 if cluster_weights is None else cluster_weights
 
     def f(y: np.ndarray) -> np.ndarray:
         return cw * groups(scale.to_x(y))
 
     opts = design.spec.estimation
-    clusters = user_clusters(design.blocks[0].codes, design.cluster)
+    clusters = user_clusters(top, design.cluster)
     kind = "cluster" if opts.cluster else "robust"
-    rv = sandwich(f, scale.to_working(x), clusters, opts.cluster or design.blocks[0].level, kind)
+    rv = sandwich(f, scale.to_working(x), clusters, opts.cluster or level, kind)
     nt, p = obj.n_theta, obj.p
     rest = np.r_[np.arange(nt), np.arange(nt + p, len(x))]
+    order = np.r_[np.arange(nt, nt + p), rest]
     return replace(
         est,
         vcov_beta=rv.cov[nt : nt + p, nt : nt + p],
         working_vcov=rv.cov[np.ix_(rest, rest)],
+        vcov_joint=rv.cov[np.ix_(order, order)],
         vce=rv.vce,
         n_clusters=rv.n_clusters,
         cluster_var=rv.variable,
     )
 
 
+def top_level(design: Design) -> tuple[np.ndarray, str]:
+    """(each row's top-level cluster code, the top level's name): the independent units."""
+    if len(design.blocks) == 1:
+        return design.blocks[0].codes, design.blocks[0].level
+    return top_clusters(design)  # nested levels only; crossed designs are refused there
+
+
 def check_robust_design(design: Design) -> None:
+    """Refuse, before fitting, designs without independent clusters and clusters below the top."""
+    if len(design.blocks) == 1:
+        check_one_level(design, f"vce(robust) after {design.spec.command}")
+    top, level = top_level(design)
+    if design.cluster is not None:
+        _check_cluster(design.cluster, top, design.spec.estimation.cluster, level)
+
+
+def check_one_level(design: Design, what: str) -> None:
+    """``what`` needs one random-effects level whose groups are a grouping variable's."""
     eq = design.blocks[0].equation
     if len(design.blocks) > 1 or eq.level == "_all" or eq.factor is not None:
         raise NotSupportedError(
-            f"vce(robust) after {design.spec.command} is available for one random-effects "
-            "level (a grouping variable) in this version"
+            f"{what} is available for one random-effects level (a grouping variable) "
+            "in this version"
+        )
+
+
+def _check_cluster(cluster: np.ndarray, top: np.ndarray, variable: str, level: str) -> None:
+    """vce(cluster var) needs var constant within each top-level group (Stata's rule)."""
+    first = np.full(int(top.max()) + 1, -1)
+    first[top] = cluster
+    if np.any(first[top] != cluster):
+        raise DataError(
+            f"vce(cluster {variable}): {variable} varies within groups of {level}, the top "
+            f"random-effects level; the clusters must be at or above the top level, so "
+            f"{variable} must be constant within each {level} (e.g. vce(cluster {level}))"
         )

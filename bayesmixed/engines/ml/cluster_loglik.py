@@ -19,9 +19,17 @@ with whole-number w that of the data expanded by the weights).  Padded rows
 carry weight 0 and padded effects a zero column of Z, so they add nothing.
 The parameters are Stata's: beta, then each block's working vector (design
 order), then log sigma_e.
+
+``fweight()`` below the top level (``copies``: how many copies of each row's
+group one copy of its top-level cluster holds) is handled as in
+:mod:`.crossprod`: Z / sqrt(c) with the rows' weights, the cluster's effects
+ordered lowest level first and each pivot of the Cholesky factor counted c
+times in log|A|; the result is the log likelihood of one expanded copy.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
@@ -58,10 +66,14 @@ def top_clusters(design: Design) -> tuple[np.ndarray, str]:
 class ClusterLoglik:
     """params -> (C,) log likelihood of each top-level cluster (batched, padded).
 
-    ``weights`` are the level-one weights of the rows (``None``: ones).
+    ``weights`` are the level-one weights of the rows (``None``: ones); ``copies``
+    per block the (n,) copies of each row's group within one copy of its top-level
+    cluster (``fweight()``), or ``None``.
     """
 
-    def __init__(self, design: Design, weights: np.ndarray | None = None) -> None:
+    def __init__(
+        self, design: Design, weights: np.ndarray | None = None, copies: list | None = None
+    ) -> None:
         if design.residual is not None:
             raise NotSupportedError(
                 "robust standard errors and sampling weights are not available with residuals()"
@@ -80,20 +92,40 @@ class ClusterLoglik:
         self.w = _pad(c, m, n_max, self.n_clusters, w)
         self.y = _pad(c, m, n_max, self.n_clusters, design.y)
         self.X = _pad(c, m, n_max, self.n_clusters, design.X)
-        self.z = [self._block_z(b, c, m, n_max) for b in design.blocks]
+        blocks = design.blocks
+        if copies is not None:
+            blocks = [replace(b, Z=b.Z / np.sqrt(k)[:, None]) for b, k in zip(blocks, copies)]
+        z_local = [self._block_z(b, c, m, n_max) for b in blocks]
+        self.z = [z for z, _ in z_local]
+        # elimination order: lowest level first where the log-determinant is weighted
+        self.elim = list(range(len(blocks)))
+        self.pivots = None  # (C, q) copies of each effect slot, in elimination order
+        if copies is not None:
+            self.elim.sort(key=lambda i: -len(blocks[i].equation.path))
+            self.pivots = np.concatenate(
+                [self._slot_copies(blocks[i], copies[i], c, z_local[i][1]) for i in self.elim],
+                axis=1,
+            )
         self.structures = [b.structure for b in design.blocks]
         self.sizes = [s.n_theta for s in self.structures]
         self.p = design.p
 
-    def _block_z(self, block, c, m, n_max) -> np.ndarray:
-        """(C, n_max, g_max, k): each row's effect values in its local group's slot."""
+    def _block_z(self, block, c, m, n_max) -> tuple[np.ndarray, np.ndarray]:
+        """(C, n_max, g_max, k) each row's effect values in its local group's slot, and
+        each row's local slot."""
         local = np.zeros(len(c), int)
         for cl in range(self.n_clusters):
             rows = np.flatnonzero(c == cl)
             _, local[rows] = np.unique(block.codes[rows], return_inverse=True)
         out = np.zeros((self.n_clusters, n_max, int(local.max()) + 1, block.k))
         out[c, m, local] = block.Z
-        return out
+        return out, local
+
+    def _slot_copies(self, block, copies: np.ndarray, c, local) -> np.ndarray:
+        """(C, g_max k) copies of each effect slot's group (padded slots: 1)."""
+        out = np.ones((self.n_clusters, int(local.max()) + 1))
+        out[c, local] = copies
+        return np.repeat(out, block.k, axis=1)
 
     @property
     def size(self) -> int:
@@ -104,13 +136,11 @@ class ClusterLoglik:
         beta = params[: self.p]
         parts = np.split(params[self.p : -1], np.cumsum(self.sizes)[:-1])
         s2 = float(np.exp(2 * params[-1]))
-        zl = np.concatenate(
-            [
-                _times_factor(z, s.cov_from_working(part))
-                for z, s, part in zip(self.z, self.structures, parts)
-            ],
-            axis=2,
-        )
+        zls = [
+            _times_factor(z, s.cov_from_working(part))
+            for z, s, part in zip(self.z, self.structures, parts)
+        ]
+        zl = np.concatenate([zls[i] for i in self.elim], axis=2)
         r = self.y - np.einsum("cnp,p->cn", self.X, beta)
         wr = self.w * r
         q = zl.shape[2]
@@ -118,7 +148,8 @@ class ClusterLoglik:
         chol = np.linalg.cholesky(a)
         b = np.einsum("cnq,cn->cq", zl, wr)
         half = np.linalg.solve(chol, b[:, :, None])[:, :, 0]
-        logdet = 2 * np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
+        logs = np.log(np.diagonal(chol, axis1=1, axis2=2))
+        logdet = 2 * np.sum(logs if self.pivots is None else self.pivots * logs, axis=1)
         quad = (np.sum(wr * r, axis=1) - np.sum(half**2, axis=1) / s2) / s2
         sw = np.sum(self.w, axis=1)
         return -0.5 * (sw * (LOG_2PI + np.log(s2)) + logdet + quad)

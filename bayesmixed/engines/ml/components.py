@@ -305,6 +305,7 @@ class ComponentFactor(FactorBase):
     chol: list[np.ndarray]  # (count, s, s) lower factors per bucket
     lam_c: list[np.ndarray]  # (count, s, s) Lambda of each component
     w: list[np.ndarray]  # (count, s, p+1) L_c^-1 Lambda_c' A_c,xy
+    copies: list[np.ndarray] | None = None  # (count, s) copies of each slot's group (fweight())
 
     def blups(self, beta: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Modes b (groups, k) and relative conditional covariances per block, evaluation order.
@@ -315,12 +316,15 @@ class ComponentFactor(FactorBase):
         """
         p = self.p
         modes, covs = [], []
-        for low, lam, w in zip(self.chol, self.lam_c, self.w):
+        for n, (low, lam, w) in enumerate(zip(self.chol, self.lam_c, self.w)):
             rhs = w[:, :, p] - w[:, :, :p] @ beta
             u = np.linalg.solve(low.transpose(0, 2, 1), rhs[:, :, None])
-            modes.append((lam @ u)[:, :, 0])
             t = np.linalg.solve(low, lam.transpose(0, 2, 1)).transpose(0, 2, 1)
-            covs.append(t @ t.transpose(0, 2, 1))
+            # fweight(): per copy b = Lambda v / sqrt(c), Var = (T C T')_gg / c (blup docs)
+            c = np.ones(lam.shape[:2]) if self.copies is None else self.copies[n]
+            modes.append((lam @ u)[:, :, 0] / np.sqrt(c))
+            cov = (t * c[:, None, :]) @ t.transpose(0, 2, 1)
+            covs.append(cov / np.sqrt(c[:, :, None] * c[:, None, :]))
         return self._per_block(modes, covs)
 
     def _per_block(self, modes, covs) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -358,6 +362,17 @@ class ComponentDeviance(ProfiledCriterion):
         self.layout = layout
         self._data: tuple[CrossProducts, list] | None = None
 
+    def _slot_copies(self) -> list[np.ndarray] | None:
+        """Per bucket (count, size): copies of each slot's group (fweight()), padding 1."""
+        if self.cp.copies is None:
+            return None
+        lay, out = self.layout, []
+        for n, bk in enumerate(lay.buckets):
+            out.append(np.ones((bk.count, bk.size)))
+            idx = np.flatnonzero(lay.bucket_of == n)
+            out[-1][lay.row_of[idx], lay.pos_of[idx]] = self.cp.copies[idx]
+        return out
+
     def _gathered(self) -> list[tuple[np.ndarray, np.ndarray]]:
         if self._data is None or self._data[0] is not self.cp:
             self._data = (self.cp, gather(self.layout, self.cp))
@@ -370,13 +385,15 @@ class ComponentDeviance(ProfiledCriterion):
         schur = cp.a_xyxy.copy()
         logdet = 0.0
         chol, lam_c, ws = [], [], []
-        for bk, (a, xy) in zip(self.layout.buckets, self._gathered()):
+        copies = self._slot_copies()
+        for n, (bk, (a, xy)) in enumerate(zip(self.layout.buckets, self._gathered())):
             lam = np.zeros((bk.count, bk.size, bk.size))
             lam[bk.lam_at] = flat[bk.lam_src]
             low, w = _augmented_cholesky(lam, a, xy)
             w2 = w.reshape(-1, cp.p + 1)
             schur -= w2.T @ w2
-            logdet += 2.0 * float(np.sum(np.log(np.diagonal(low, axis1=1, axis2=2))))
+            logs = np.log(np.diagonal(low, axis1=1, axis2=2))
+            logdet += 2.0 * float(np.sum(logs if copies is None else copies[n] * logs))
             chol.append(low)
             lam_c.append(lam)
             ws.append(w)
@@ -392,4 +409,5 @@ class ComponentDeviance(ProfiledCriterion):
             chol=chol,
             lam_c=lam_c,
             w=ws,
+            copies=copies,
         )

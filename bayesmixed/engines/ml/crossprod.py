@@ -17,6 +17,23 @@ reparametrisations of beta (beta = M (beta~ + b0)) that leave the likelihood
 unchanged but keep A well conditioned.  Without them, A's y'y held the
 residual sum of squares only as the difference of two numbers 1e16 times larger
 when y = x + 1e-8 e, and the deviance was rounding noise (issue 19).
+
+Frequency weights (issue 15).  ``[fw=]`` repeats rows inside their groups;
+``fweight()`` on a level (``|| school:, fweight(w)``) repeats whole groups as
+*independent* copies, so the log likelihood is sum_k w_k l_k over the top-level
+clusters.  Both are the likelihood of the expanded data, whose PLS problem
+has a symmetric solution (the copies of a group share their mode), so it can
+be written on the unexpanded data.  With t_i the rows a row stands for and c_g
+the copies of a group (product of the fweights at its level and above), the
+expanded PLS objective is sum_i t_i (y_i - x_i b - z_i u)^2 + sum_g c_g |u_g|^2;
+with v_g = sqrt(c_g) u_g it is the usual unweighted-penalty problem on
+[Z / sqrt(c), X, y] with row weights t.  So every cross-product is
+sum_i t_i a_i b_i / sqrt(c_a c_b) (c = 1 for X and y).  The log-determinant
+is not: a copy of a group adds its own factor, so each diagonal entry of
+the Cholesky factor counts c_g times (:attr:`CrossProducts.copies`), with the
+levels eliminated from the lowest up (``evaluation_order``): eliminating a
+group then only updates its ancestors, and the pivots of a copy in the
+expanded data equal those of the group here.
 """
 
 from __future__ import annotations
@@ -28,6 +45,7 @@ import scipy.sparse as sp
 
 from ...design.standardize import FixedScaling
 from ...design.types import Design, REBlock
+from ...design.weights import group_copies
 
 DENSE_LIMIT = 2_000_000  # entries of A_r1 below which dense algebra beats sparse overhead
 
@@ -65,6 +83,7 @@ class CrossProducts:
     p: int
     fixed: FixedScaling
     beta_shift: np.ndarray
+    copies: np.ndarray | None = None  # (q,) copies of each effect's group (fweight()), or None
 
     @property
     def q_rest(self) -> int:
@@ -80,16 +99,53 @@ class CrossProducts:
 def frequency_weights(design: Design) -> np.ndarray | None:
     """The rows' frequency weights, or ``None``: A is then the expanded data's [Z X y]'[Z X y].
 
-    A row of weight f stands for f identical rows of the same groups, so every
-    cross-product is a weighted sum and n is the sum of the weights; the profiled
-    deviance (log|L|, r2, n log r2) is then exactly that of the expanded data.
+    A row stands for its ``[fw=]`` weight times the ``fweight()`` of its groups
+    (:attr:`~bayesmixed.design.weights.Weights.total`), so every cross-product of X
+    and y is a weighted sum and n is the sum of the weights.
     """
     w = design.weights
-    return None if w is None or not w.frequency else np.asarray(w.obs, float)
+    return None if w is None or not w.frequency else np.asarray(w.total, float)
 
 
-def evaluation_order(blocks: list[REBlock]) -> list[int]:
-    """Largest block (most random effects) first; ties keep Stata's order."""
+def level_fweighted(design: Design) -> bool:
+    """Whether some level's groups are replicated by ``fweight()``."""
+    w = design.weights
+    return w is not None and w.frequency and bool(w.levels)
+
+
+def replicated_blocks(design: Design, blocks: list[REBlock]) -> tuple[list[REBlock], list]:
+    """(blocks with Z / sqrt(c), per block the (n,) copies c of each row's group).
+
+    Without ``fweight()`` the blocks are returned as they are, with copies None.
+    """
+    if not level_fweighted(design):
+        return blocks, [None] * len(blocks)
+    copies = [group_copies(design.spec, design.weights, b.equation.path) for b in blocks]
+    scaled = [replace(b, Z=b.Z / np.sqrt(c)[:, None]) for b, c in zip(blocks, copies)]
+    return scaled, copies
+
+
+def effect_copies(blocks: list[REBlock], copies: list) -> np.ndarray | None:
+    """(q,) copies of each random effect's group, in the cross-products' numbering."""
+    if copies[0] is None:
+        return None
+    parts = []
+    for block, rows in zip(blocks, copies):
+        per_group = np.ones(block.n_groups)
+        per_group[block.codes] = rows
+        parts.append(np.repeat(per_group, block.k))
+    return np.concatenate(parts)
+
+
+def evaluation_order(blocks: list[REBlock], nested: bool = False) -> list[int]:
+    """Largest block (most random effects) first; ties keep Stata's order.
+
+    ``nested`` (levels replicated by ``fweight()``): the lowest level first, each
+    level before the levels above it (longest path first), which the weighted
+    log-determinant needs (module docstring).
+    """
+    if nested:
+        return sorted(range(len(blocks)), key=lambda i: -len(blocks[i].equation.path))
     return sorted(range(len(blocks)), key=lambda i: -blocks[i].q)
 
 
@@ -168,8 +224,8 @@ def build_crossproducts(design: Design, fixed: FixedScaling | None = None) -> Cr
     it is centred against) and ``design.X`` is then taken as a linear image W X
     of those rows: W X M = W X~.
     """
-    blocks = design.blocks
-    order = evaluation_order(blocks)
+    blocks, copies = replicated_blocks(design, design.blocks)
+    order = evaluation_order(blocks, copies[0] is not None)
     first, rest = blocks[order[0]], [blocks[i] for i in order[1:]]
     if fixed is None:
         fixed = FixedScaling.of(design.X)
@@ -205,6 +261,7 @@ def build_crossproducts(design: Design, fixed: FixedScaling | None = None) -> Cr
         p=design.p,
         fixed=fixed,
         beta_shift=b0,
+        copies=effect_copies([blocks[i] for i in order], [copies[i] for i in order]),
     )
 
 
@@ -220,7 +277,8 @@ def with_response(cp: CrossProducts, design: Design, y: np.ndarray) -> CrossProd
     y = np.asarray(y, float)
     if y.shape != (design.n,):
         raise ValueError(f"response must have shape ({design.n},), got {y.shape}")
-    blocks = [design.blocks[i] for i in cp.order]
+    scaled = replicated_blocks(design, design.blocks)[0]
+    blocks = [scaled[i] for i in cp.order]
     x_t = cp.fixed.apply(design.X)
     w = frequency_weights(design)
     b0, y = _residualized(x_t, y, w)

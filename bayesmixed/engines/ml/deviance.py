@@ -190,8 +190,10 @@ class ProfiledDeviance(ProfiledCriterion):
             ww, wx = self._w_products(w_r1, w_xy1)
         l_rest = self._rest_factor(lam[1:], ww, wx, w_xy1)
         q_r = cp.q_rest
-        logdet = 2 * np.sum(np.log(np.diagonal(l1, axis1=1, axis2=2)))
-        logdet += 2 * np.sum(np.log(np.diag(l_rest)[:q_r]))
+        logs = np.concatenate([np.log(np.diagonal(l1, axis1=1, axis2=2)).ravel(),
+                               np.log(np.diag(l_rest)[:q_r])])  # fmt: skip
+        # with fweight() each pivot counts once per copy of its group (crossprod docstring)
+        logdet = 2 * (np.sum(logs) if cp.copies is None else logs @ cp.copies)
         return Factor(
             lam=lam,
             l_rest=l_rest,

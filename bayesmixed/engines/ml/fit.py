@@ -59,6 +59,10 @@ def estimate_lmm(design: Design, reml: bool = False) -> LMMEstimates:
             raise NotSupportedError(
                 "weights and vce(robust) are not available with residuals() yet"
             )
+        if design.spec.estimation.level_fweighted and design.spec.estimation.cluster:
+            raise NotSupportedError(
+                "vce(cluster) is not available with fweight() at higher levels; vce(robust) is"
+            )
         if design.weights is not None and not design.weights.frequency:
             from .pseudo import estimate_pseudo, unweighted  # sampling weights
 

@@ -72,19 +72,39 @@ def working_covariance(
     return out
 
 
-def _hessian(f, x: np.ndarray, h: float = 1e-4) -> np.ndarray:
-    """Central-difference Hessian (4 evaluations per off-diagonal entry)."""
+#: central-difference weights of f'' with error O(h^6): offsets -3..3 (Fornberg 1988)
+SECOND_DIFF = np.array([2.0, -27.0, 270.0, -490.0, 270.0, -27.0, 2.0]) / 180.0
+HESSIAN_STEP = 7e-3  # relative step in the working scale; see _hessian
+
+
+def _hessian(f, x: np.ndarray, h: float = HESSIAN_STEP) -> np.ndarray:
+    """Hessian by seven-point second differences along coordinate and pair directions.
+
+    Why this rule: the log likelihood is a sum over ~n terms, so each value carries
+    rounding noise of about eps |f|, which a second difference divides by h^2.  The
+    three-point rule (error O(h^2)) needed h ~ 1e-4 to keep its truncation small and
+    so amplified that noise to ~1e-6 relative in the standard errors; [fw=] fits
+    then differed from fits of the expanded data there (issue 15).  The seven-point
+    rule has error O(h^6), small at h = 7e-3 (measured ~1e-8 relative in the
+    standard errors of an unstructured random slope), where the noise is amplified
+    ~3,000 times less.  Mixed partials come from the second derivative along
+    e_i + e_j: H_ij = (D^2_{i+j} - H_ii - H_jj) / 2, so each of the d (d + 1) / 2
+    directions costs six evaluations (the old rule: two on the diagonal, four off it).
+    """
     d = len(x)
     f0 = f(x)
-    hess = np.empty((d, d))
     steps = h * np.maximum(1.0, np.abs(x))
+    offsets = np.arange(3, -4, -1)
+
+    def second(v: np.ndarray) -> float:  # f''(0) along v, times |v|^2 (unit: steps)
+        vals = [f0 if o == 0 else f(x + o * v) for o in offsets]
+        return float(np.dot(SECOND_DIFF, vals))
+
+    unit = np.diag(steps)
+    diag = np.array([second(unit[i]) for i in range(d)])
+    hess = np.diag(diag / steps**2)
     for i in range(d):
-        ei = np.zeros(d)
-        ei[i] = steps[i]
-        hess[i, i] = (f(x + ei) - 2 * f0 + f(x - ei)) / steps[i] ** 2
         for j in range(i):
-            ej = np.zeros(d)
-            ej[j] = steps[j]
-            val = f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)
-            hess[i, j] = hess[j, i] = val / (4 * steps[i] * steps[j])
+            mixed = (second(unit[i] + unit[j]) - diag[i] - diag[j]) / 2
+            hess[i, j] = hess[j, i] = mixed / (steps[i] * steps[j])
     return hess

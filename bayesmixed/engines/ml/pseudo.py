@@ -15,9 +15,13 @@ weights first, within each cluster j of n_j rows:
   (they sum to the effective cluster size);
 * ``gk`` (Graubard and Korn): w*_{i|j} = 1 and w*_j = w_j sum_i w_{i|j} / n_j.
 
+Three-level models (``[pw=w1] || school:, pweight(w3) || class:, pweight(w2)``)
+raise each class's integral to the power w_{j|k} inside the school's integral
+(:class:`.nested_loglik.NestedLoglik`).  ``pwscale()`` is Stata's for two-level
+models only, so there it is refused: the weights are used as given.
+
 Sampling weights imply robust standard errors, clustered at the top level
-(:mod:`.robust`).  This version handles two-level models (one grouping level,
-any number of equations on it); deeper models with weights are refused.
+(:mod:`.robust`).  Models of more than three levels with weights are refused.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from ..optsummary import OptSummary
 from ..sandwich import maximize_sum
 from .cluster_loglik import ClusterLoglik
 from .inference import WorkingMap
+from .nested_loglik import NestedLoglik
 from .robust import robust_lmm
 
 BOUNDARY_START = -3.0  # log sd where the unweighted fit put a variance on zero
@@ -43,10 +48,6 @@ def scaled_weights(design: Design, cl: ClusterLoglik) -> tuple[np.ndarray, np.nd
     """(level-one weight of each row, weight of each cluster) after ``pwscale()``."""
     weights, spec = design.weights, design.spec
     levels = spec.levels
-    if len(levels) != 1 or set(weights.levels) - {levels[0]}:
-        raise NotSupportedError(
-            "sampling weights are supported for two-level models (one grouping level) so far"
-        )
     codes, n_c = cl.codes, cl.n_clusters
     obs = np.asarray(weights.obs, float)
     top = weights.levels.get(levels[0])
@@ -65,12 +66,35 @@ def scaled_weights(design: Design, cl: ClusterLoglik) -> tuple[np.ndarray, np.nd
     return obs, cw
 
 
+def cluster_pseudo(design: Design) -> tuple[ClusterLoglik | NestedLoglik, np.ndarray]:
+    """(each top-level cluster's pseudo log likelihood, each cluster's weight)."""
+    levels = design.spec.levels
+    if len(levels) == 1:
+        obs, cw = scaled_weights(design, ClusterLoglik(design))
+        return ClusterLoglik(design, obs), cw
+    if len(levels) != 2:
+        raise NotSupportedError(
+            "sampling weights are supported for two- and three-level models so far"
+        )
+    if design.spec.estimation.pwscale is not None:
+        raise NotSupportedError(
+            "pwscale() scales the weights of two-level models only (as in Stata's mixed); "
+            "scale the weights of a three-level model before fitting it"
+        )
+    weights = design.weights
+    mid = weights.levels.get(levels[1], np.ones(design.n))
+    cl = NestedLoglik(design, np.asarray(weights.obs, float), mid)
+    cw = np.ones(cl.n_clusters)
+    top = weights.levels.get(levels[0])
+    if top is not None:
+        cw[cl.codes] = top
+    return cl, cw
+
+
 def estimate_pseudo(design: Design, start: LMMEstimates) -> LMMEstimates:
     """Maximize the pseudo-likelihood from the unweighted ML estimates ``start``."""
     clock = time.perf_counter()
-    plain = ClusterLoglik(design)
-    obs, cw = scaled_weights(design, plain)
-    cl = ClusterLoglik(design, obs)
+    cl, cw = cluster_pseudo(design)
 
     def f(x: np.ndarray) -> np.ndarray:
         return cw * cl(x)

@@ -17,6 +17,10 @@ trust region, which grows by small factors, then stopped "roundoff-limited"
 near 5e4, 650 log-likelihood units short, with var(g) ten times too small
 (issue 19).  Where the groups explain little, the within variance is about the
 total and the start is what it was.
+
+With frequency weights every moment is that of the expanded data, ``fweight()``
+copies of groups included (each group's mean counts once per copy), so a weighted
+fit starts where the fit of the expanded data starts and follows its path.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...design.types import Design
-from .crossprod import frequency_weights
+from ...design.weights import group_copies
+from .crossprod import frequency_weights, level_fweighted
 
 FLOOR = 0.05  # relative sd never starts below this: the optimizer can still go to 0
 SIGMA_FLOOR = 0.1  # sigma_e^2 starts at no less than this share of the within variance
@@ -44,7 +49,8 @@ def moment_start(design: Design, order: list[int], default: list[np.ndarray]) ->
         block = design.blocks[idx]
         if block.k != 1 or block.n_groups < 3 or not np.all(block.Z[:, 0] == 1.0):
             continue
-        moments[pos] = _group_moments(block.codes, block.n_groups, resid, w)
+        copies = _copies(design, block)
+        moments[pos] = _group_moments(block.codes, block.n_groups, resid, w, copies)
     within = [w for _, _, w in moments.values() if w is not None]
     noise = min([total, *within])
     between = {
@@ -58,15 +64,38 @@ def moment_start(design: Design, order: list[int], default: list[np.ndarray]) ->
     return np.concatenate(out)
 
 
+def _copies(design: Design, block) -> np.ndarray | None:
+    """(groups,) copies of each group of ``block`` in the expanded data, or None (one each)."""
+    if not level_fweighted(design):
+        return None
+    out = np.ones(block.n_groups)
+    out[block.codes] = group_copies(design.spec, design.weights, block.equation.path)
+    return out
+
+
 def _group_moments(
-    codes: np.ndarray, n_groups: int, resid: np.ndarray, w: np.ndarray | None = None
+    codes: np.ndarray,
+    n_groups: int,
+    resid: np.ndarray,
+    w: np.ndarray | None = None,
+    copies: np.ndarray | None = None,
 ) -> tuple[float, float, float | None]:
-    """(variance of the group means, mean of 1/n_g, pooled within-group variance or None)."""
+    """(variance of the group means, mean of 1/n_g, pooled within-group variance or None).
+
+    ``copies``: how many times each group appears in the expanded data, each copy
+    with 1/copies of the group's weighted rows.
+    """
     w = np.ones(len(resid)) if w is None else w
+    c = np.ones(n_groups) if copies is None else copies
     counts = np.bincount(codes, weights=w, minlength=n_groups)
     means = np.bincount(codes, weights=w * resid, minlength=n_groups) / np.maximum(counts, 1.0)
-    df = float(w.sum()) - n_groups
+    per_copy = np.maximum(counts / c, 1.0)
+    df = float(w.sum()) - float(c.sum())
     within = float(np.sum(w * (resid - means[codes]) ** 2) / df) if df > 0 else None
     if within is not None and within <= 0:
         within = None
-    return float(means.var()), float(np.mean(1.0 / np.maximum(counts, 1.0))), within
+    if copies is None:  # the plain moments, computed as they always were
+        return float(means.var()), float(np.mean(1.0 / per_copy)), within
+    centre = np.average(means, weights=c)
+    between = float(np.average((means - centre) ** 2, weights=c))
+    return between, float(np.average(1.0 / per_copy, weights=c)), within

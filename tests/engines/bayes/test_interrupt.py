@@ -145,24 +145,22 @@ fast_nuts.available = lambda: False  # PyMC's sampler, whose processes swallow C
 sys.exit(main(["run", "t.do", "--out", "report", "--chains", "CHAINS", "--no-echo"]))
 """
 
-# the default path: nutpie's Rust threads call the NumPy density; Ctrl-C must still stop it
+# the default path: nutpie's Rust threads call our compiled density (a C callback, no
+# Python per step); Ctrl-C must still stop it.  Sampling is announced from the wait loop.
 FAST_SCRIPT = """
 import sys
+import time
 from bayesmixed.cli import main
-from bayesmixed.engines.bayes import fast_compiled, fast_posterior
+from bayesmixed.engines.bayes import fast_nuts
 
-calls = []
+real = fast_nuts._wait
 
-def announcing(real):
-    def announce(self, x):
-        calls.append(1)
-        if len(calls) == 3000:
-            print("SAMPLING", flush=True)
-        return real(self, x)
-    return announce
+def wait(running):
+    time.sleep(2.0)  # the chains are running by now
+    print("SAMPLING", flush=True)
+    return real(running)
 
-for cls in (fast_posterior.FastPosterior, fast_compiled.CompiledPosterior):
-    cls.logp_grad = announcing(cls.logp_grad)
+fast_nuts._wait = wait
 sys.exit(main(["run", "t.do", "--out", "report", "--chains", "CHAINS", "--no-echo"]))
 """
 

@@ -61,6 +61,12 @@ def test_meologit_posterior_agrees_with_ml_and_labels_cutpoints():
     assert "y:cut1" in stata_tree(r)["posterior"].data_vars
     rep = r.posterior_predictive(draws=20, seed=1)
     assert set(np.unique(rep.values)) <= {1.0, 2.0, 3.0, 4.0}
+    # Stata's bayes: meologit names the cutpoints {cut1}...; posterior predictive p-values
+    table = r.bayesstats_summary("{cut1} {cut3}").table
+    assert table.loc[("", "cut3"), "mean"] == pytest.approx(cuts[:, 2].mean(), rel=1e-12)
+    pp = r.bayesstats_ppvalues("(m:@mean({_ysim}))", draws=50, seed=2).table
+    assert pp.loc["m", "t_obs"] == pytest.approx(data["y"].mean(), rel=1e-12)
+    assert 0.01 < pp.loc["m", "p"] < 0.99  # the model fits its own simulated data
 
 
 def _gamma_data(seed: int = 5) -> pd.DataFrame:

@@ -3,9 +3,10 @@
 Reference: the unweighted fit of the data expanded by the weights.  The log
 likelihood and the estimates must agree to 1e-8, and the approximate log
 likelihood at one parameter vector to 1e-10 (the identity behind it); the
-standard errors come from finite-difference Hessians of two sums of the same
-terms added in different orders, whose rounding noise is ~1e-7, so they are
-held to 1e-5.  After Laplace the estimates agree to 1e-7: the optimum of a
+standard errors come from finite-difference Hessians (steps 1e-4) of two sums
+of the same terms added in different orders, whose rounding noise reaches a few
+1e-7 (2.9e-7 measured with numpy 2.5 / scipy 1.18, 1e-8 with earlier releases),
+so they are held to 1e-6.  After Laplace the estimates agree to 1e-7: the optimum of a
 log likelihood of ~150 with curvature ~100 is located only to about
 sqrt(eps * 150 / 100) ~ 1e-8 in each direction, and the derivative-free
 optimizer and its Newton polish end within a few such widths of it.  Laplace
@@ -36,7 +37,7 @@ def weighted():
 
 
 @pytest.mark.parametrize(
-    "method, tol, se_tol", [("mvaghermite", 1e-8, 1e-7), ("laplace", 1e-8, 1e-5)]
+    "method, tol, se_tol", [("mvaghermite", 1e-8, 1e-6), ("laplace", 1e-8, 1e-5)]
 )
 def test_fweights_equal_the_expanded_data(weighted, method, tol, se_tol):
     data, expanded = weighted

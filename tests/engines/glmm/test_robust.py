@@ -20,7 +20,7 @@ from scipy import special, stats
 import bayesmixed as bm
 from bayesmixed.errors import BayesmixedError
 
-from ..oracles import log_trapezoid, richardson
+from ..oracles import cluster_sandwich, log_trapezoid
 
 
 @pytest.fixture(scope="module")
@@ -51,20 +51,6 @@ def _group_loglik(data):
     return f
 
 
-def _oracle(f, x, clusters):
-    d = len(x)
-    scores = np.column_stack([richardson(f, x, i) for i in range(d)])
-
-    def grad(z):
-        return np.array([richardson(lambda v: f(v).sum(), z, i) for i in range(d)])
-
-    hess = np.column_stack([richardson(grad, x, j) for j in range(d)])
-    bread = np.linalg.inv(-(hess + hess.T) / 2)
-    per = pd.DataFrame(scores).groupby(clusters).sum().to_numpy()
-    n = per.shape[0]
-    return n / (n - 1) * bread @ (per.T @ per) @ bread
-
-
 @pytest.mark.parametrize("vce", ["robust", "cluster c"])
 def test_melogit_robust_ses_match_the_quadrature_oracle(data, vce):
     fit = bm.stata(f"melogit y x || g:, intpoints(30) vce({vce})", data)
@@ -72,7 +58,7 @@ def test_melogit_robust_ses_match_the_quadrature_oracle(data, vce):
     x = np.r_[fit.working, fit.beta]
     assert f(x).sum() == pytest.approx(fit.loglik, rel=1e-9)
     clusters = np.arange(24) if vce == "robust" else np.arange(24) // 4
-    ref = _oracle(f, x, clusters)
+    ref = cluster_sandwich(f, x, clusters)
     np.testing.assert_allclose(fit.working_vcov, ref[:1, :1], rtol=1e-6)
     np.testing.assert_allclose(fit.vcov_beta, ref[1:, 1:], rtol=1e-6)
     assert fit.n_clusters == (24 if vce == "robust" else 6)
@@ -90,6 +76,13 @@ def test_laplace_and_output(data):
     assert "LR test vs. logistic model" not in text
 
 
-def test_several_levels_are_refused(data):
+def test_crossed_levels_and_clusters_below_the_groups_are_refused(data):
+    # nested levels work (tests/engines/glmm/test_robust_nested.py); crossed ones have no
+    # independent clusters
+    with pytest.raises(BayesmixedError, match="nested random effects"):
+        bm.stata("melogit y x || _all: R.c || g:, intmethod(laplace) vce(robust)", data)
     with pytest.raises(BayesmixedError, match="one random-effects level"):
-        bm.stata("melogit y x || c: || g:, intmethod(laplace) vce(robust)", data)
+        bm.stata("melogit y x || _all: R.c, intmethod(laplace) vce(robust)", data)
+    rows = data.assign(row=np.arange(len(data)))
+    with pytest.raises(BayesmixedError, match="row varies within groups of g"):
+        bm.stata("melogit y x || g:, intmethod(laplace) vce(cluster row)", rows)

@@ -132,8 +132,13 @@ def test_groups_that_explain_nearly_everything_reach_the_optimum(seed):
     best = minimize_scalar(
         crit, bounds=(best.x - 0.5, best.x + 0.5), method="bounded", options={"xatol": 1e-10}
     )
+    # theta ~ 2e4 puts r2 at ~1e-8 of y'y: the criterion carries rounding noise of a few
+    # 1e-6 log-likelihood units there (its spread over theta * (1 +- 1e-9), where the true
+    # function is flat), and either optimum may sit on a lucky sample of it
+    near = [crit(best.x + d) for d in np.linspace(-1e-9, 1e-9, 21)]
+    noise = 0.5 * (max(near) - min(near))
     assert r.opt.converged
-    assert r.loglik >= -0.5 * best.fun - 1e-9 * abs(best.fun)
+    assert r.loglik >= -0.5 * best.fun - max(1e-9 * abs(best.fun), 2 * noise)
 
 
 def test_a_residual_variance_below_double_precision_is_not_called_converged():

@@ -114,6 +114,7 @@ def test_level_one_weights_alone_and_vce_cluster(data):
 
 
 def test_deeper_models_are_refused(data):
-    data = data.assign(h=np.arange(len(data)) % 2)
-    with pytest.raises(bm.BayesmixedError, match="two-level"):
-        bm.stata("mixed y x [pw=w1] || g: || h:", data)
+    """Three levels are fitted (test_pseudo_three_level.py); four are not yet."""
+    data = data.assign(h=np.arange(len(data)) % 2, k=np.arange(len(data)) % 3)
+    with pytest.raises(bm.BayesmixedError, match="two- and three-level"):
+        bm.stata("mixed y x [pw=w1] || g: || h: || k:", data)
