@@ -95,6 +95,9 @@ def test_workshop_command(tmp_path, capsys):
     for name in figures:
         assert f'src="figures/{name}"' in page
     assert f"{len(BAYES_LINES) - missing} Bayesian fits" in page
+    # the Bayesian twins compared, and the slope-intercept correlation tested (issue 16)
+    assert "Deviance information criterion" in page and "bayes_uns" in page
+    assert "Interval tests" in page
     assert "Posterior predictive summary" in page and "max : @max({_ysim})" in page
     assert "workshop.do:93:" in err and "done in" in err  # progress was shown
 
