@@ -159,7 +159,11 @@ def _lkj_terms(n: int, eta: float) -> tuple[float, np.ndarray]:
 def lkj_logp(chol: np.ndarray, eta: float) -> float:
     """``pm.LKJCorr``'s log density of a Cholesky factor (normalized as PyMC's)."""
     const, exponents = _lkj_terms(len(chol), float(eta))
-    return float(const + np.sum(exponents * np.log(np.diag(chol))))
+    # |corr| = 1 on a search's edge gives log 0 = -inf; a zero exponent (eta = 1) leaves
+    # its factor out there, where 0 * log 0 would give nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(exponents != 0, exponents * np.log(np.diag(chol)), 0.0)
+    return float(const + np.sum(terms))
 
 
 def interval(x: float, lo: float, hi: float) -> tuple[float, float]:

@@ -62,3 +62,17 @@ def test_models_outside_the_numpy_path_use_pymc(monkeypatch):
     assert objective_for(built, False) == "compiled"
     built = build_model(d, resolve_priors(d, None), True, False)
     assert isinstance(objective_for(built, False), NumpyObjective)
+
+
+def test_a_search_at_the_correlation_edge_stays_quiet():
+    """|corr| = 1 at a search's edge: the LKJ term is -inf (or its factor left out at
+    eta = 1), not numpy's divide-by-zero and 0 * log 0 warnings in the user's output."""
+    import warnings
+
+    from bayesmixed.engines.bayes.numpy_density import lkj_logp
+
+    edge = np.array([[1.0, 0.0], [1.0, 0.0]])  # the Cholesky factor of corr = 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert lkj_logp(edge, 1.0) == pytest.approx(lkj_logp(np.eye(2), 1.0))
+        assert lkj_logp(edge, 2.0) == -np.inf
