@@ -192,32 +192,43 @@ class IntegratedGaussian:
                 np.broadcast_to(lams[0], (self.lay.n_comp,) + lams[0].shape)
             )
         w = self.lay.width
-        big = np.zeros((self.lay.n_comp, w, w))
-        for lam, (cc, rs, cs, r, cl) in zip(lams, self.idx):
-            big[cc, rs, cs] = lam[r, cl]
-        return big
+        big = np.zeros(self.lay.n_comp * w * w)
+        for lam, (target, source) in zip(lams, self._flat_idx()):
+            big[target] = lam.ravel()[source]
+        return big.reshape(self.lay.n_comp, w, w)
+
+    def _flat_idx(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per block: flat positions in the padded (c, w, w) array and in the k x k factor
+        (found once; fancy indexing by four arrays cost ~10 us a block per evaluation)."""
+        if not hasattr(self, "_flat"):
+            w = self.lay.width
+            self._flat = [
+                ((cc * w + rs) * w + cs, r * k + cl)
+                for k, (cc, rs, cs, r, cl) in zip(self.ks, self.idx)
+            ]
+        return self._flat
 
     def _block_sums(self, zgz: np.ndarray) -> list[np.ndarray]:
         """1/2 sum over each block's levels of the diagonal blocks of Z'GZ."""
         if self.simple:
             return [0.5 * zgz.sum(axis=0)]
-        out = []
-        for k, comp, slot in zip(self.ks, self.lay.comp, self.lay.slot):
-            e = np.arange(k)
-            rs = slot[:, None, None] + e[None, :, None]
-            cs = slot[:, None, None] + e[None, None, :]
-            out.append(0.5 * zgz[comp[:, None, None], rs, cs].sum(axis=0))
-        return out
+        flat = zgz.ravel()
+        return [
+            0.5 * flat[target].reshape(-1, k, k).sum(axis=0)
+            for k, (target, _) in zip(self.ks, self._flat_idx())
+        ]
 
-    def _factor_numpy(self, lam: np.ndarray, s2: float):
-        """log|M|, [X y]'Z K Z'[X y] and K by stacked NumPy calls (no numba)."""
+    def _factor_numpy(self, lam: np.ndarray, s2: float, ztz: np.ndarray, zxy: np.ndarray):
+        """log|M|, [X y]'Z K Z'[X y] and K by stacked NumPy calls (no numba).  The
+        cross-products are arguments: :mod:`.fast_residual` combines its own per call, and
+        chains may call one density from several threads."""
         p1 = self.p + 1
         lt = np.swapaxes(lam, 1, 2)
-        m = self.eye + (lt @ self.ztz @ lam) / s2
+        m = self.eye + (lt @ ztz @ lam) / s2
         chol = np.linalg.cholesky(m)
         logdet_m = 2.0 * float(np.log(np.diagonal(chol, axis1=1, axis2=2)).sum())
         ys = np.linalg.solve(chol, lt)  # Y = R^-1 Lambda', K = Lambda M^-1 Lambda' = Y'Y
-        yz = (ys @ self.zxy).reshape(-1, p1)
+        yz = (ys @ zxy).reshape(-1, p1)
         return logdet_m, yz.T @ yz, np.swapaxes(ys, 1, 2) @ ys
 
     def _evaluate(self, lam: np.ndarray, s2: float, beta):
@@ -232,7 +243,7 @@ class IntegratedGaussian:
                 raise np.linalg.LinAlgError("a factor of the marginal likelihood is not PD")
             return out
         p = self.p
-        logdet_m, zkz, kmat = self._factor_numpy(lam, s2)
+        logdet_m, zkz, kmat = self._factor_numpy(lam, s2, self.ztz, self.zxy)
         if not np.isfinite(logdet_m):
             raise np.linalg.LinAlgError("I + Lambda'Z'Z Lambda / sigma2 is not positive definite")
         q = (self.xyxy - zkz / s2) / s2  # [X y]'V^-1[X y]
@@ -246,16 +257,16 @@ class IntegratedGaussian:
         else:
             b, hinv, extra, tr_extra = np.asarray(beta, float), None, 0.0, 0.0
         rvr = yvy - 2 * b @ cvec + b @ a @ b
-        zgz = self._zgz_numpy(kmat, s2, b, hinv)
+        zgz = self._zgz_numpy(kmat, s2, b, hinv, self.ztz, self.zxy)
         return -0.5 * (logdet_m + rvr + extra), rvr + tr_extra, zgz, cvec - a @ b
 
-    def _zgz_numpy(self, kmat: np.ndarray, s2: float, b: np.ndarray, hinv) -> np.ndarray:
+    def _zgz_numpy(self, kmat, s2: float, b, hinv, ztz, zxy) -> np.ndarray:
         """Z'GZ per component by stacked NumPy calls; B = (I - Z'Z K / s2) / s2."""
         p = self.p
-        bmat = (self.eye - self.ztz @ kmat / s2) / s2
-        bzxy = bmat @ self.zxy  # [W | B Z'y]
+        bmat = (self.eye - ztz @ kmat / s2) / s2
+        bzxy = bmat @ zxy  # [W | B Z'y]
         u = bzxy[:, :, p] - bzxy[:, :, :p] @ b  # Z'V^-1 r
-        zgz = u[:, :, None] * u[:, None, :] - bmat @ self.ztz
+        zgz = u[:, :, None] * u[:, None, :] - bmat @ ztz
         if self.integrate:
             wmat = bzxy[:, :, :p]
             zgz = zgz + (wmat @ hinv) @ np.swapaxes(wmat, 1, 2)

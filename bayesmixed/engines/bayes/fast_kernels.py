@@ -272,3 +272,149 @@ def gradient_components(ys, ztz, zxy, s2, beta, hinv, integrate):
                         acc += wh[i, r] * wm[j, r]
                     og[i, j] += acc
     return out
+
+
+# -- residual cells and AR(1) panels (:mod:`.fast_residual`) -------------------------------
+def residual_kernel():
+    """:func:`residual_evaluate` compiled (after :func:`kernels`, whose helpers it calls), or
+    None; compiled on first use by a residual model only, and cached on disk."""
+    with _LOCK:
+        if "residual" not in _KERNELS:
+            _KERNELS["residual"] = None
+            if "evaluate" not in _KERNELS:
+                _KERNELS["evaluate"] = _compile() if available() else None
+            if _KERNELS["evaluate"] is not None:
+                _KERNELS["residual"] = _compile_residual()
+    return _KERNELS["residual"]
+
+
+def _compile_residual():
+    try:
+        import numba
+
+        jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+        globals()["combine"] = jit(combine)
+        globals()["residual_moments"] = jit(residual_moments)
+        compiled = jit(residual_evaluate)
+        one, row, eye = np.ones((1, 1, 1, 1)), np.ones((1, 1, 1, 2)), np.eye(2)[None]
+        compiled(np.ones((1, 1, 1)), one, row, eye, np.ones(1), np.eye(1), np.zeros(1),
+                 np.zeros(1), True, np.zeros(1))  # fmt: skip
+    except Exception:  # noqa: BLE001 -- any numba failure: the NumPy path remains
+        return None
+    return compiled
+
+
+def combine(coef, terms):
+    """sum_k coef[k] terms[k] over the leading axis, by loops."""
+    flat = terms.reshape(terms.shape[0], -1)
+    out = np.zeros(flat.shape[1])
+    for k in range(flat.shape[0]):
+        ck = coef[k]
+        for i in range(flat.shape[1]):
+            out[i] += ck * flat[k, i]
+    return out.reshape(terms.shape[1:])
+
+
+def residual_evaluate(lam, ztz_t, zxy_t, xyxy_t, coef, prec, prec_mean, mean, integrate, beta):
+    """What :meth:`.fast_residual.ResidualGaussian.__call__` computes from the combined
+    cross-products at unit error variance: (l without constants and log|V|, Z'GZ per
+    component, dl/dbeta, e'A_k e + tr(A_k Cov) per term); nan first if not PD."""
+    ztz, zxy, xyxy = combine(coef, ztz_t), combine(coef, zxy_t), combine(coef, xyxy_t)
+    logdet_m, zkz, ys = factor_components(lam, ztz, zxy, 1.0)
+    p = xyxy.shape[0] - 1
+    moments = np.zeros(ztz_t.shape[0])
+    if np.isnan(logdet_m):
+        return np.nan, np.zeros(ztz.shape), np.zeros(p), moments
+    q = xyxy - zkz
+    extra, rvr, _, b, hinv, d_beta = fixed_effects(q, prec, prec_mean, mean, integrate, beta)
+    if np.isnan(extra):
+        return np.nan, np.zeros(ztz.shape), d_beta, moments
+    zgz = gradient_components(ys, ztz, zxy, 1.0, b, hinv, integrate)
+    moments = residual_moments(ys, ztz_t, zxy_t, xyxy_t, zxy, b, hinv, integrate)
+    return -0.5 * (logdet_m + rvr + extra), zgz, d_beta, moments
+
+
+def residual_moments(ys, ztz_t, zxy_t, xyxy_t, zxy, b, hinv, integrate):
+    """E[(W g - y)' T_k (W g - y) | y] per term, g = (b, beta): e'A_k e + tr(A_k Cov).
+
+    K = Y'Y is Cov(b | beta, y) per component, E[b | y] = K Z'(y - X beta^), and with
+    beta integrated F = K Z'X gives Cov(b) = K + F H^-1 F', Cov(b, beta) = -F H^-1.
+    """
+    n_terms, c, w, _ = ztz_t.shape
+    p = zxy.shape[2] - 1
+    out = np.zeros(n_terms)
+    v = np.empty(p + 1)
+    for j in range(p):
+        v[j] = -b[j]
+    v[p] = 1.0
+    kmat = np.zeros((w, w))
+    cov = np.zeros((w, w))
+    r = np.zeros(w)
+    bh = np.zeros(w)
+    f = np.zeros((w, p))
+    fh = np.zeros((w, p))
+    for g in range(c):
+        yg, xg = ys[g], zxy[g]
+        for i in range(w):
+            for j in range(w):
+                acc = 0.0
+                for t in range(w):
+                    acc += yg[t, i] * yg[t, j]
+                kmat[i, j] = acc
+            acc = 0.0
+            for j in range(p + 1):
+                acc += xg[i, j] * v[j]
+            r[i] = acc
+        for i in range(w):
+            acc = 0.0
+            for j in range(w):
+                acc += kmat[i, j] * r[j]
+            bh[i] = acc
+        for i in range(w):
+            for j in range(w):
+                cov[i, j] = kmat[i, j] + bh[i] * bh[j]
+        if integrate:
+            for i in range(w):
+                for j in range(p):
+                    acc = 0.0
+                    for t in range(w):
+                        acc += kmat[i, t] * xg[t, j]
+                    f[i, j] = acc
+            for i in range(w):
+                for j in range(p):
+                    acc = 0.0
+                    for t in range(p):
+                        acc += f[i, t] * hinv[t, j]
+                    fh[i, j] = acc
+            for i in range(w):
+                for j in range(w):
+                    acc = 0.0
+                    for t in range(p):
+                        acc += fh[i, t] * f[j, t]
+                    cov[i, j] += acc
+        for k in range(n_terms):
+            ak, xk = ztz_t[k, g], zxy_t[k, g]
+            acc = 0.0
+            for i in range(w):
+                for j in range(w):
+                    acc += ak[i, j] * cov[i, j]
+                cross = 0.0
+                for j in range(p + 1):
+                    cross += xk[i, j] * v[j]
+                acc -= 2.0 * bh[i] * cross
+                if integrate:
+                    for j in range(p):
+                        acc -= 2.0 * xk[i, j] * fh[i, j]
+            out[k] += acc
+    for k in range(n_terms):
+        xk = xyxy_t[k]
+        acc = 0.0
+        for i in range(p + 1):
+            for j in range(p + 1):
+                acc += v[i] * xk[i, j] * v[j]
+        if integrate:
+            for i in range(p):
+                for j in range(p):
+                    acc += xk[i, j] * hinv[j, i]
+        out[k] += acc
+    return out

@@ -46,6 +46,10 @@ COEF_DLOGPDF: dict[str, Callable[[float, tuple], float]] = {
 
 def fast_covers(built) -> bool:
     """Whether :class:`FastPosterior` samples ``built`` exactly and cheaply."""
+    if built.cells is not None:  # residual cells or AR(1) panels
+        from .fast_residual_posterior import residual_covers
+
+        return residual_covers(built)
     if not covers(built) or built.design.weights is not None:
         return False
     return fast_cost(built_layout(built)) <= MAX_COST
@@ -116,6 +120,15 @@ class FastPosterior:
         edges = [0, *self.obj.splits, self.n]
         self.slices = [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
 
+    def shapes(self) -> list[tuple[str, tuple[int, ...]]]:
+        """The traced variables and their shapes (one draw)."""
+        built = self.obj.built
+        out = [("sigma", ())]
+        out += [(f"cov[{n}]", (b.k, b.k)) for n, b in zip(built.names, built.design.blocks)]
+        if not built.integrate_beta:
+            out.append(("beta", (len(built.design.fixed_names),)))
+        return out
+
     def logp_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         obj = self.obj
         parts = [x[s] for s in self.slices]
@@ -145,6 +158,9 @@ def _coef(prior, b: float) -> float:
 
 def _block_grad(blk, w: np.ndarray, lam: np.ndarray, s: np.ndarray) -> np.ndarray:
     """Gradient of one block's working values from S = dl/dSigma_b (Sigma_b = lam lam')."""
+    if blk.k == 1:  # a random intercept: d/dsd of <S, sd^2> is 2 sd S
+        scale, v = blk.scales[0], float(w[0])
+        return np.array([_scale_grad(scale, v, 2.0 * scale.sd(v) * float(s[0, 0]))])
     ns, k = len(blk.scales), blk.k
     sds = np.array([sc.sd(v) for sc, v in zip(blk.scales, w[:ns])])
     out = np.empty(blk.size)

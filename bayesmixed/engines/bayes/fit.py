@@ -25,6 +25,7 @@ from .build import build_model, trace_names
 from .covariance import integrable_beta, structure_graph
 from .extend import MAX_ROUNDS, sample_until_converged
 from .fast_nuts import run_fast_nuts, use_fast
+from .fast_residual_posterior import residual_model
 from .glmm import check_family
 from .laplace import find_mode, laplace_draws, laplace_model
 from .posterior import to_datatree
@@ -184,6 +185,8 @@ def estimate_bayes(
     # Laplace, and NUTS through nutpie, on an integrated Gaussian model need no PyMC graph
     # (:mod:`.laplace_numpy`, :mod:`.fast_nuts`)
     built = laplace_model(design, resolved, marginal, integrate)
+    if method == "nuts" and built is None:  # residual cells, AR(1) panels (:mod:`.fast_residual`)
+        built = residual_model(design, resolved, marginal, integrate)
     if method == "nuts":
         fast = built is not None and use_fast(built, sampler)
         built = built if fast else None

@@ -54,6 +54,12 @@ def covers(built) -> bool:
         return False
     if built.panels is not None:
         return False
+    return covers_parameters(built)
+
+
+def covers_parameters(built) -> bool:
+    """Whether the NumPy densities have every prior and covariance structure of ``built``
+    (residual structures apart: :func:`covers` and :mod:`.fast_residual` decide those)."""
     priors = built.priors
     if not covered_scale(priors["sigma"]):
         return False
@@ -93,6 +99,9 @@ class _BlockParams:
     def lam(self, w: np.ndarray, jacobian: bool, prior: bool = True) -> tuple[np.ndarray, float]:
         """The block's lower square root of cov (as the PyMC graph builds it) and log prior
         (0 with ``prior=False``: the draws' values only, as the sampler's output needs)."""
+        if self.k == 1:  # the common random intercept, without the general path's arrays
+            scale, v = self.scales[0], float(w[0])
+            return np.array([[scale.sd(v)]]), scale.logp(v, jacobian) if prior else 0.0
         ns = len(self.scales)
         logp = sum(s.logp(v, jacobian) for s, v in zip(self.scales, w[:ns])) if prior else 0.0
         sds = np.array([s.sd(v) for s, v in zip(self.scales, w[:ns])])

@@ -2,8 +2,8 @@
 
 Under a correlated structure the cross-products that make the random effects' conditional
 Gaussian depend on each draw's residual parameters, so they are recomputed per draw with a
-compiled copy of the likelihood's own graph (:func:`.panels.panel_crossproducts`) -- the
-same arithmetic NUTS saw.  From them: exact conditional draws of (b, beta), each panel's
+NumPy copy of the likelihood's arithmetic (:func:`.panels.panel_crossproducts`, from the
+structure's NumPy correlation).  From them: exact conditional draws of (b, beta), each panel's
 joint log density (the pointwise unit for LOO is the panel, since rows of one panel are
 not conditionally independent) and the rows Stata prints for the residual structure.
 """
@@ -11,35 +11,48 @@ not conditionally independent) and the rows Stata prints for the residual struct
 from __future__ import annotations
 
 import numpy as np
-import pytensor
-import pytensor.tensor as pt
+from scipy.linalg import solve_triangular
 
 from ...maths import sqrt_psd
 from .blocked import blocked_applies, blocked_draws
 from .conjugate import LOG_2PI, SuffStats, draw_batch, lambda_batch
 from .marginal import sparse_z
-from .panels import full_index, panel_crossproducts
+from .panels import full_index
 
 BATCH = 256
 
 
 class PanelEvaluator:
-    """(cell SDs, z) -> per-panel cross-products and each pattern's Cholesky factor."""
+    """(cell SDs, z) -> per-panel cross-products and each pattern's Cholesky factor.
+
+    NumPy, from the shared structure's own ``correlation`` (the ML engine's): the
+    PyTensor graph NUTS used gives the same numbers to rounding, and compiling it cost a
+    new user ~10 s on an empty compile cache after sampling had finished.
+    """
 
     def __init__(self, built) -> None:
         self.built = built
         self.layout = built.panels
         self.model = built.design.residual.model
-        sd = pt.dvector("sd")
-        z = pt.dmatrix("z")
-        zs = [z[g] for g in range(self.model.n_groups)]
-        cross, _, factors = panel_crossproducts(self.layout, self.model.structure, sd, zs)
-        self._fn = pytensor.function([sd, z], [cross, *factors], mode="FAST_RUN")
+        self._white = [
+            self.layout.w[pat.rows].transpose(1, 0, 2).reshape(pat.rows.shape[1], -1)
+            for pat in self.layout.patterns
+        ]  # (m, P * d) per pattern, as the graph arranges them
 
     def __call__(self, sd: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        cross, *factors = self._fn(np.asarray(sd, float), np.asarray(z, float).reshape(
-            self.model.n_groups, -1))  # fmt: skip
-        return cross, factors
+        sd = np.asarray(sd, float)
+        z = np.asarray(z, float).reshape(self.model.n_groups, -1)
+        structure, d = self.model.structure, self.layout.d
+        blocks, factors = [], []
+        for pat, w in zip(self.layout.patterns, self._white):
+            r = structure.correlation(z[pat.group], pat.times, pat.levels)
+            s = sd[pat.cells]
+            chol = np.linalg.cholesky(s[:, None] * r * s[None, :])
+            factors.append(chol)
+            n_pan, m = pat.rows.shape
+            white = solve_triangular(chol, w, lower=True).reshape(m, n_pan, d).transpose(1, 0, 2)
+            blocks.append(np.swapaxes(white, 1, 2) @ white)
+        return np.concatenate(blocks, axis=0), factors
 
     def batch(self, sd: np.ndarray, z: np.ndarray):
         """Stacked over draws: cross (S, P, d, d) and factors [(S, m, m) per pattern]."""
@@ -50,7 +63,7 @@ class PanelEvaluator:
 
 
 def evaluator(built) -> PanelEvaluator:
-    """The model's evaluator, compiled once and kept with its panel layout."""
+    """The model's evaluator, built once and kept with its panel layout."""
     cache = built.panels.extra
     if "evaluator" not in cache:
         cache["evaluator"] = PanelEvaluator(built)

@@ -17,6 +17,8 @@ import xarray as xr
 
 from .ancillary import coords as ancillary_coords
 from .build import BuiltModel, coords_of
+from .fast_residual import term_weights
+from .fast_residual_posterior import cached_terms
 from .glmm import pointwise
 from .marginal import conditional_draws, pointwise_loglik
 from .panel_draws import (
@@ -43,9 +45,15 @@ def complete_draws(built: BuiltModel, raw: dict[str, np.ndarray], rng: np.random
         sigma = _flat(raw["sigma_e"] if built.cells is not None else raw["sigma"])
     covs = [_flat(raw[f"cov[{n}]"]) for n in built.names]
     beta = None if built.integrate_beta else _flat(raw["beta"])
-    if built.panels is not None:
+    ar1 = cached_terms(built) if built.panels is not None else None
+    if built.panels is not None and ar1 is None:
         z = _flat(raw["resid_z"])
         b, beta = panel_conditional(built, evaluator(built), sigma, z, covs, rng, beta)
+    elif ar1 is not None:  # AR(1), unit steps: cross-products weighted per draw, no panels
+        weights = term_weights(ar1[1], sigma, np.tanh(_flat(raw["resid_z"])[:, :, 0]))
+        b, beta = conditional_draws(built.stats, design, sigma[:, 0], covs, rng, beta,
+                                    built.prior_mean, built.prior_prec, parts=ar1[0],
+                                    weights=weights)  # fmt: skip
     elif built.marginal:
         weights = None if built.cells is None else 1.0 / sigma**2
         ref = sigma if built.cells is None else sigma[:, 0]
