@@ -50,14 +50,14 @@ def correlation_variables(design: Design, prior: Prior) -> list:
             chol = pm.LKJCorr(tag, n=n, eta=eta, default_transform=CPCTransform(n))
             out.append(CPCTransform(n).forward(chol))
             continue
-        lo, hi = _bounds(structure, prior)
+        lo, hi = prior_bounds(structure, prior)
         u = pm.Uniform(tag, lower=lo, upper=hi, shape=(structure.n_corr,))
         out.append(_to_z(structure, u))
     pm.Deterministic("resid_z", pt.stack(out), dims=("residual_groups", "residual_params"))
     return out
 
 
-def _bounds(structure, prior: Prior) -> tuple[float, float]:
+def prior_bounds(structure, prior: Prior) -> tuple[float, float]:
     lo, hi = natural_range(structure)
     if prior.dist == "lkj":
         raise SpecificationError(

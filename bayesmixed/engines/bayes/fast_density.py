@@ -104,7 +104,7 @@ def fast_cost(lay: Layout) -> float:
     return float(lay.n_comp) * float(lay.width) ** 3
 
 
-def _spd_inverse(h: np.ndarray, upper: tuple) -> tuple[np.ndarray, float]:
+def spd_inverse(h: np.ndarray, upper: tuple) -> tuple[np.ndarray, float]:
     """H^-1 and log|H| of a small SPD matrix by LAPACK's potrf/potri (~3 us each, a
     fraction of ``np.linalg.inv`` plus ``slogdet``'s overhead); ``upper``: the strict
     upper-triangle indices, filled from the lower triangle potri computes."""
@@ -186,7 +186,7 @@ class IntegratedGaussian:
             )
         return np.concatenate(out) if out else np.zeros((0, 2), int)
 
-    def _lambda(self, lams: list[np.ndarray]) -> np.ndarray:
+    def padded_lambda(self, lams: list[np.ndarray]) -> np.ndarray:
         if self.simple:
             return np.ascontiguousarray(
                 np.broadcast_to(lams[0], (self.lay.n_comp,) + lams[0].shape)
@@ -208,7 +208,7 @@ class IntegratedGaussian:
             ]
         return self._flat
 
-    def _block_sums(self, zgz: np.ndarray) -> list[np.ndarray]:
+    def block_sums(self, zgz: np.ndarray) -> list[np.ndarray]:
         """1/2 sum over each block's levels of the diagonal blocks of Z'GZ."""
         if self.simple:
             return [0.5 * zgz.sum(axis=0)]
@@ -218,7 +218,7 @@ class IntegratedGaussian:
             for k, (target, _) in zip(self.ks, self._flat_idx())
         ]
 
-    def _factor_numpy(self, lam: np.ndarray, s2: float, ztz: np.ndarray, zxy: np.ndarray):
+    def factor_numpy(self, lam: np.ndarray, s2: float, ztz: np.ndarray, zxy: np.ndarray):
         """log|M|, [X y]'Z K Z'[X y] and K by stacked NumPy calls (no numba).  The
         cross-products are arguments: :mod:`.fast_residual` combines its own per call, and
         chains may call one density from several threads."""
@@ -243,13 +243,13 @@ class IntegratedGaussian:
                 raise np.linalg.LinAlgError("a factor of the marginal likelihood is not PD")
             return out
         p = self.p
-        logdet_m, zkz, kmat = self._factor_numpy(lam, s2, self.ztz, self.zxy)
+        logdet_m, zkz, kmat = self.factor_numpy(lam, s2, self.ztz, self.zxy)
         if not np.isfinite(logdet_m):
             raise np.linalg.LinAlgError("I + Lambda'Z'Z Lambda / sigma2 is not positive definite")
         q = (self.xyxy - zkz / s2) / s2  # [X y]'V^-1[X y]
         a, cvec, yvy = q[:p, :p], q[:p, p], q[p, p]
         if self.integrate:
-            hinv, logdet_h = _spd_inverse(a + self.prec, self.upper)
+            hinv, logdet_h = spd_inverse(a + self.prec, self.upper)
             b = hinv @ (cvec + self.prec_mean)
             d = b - self.mean
             extra = logdet_h + d @ self.prec @ d
@@ -257,10 +257,10 @@ class IntegratedGaussian:
         else:
             b, hinv, extra, tr_extra = np.asarray(beta, float), None, 0.0, 0.0
         rvr = yvy - 2 * b @ cvec + b @ a @ b
-        zgz = self._zgz_numpy(kmat, s2, b, hinv, self.ztz, self.zxy)
+        zgz = self.zgz_numpy(kmat, s2, b, hinv, self.ztz, self.zxy)
         return -0.5 * (logdet_m + rvr + extra), rvr + tr_extra, zgz, cvec - a @ b
 
-    def _zgz_numpy(self, kmat, s2: float, b, hinv, ztz, zxy) -> np.ndarray:
+    def zgz_numpy(self, kmat, s2: float, b, hinv, ztz, zxy) -> np.ndarray:
         """Z'GZ per component by stacked NumPy calls; B = (I - Z'Z K / s2) / s2."""
         p = self.p
         bmat = (self.eye - ztz @ kmat / s2) / s2
@@ -278,10 +278,10 @@ class IntegratedGaussian:
         ``lams``: each block's square root of its (absolute) covariance Sigma_b.
         """
         s2 = sigma * sigma
-        loglik, tr_gv, zgz, d_beta = self._evaluate(self._lambda(lams), s2, beta)
+        loglik, tr_gv, zgz, d_beta = self._evaluate(self.padded_lambda(lams), s2, beta)
         loglik += self.log_prec - 0.5 * self.n * (LOG_2PI + np.log(s2))
         tr_gv -= self.n
-        grads = self._block_sums(zgz)
+        grads = self.block_sums(zgz)
         inner = sum(float((lm @ lm.T * g).sum()) for lm, g in zip(lams, grads))
         d_s2 = 0.5 * (tr_gv - 2.0 * inner) / s2
         d_beta = None if self.integrate else d_beta

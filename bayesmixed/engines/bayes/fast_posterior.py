@@ -64,7 +64,7 @@ def built_layout(built):
     return cache["layout"]
 
 
-def _scale_grad(scale, w: float, d_sd: float) -> float:
+def scale_grad(scale, w: float, d_sd: float) -> float:
     """d/dw of the likelihood through sd = exp(c w), plus the prior with its Jacobian."""
     v = math.exp(w)
     c = 0.5 if scale.on_variance else 1.0
@@ -142,25 +142,25 @@ class FastPosterior:
             lams.append(lam)
             logp += lp
         loglik, d_sigma, d_covs, d_beta = self.dens(sigma, lams, beta)
-        grad = [np.array([_scale_grad(obj.sigma, w_sigma, d_sigma)])]
+        grad = [np.array([scale_grad(obj.sigma, w_sigma, d_sigma)])]
         for blk, w, lam, s in zip(obj.blocks, w_blocks, lams, d_covs):
-            grad.append(_block_grad(blk, w, lam, s))
+            grad.append(block_grad(blk, w, lam, s))
         if beta is not None:
-            logp += sum(float(_coef(p, b)) for p, b in zip(obj.coefs, beta))
+            logp += sum(float(coef_logp(p, b)) for p, b in zip(obj.coefs, beta))
             prior = [COEF_DLOGPDF[p.dist](b, p.params) for p, b in zip(obj.coefs, beta)]
             grad.append(d_beta + np.asarray(prior, float))
         return float(logp + loglik), np.concatenate(grad)
 
 
-def _coef(prior, b: float) -> float:
+def coef_logp(prior, b: float) -> float:
     return COEF_LOGPDF[prior.dist](b, prior.params)
 
 
-def _block_grad(blk, w: np.ndarray, lam: np.ndarray, s: np.ndarray) -> np.ndarray:
+def block_grad(blk, w: np.ndarray, lam: np.ndarray, s: np.ndarray) -> np.ndarray:
     """Gradient of one block's working values from S = dl/dSigma_b (Sigma_b = lam lam')."""
     if blk.k == 1:  # a random intercept: d/dsd of <S, sd^2> is 2 sd S
         scale, v = blk.scales[0], float(w[0])
-        return np.array([_scale_grad(scale, v, 2.0 * scale.sd(v) * float(s[0, 0]))])
+        return np.array([scale_grad(scale, v, 2.0 * scale.sd(v) * float(s[0, 0]))])
     ns, k = len(blk.scales), blk.k
     sds = np.array([sc.sd(v) for sc, v in zip(blk.scales, w[:ns])])
     out = np.empty(blk.size)
@@ -169,7 +169,7 @@ def _block_grad(blk, w: np.ndarray, lam: np.ndarray, s: np.ndarray) -> np.ndarra
         lo, hi = blk.bounds
         sg = 1.0 / (1.0 + np.exp(-w[ns]))
         d_rho = sds[0] ** 2 * float(np.sum(s * (np.ones((k, k)) - np.eye(k))))
-        out[0] = _scale_grad(blk.scales[0], w[0], 2.0 / sds[0] * float(np.sum(s * sigma_b)))
+        out[0] = scale_grad(blk.scales[0], w[0], 2.0 / sds[0] * float(np.sum(s * sigma_b)))
         out[ns] = d_rho * (hi - lo) * sg * (1 - sg) + (1 - 2 * sg)
         return out
     if blk.kind is Unstructured and k > 1:
@@ -177,10 +177,10 @@ def _block_grad(blk, w: np.ndarray, lam: np.ndarray, s: np.ndarray) -> np.ndarra
         chol = lam / sds[:, None]
         d_sd = np.sum(g_lam * chol, axis=1)
         for i in range(ns):
-            out[i] = _scale_grad(blk.scales[i], w[i], float(d_sd[i]))
+            out[i] = scale_grad(blk.scales[i], w[i], float(d_sd[i]))
         out[ns:] = _cpc_grad(w[ns:], k, sds[:, None] * g_lam, blk.eta)
         return out
     d_sd = 2.0 * sds * np.diag(s) if ns == k else [2.0 * sds[0] * float(np.trace(s))]
     for i in range(ns):
-        out[i] = _scale_grad(blk.scales[i], w[i], float(d_sd[i]))
+        out[i] = scale_grad(blk.scales[i], w[i], float(d_sd[i]))
     return out

@@ -38,7 +38,7 @@ from ...design.types import Design
 from ...spec.residual import AR, time_lags
 from . import fast_kernels
 from .conjugate import LOG_2PI, SuffStats
-from .fast_density import KERNEL_MAX_WIDTH, IntegratedGaussian, _spd_inverse, layout
+from .fast_density import KERNEL_MAX_WIDTH, IntegratedGaussian, layout, spd_inverse
 from .marginal import sparse_z
 
 
@@ -182,7 +182,7 @@ class ResidualGaussian:
         core, p = self.core, self.p
         if self.kernel is not None:
             loglik, zgz, d_beta, moments = self.kernel(
-                core._lambda(lams), self.ztz, self.zxy, self.xyxy, coef, core.prec,
+                core.padded_lambda(lams), self.ztz, self.zxy, self.xyxy, coef, core.prec,
                 core.prec_mean, core.mean, self.integrate,
                 core.no_beta if beta is None else np.asarray(beta, float),
             )  # fmt: skip
@@ -193,13 +193,13 @@ class ResidualGaussian:
         ztz = np.tensordot(coef, self.ztz, 1)  # local: chains call from several threads
         zxy = np.tensordot(coef, self.zxy, 1)
         xyxy = np.tensordot(coef, self.xyxy, 1)
-        logdet_m, zkz, kmat = core._factor_numpy(core._lambda(lams), 1.0, ztz, zxy)
+        logdet_m, zkz, kmat = core.factor_numpy(core.padded_lambda(lams), 1.0, ztz, zxy)
         if not np.isfinite(logdet_m):
             raise np.linalg.LinAlgError("I + Lambda'Z'V^-1 Z Lambda is not positive definite")
         q = xyxy - zkz  # [X y]'V^-1[X y]
         a, cvec, yvy = q[:p, :p], q[:p, p], q[p, p]
         if self.integrate:
-            hinv, logdet_h = _spd_inverse(a + core.prec, core.upper)
+            hinv, logdet_h = spd_inverse(a + core.prec, core.upper)
             b = hinv @ (cvec + core.prec_mean)
             d = b - core.mean
             extra = logdet_h + d @ core.prec @ d
@@ -207,7 +207,7 @@ class ResidualGaussian:
             b, hinv, extra = np.asarray(beta, float), None, 0.0
         rvr = yvy - 2 * b @ cvec + b @ a @ b
         loglik = core.log_prec - 0.5 * (self.n * LOG_2PI + logdet + logdet_m + rvr + extra)
-        zgz = core._zgz_numpy(kmat, 1.0, b, hinv, ztz, zxy)
+        zgz = core.zgz_numpy(kmat, 1.0, b, hinv, ztz, zxy)
         moments = self._moments(kmat, b, hinv, zxy)
         return self._gradients(loglik, zgz, cvec - a @ b, moments, d_sd, d_rho, ld_sd, ld_rho)
 
@@ -217,7 +217,7 @@ class ResidualGaussian:
         g_sd = -0.5 * (ld_sd + np.bincount(self.term_group, d_sd * moments, n))
         g_rho = -0.5 * (ld_rho + np.bincount(self.term_group, d_rho * moments, n))
         d_beta = None if self.integrate else d_beta
-        return float(loglik), g_sd, g_rho, self.core._block_sums(zgz), d_beta
+        return float(loglik), g_sd, g_rho, self.core.block_sums(zgz), d_beta
 
     def _moments(self, kmat: np.ndarray, b: np.ndarray, hinv, zxy_v) -> np.ndarray:
         """E[(W g - y)'(...)] under each term, g = (b, beta) | y: e'A_k e + tr(A_k Cov)."""

@@ -3,7 +3,7 @@
 The counterpart of :mod:`.fast_posterior` for :mod:`.fast_residual`'s density: the same
 working coordinates as the PyMC model of :mod:`.build` (log of each cell's SD -- the
 first is ``sigma`` -- under the ``sigma`` prior, the blocks' coordinates of
-:class:`.laplace_numpy._BlockParams`, the interval (logit) transform of each by() group's
+:class:`.laplace_numpy.BlockParams`, the interval (logit) transform of each by() group's
 AR(1) rho under its uniform ``corr[e]`` prior, beta when sampled), so nutpie samples the
 posterior PyMC would, without building or compiling its graph.  The trace holds what
 :func:`.build.trace_names` lists (``sigma``, ``sigma_e``, ``resid_z``, ``cov[...]``,
@@ -18,13 +18,13 @@ import numpy as np
 
 from ...spec.family import get_family
 from .build import BuiltModel, correlated
-from .correlated import _bounds
+from .correlated import prior_bounds
 from .covariance import beta_prior_moments
 from .fast_density import MAX_COST, fast_cost
-from .fast_posterior import COEF_DLOGPDF, _block_grad, _coef, _scale_grad
+from .fast_posterior import COEF_DLOGPDF, block_grad, coef_logp, scale_grad
 from .fast_residual import ResidualGaussian, residual_terms
 from .hetero import residual_cells
-from .laplace_numpy import _BlockParams, _ml_fit, covers_parameters
+from .laplace_numpy import BlockParams, covers_parameters, ml_fit
 from .marginal import suff_stats
 from .numpy_density import PositiveScale, interval, interval_working
 from .panels import panel_layout
@@ -100,12 +100,12 @@ class ResidualPosterior:
         self.dens = _density(built)
         self.cells = built.cells
         self.scales = [PositiveScale(priors["sigma"]) for _ in self.cells.keys]
-        self.blocks = [_BlockParams(n, b, priors) for n, b in zip(built.names, design.blocks)]
+        self.blocks = [BlockParams(n, b, priors) for n, b in zip(built.names, design.blocks)]
         groups = self.dens.groups
         self.rho_of = [i for i, g in enumerate(groups) if g.n_panels]
         self.bounds = None
         if self.rho_of:
-            self.bounds = _bounds(design.residual.model.structure, priors[RESIDUAL_CORR])
+            self.bounds = prior_bounds(design.residual.model.structure, priors[RESIDUAL_CORR])
         self.integrate = bool(built.integrate_beta)
         self.coefs = [priors[f"beta[{n}]"] for n in design.fixed_names]
         self.p = len(self.coefs)
@@ -147,9 +147,9 @@ class ResidualPosterior:
         for g, grp in zip(g_sd, self.dens.groups):
             d_cell[grp.cell] = g
         scales = zip(self.scales, w_sd, d_cell)
-        grad = [np.array([_scale_grad(s, float(w), d) for s, w, d in scales])]
+        grad = [np.array([scale_grad(s, float(w), d) for s, w, d in scales])]
         for blk, w, lam, s in zip(self.blocks, w_blocks, lams, d_covs):
-            grad.append(_block_grad(blk, w, lam, s))
+            grad.append(block_grad(blk, w, lam, s))
         if self.rho_of:
             width = self.bounds[1] - self.bounds[0]
             grad.append(np.array([g_rho[i] * width * s * (1 - s) + (1 - 2 * s)
@@ -157,7 +157,7 @@ class ResidualPosterior:
         else:
             grad.append(np.zeros(0))
         if beta is not None:
-            logp += sum(float(_coef(p, b)) for p, b in zip(self.coefs, beta))
+            logp += sum(float(coef_logp(p, b)) for p, b in zip(self.coefs, beta))
             prior = [COEF_DLOGPDF[p.dist](b, p.params) for p, b in zip(self.coefs, beta)]
             grad.append(d_beta + np.asarray(prior, float))
         return float(logp + lp_rho + loglik), np.concatenate(grad)
@@ -190,7 +190,7 @@ class ResidualPosterior:
     def initial(self) -> np.ndarray:
         """The ML (REML when beta is integrated) fit on the working scale."""
         design = self.built.design
-        ml = _ml_fit(self.built, self.integrate)
+        ml = ml_fit(self.built, self.integrate)
         model = design.residual.model
         psi = np.asarray(ml.working, float)[-1 - model.n_params : -1]
         z, log_sd = model.unpack(psi)

@@ -78,7 +78,7 @@ def covers_parameters(built) -> bool:
     return all(p.dist in COEF_LOGPDF for p in coefs)
 
 
-class _BlockParams:
+class BlockParams:
     """One random-effects block: its slice of the working vector <-> (lam, log prior)."""
 
     def __init__(self, name: str, block, priors: dict):
@@ -144,7 +144,7 @@ class _FixedLambda(ProfiledDeviance):
         return theta
 
 
-def _ml_fit(built, reml: bool):
+def ml_fit(built, reml: bool):
     """The ML/REML fit of ``built``'s design, computed once per built model."""
     cache = built.__dict__.setdefault("_laplace_ml", {})
     if reml not in cache:
@@ -167,7 +167,7 @@ class NumpyObjective:
         self.built, self.jacobian = built, jacobian
         design, priors = built.design, built.priors
         self.sigma = PositiveScale(priors["sigma"])
-        self.blocks = [_BlockParams(n, b, priors) for n, b in zip(built.names, design.blocks)]
+        self.blocks = [BlockParams(n, b, priors) for n, b in zip(built.names, design.blocks)]
         self.p = len(design.fixed_names)
         self.integrate = bool(built.integrate_beta)
         self.coefs = [priors[f"beta[{n}]"] for n in design.fixed_names]
@@ -263,7 +263,7 @@ class NumpyObjective:
         the likelihood, which the ML engine finds in milliseconds.  The fit is kept on
         ``built`` for the second search (the boundary fallback of the same model)."""
         design = self.built.design
-        ml = _ml_fit(self.built, self.integrate)
+        ml = ml_fit(self.built, self.integrate)
         floor = 1e-3 * float(np.std(design.y))
         parts = [[self.sigma.working(max(float(np.sqrt(ml.sigma2)), floor))]]
         parts += [
@@ -300,7 +300,7 @@ class NumpyObjective:
 def working_point(objective: NumpyObjective, values: dict[str, np.ndarray]) -> np.ndarray:
     """The working vector x with ``objective.values(x) == values``, without clipping.
 
-    :meth:`_BlockParams.working` keeps a start away from the boundary; evaluating the
+    :meth:`BlockParams.working` keeps a start away from the boundary; evaluating the
     density at posterior draws (bridge sampling, :mod:`bayesmixed.postestimation.
     marginal_likelihood`) needs the exact inverse of the transforms instead: log of each
     scale (or of its variance), the logit of an exchangeable correlation, the CPCs of an
@@ -314,7 +314,7 @@ def working_point(objective: NumpyObjective, values: dict[str, np.ndarray]) -> n
     return np.concatenate([np.asarray(p, float) for p in parts])
 
 
-def _block_working_exact(blk: _BlockParams, cov: np.ndarray) -> np.ndarray:
+def _block_working_exact(blk: BlockParams, cov: np.ndarray) -> np.ndarray:
     sds = np.sqrt(np.diag(cov))
     out = [s.working(float(v)) for s, v in zip(blk.scales, sds)]  # shared: sds[0] only
     if blk.n_corr and blk.kind is Exchangeable:

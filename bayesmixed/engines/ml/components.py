@@ -241,10 +241,10 @@ def _re_entries(cp: CrossProducts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         rows += [off.row + q1, off.col]
         cols += [off.col, off.row + q1]
         vals += [off.data, off.data]
-        rr, cc = np.nonzero(cp.a_rr)
-        rows.append(rr + q1)
-        cols.append(cc + q1)
-        vals.append(cp.a_rr[rr, cc])
+        rest = sp.coo_matrix(cp.a_rr)  # dense or sparse (large rest blocks)
+        rows.append(rest.row + q1)
+        cols.append(rest.col + q1)
+        vals.append(rest.data)
     r, c, v = (np.concatenate(x) for x in (rows, cols, vals))
     keep = v != 0
     return r[keep], c[keep], v[keep]
@@ -275,20 +275,28 @@ def gather(layout: ComponentLayout, cp: CrossProducts) -> list[tuple[np.ndarray,
     return out
 
 
-def _augmented_cholesky(lam, a, xy) -> tuple[np.ndarray, np.ndarray]:
+def _augmented_cholesky(lam, a, xy, diagonal: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """L_c and W_c = L_c^-1 Lambda_c'A_c,xy from one batched Cholesky of a bordered matrix.
 
     The factor of [[M, B], [B', D]] (M = Lambda'A Lambda + I, B = Lambda'A_xy) has L_c
     top left and W_c' below it, for any D that keeps it positive definite:
     D = 2 B'B + I does, since W'W <= B'B (M >= I).  One LAPACK call per component
     instead of a Cholesky and an LU solve: the solve was a third of the evaluation.
+    ``diagonal`` (every block a scalar random effect): Lambda_c is diagonal and the two
+    stacked products are scalings, the same numbers at a fraction of the cost (a
+    four-level nested design, 2,000 components of 16: 18 of 24 ms an evaluation).
     """
     s, m = lam.shape[1], xy.shape[2]
-    lt = lam.transpose(0, 2, 1)
     big = np.empty((lam.shape[0], s + m, s + m))
-    big[:, :s, :s] = lt @ a @ lam
+    if diagonal:
+        d = np.diagonal(lam, axis1=1, axis2=2)
+        big[:, :s, :s] = a * d[:, :, None] * d[:, None, :]
+        b = d[:, :, None] * xy
+    else:
+        lt = lam.transpose(0, 2, 1)
+        big[:, :s, :s] = lt @ a @ lam
+        b = lt @ xy
     diag = np.arange(s + m)
-    b = lt @ xy
     big[:, s:, :s] = b.transpose(0, 2, 1)
     big[:, :s, s:] = b
     big[:, s:, s:] = 2.0 * (b.transpose(0, 2, 1) @ b)
@@ -389,7 +397,7 @@ class ComponentDeviance(ProfiledCriterion):
         for n, (bk, (a, xy)) in enumerate(zip(self.layout.buckets, self._gathered())):
             lam = np.zeros((bk.count, bk.size, bk.size))
             lam[bk.lam_at] = flat[bk.lam_src]
-            low, w = _augmented_cholesky(lam, a, xy)
+            low, w = _augmented_cholesky(lam, a, xy, all(k == 1 for k in cp.k))
             w2 = w.reshape(-1, cp.p + 1)
             schur -= w2.T @ w2
             logs = np.log(np.diagonal(low, axis1=1, axis2=2))

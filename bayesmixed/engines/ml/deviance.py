@@ -282,6 +282,17 @@ class ProfiledDeviance(ProfiledCriterion):
         wx = self._lam_t(lams, np.asarray(self.cp.a_r1 @ b.T))
         return ww, wx
 
+    def _dense_rr(self) -> np.ndarray:
+        """A_rr dense, converted once per cross-products: this layout factors the rest
+        densely anyway (large rest blocks stay sparse in the cross-products for
+        :mod:`.components`).  Keyed on ``cp``, which structured residuals replace."""
+        a_rr = self.cp.a_rr
+        if not sp.issparse(a_rr):
+            return a_rr
+        if getattr(self, "_a_rr", (None,))[0] is not self.cp:
+            self._a_rr = (self.cp, a_rr.toarray())
+        return self._a_rr[1]
+
     def _rest_factor(self, lams, ww, wx, w_xy1) -> np.ndarray:
         """Dense Cholesky of the Schur complement of everything after block 1."""
         cp = self.cp
@@ -289,7 +300,7 @@ class ProfiledDeviance(ProfiledCriterion):
         m = np.empty((q + cp.p + 1, q + cp.p + 1))
         m[q:, q:] = cp.a_xyxy - w_xy1 @ w_xy1.T
         if q:
-            m[:q, :q] = self._lam_t(lams, self._lam_t(lams, cp.a_rr).T) - ww
+            m[:q, :q] = self._lam_t(lams, self._lam_t(lams, self._dense_rr()).T) - ww
             m[:q, :q] += np.eye(q)
             xr = self._lam_t(lams, cp.a_xyr.T).T - wx.T
             m[q:, :q] = xr

@@ -68,6 +68,22 @@ def nested(seed: int = 3, groups: int = 24, unequal: bool = False) -> pd.DataFra
     return pd.DataFrame({"y": y, "x": x, "z": z, "g": g, "s": s})
 
 
+FOUR_LEVELS = "y ~ x + (1 | r) + (1 | s) + (1 | c)"
+
+
+def four_levels(seed: int = 5) -> pd.DataFrame:
+    """2 pupils in each of 20,000 classes, 2 classes a school, 5 schools a region (2,000):
+    SDs 1, 0.7 and 0.5, unique labels at every level."""
+    rng = np.random.default_rng(seed)
+    region = np.repeat(np.arange(2000), 20)
+    school = np.repeat(np.arange(10_000), 4)
+    klass = np.repeat(np.arange(20_000), 2)
+    x = rng.normal(size=40_000)
+    y = (x + rng.normal(size=2000)[region] + 0.7 * rng.normal(size=10_000)[school]
+         + 0.5 * rng.normal(size=20_000)[klass] + rng.normal(size=40_000))  # fmt: skip
+    return pd.DataFrame({"y": y, "x": x, "r": region, "s": school, "c": klass})
+
+
 def _design(formula: str, frame: pd.DataFrame):
     return build_design(formula_to_spec(formula, frame, reml=False), frame)
 
@@ -173,3 +189,44 @@ def test_vcomp2_reml_fit_equals_blocked(monkeypatch):
     assert new.loglik == pytest.approx(old.loglik, abs=1e-7)
     np.testing.assert_allclose(new.beta, old.beta, rtol=1e-5)
     np.testing.assert_allclose(new.sigma2, old.sigma2, rtol=1e-5)
+
+
+def test_large_rest_blocks_stay_sparse(monkeypatch):
+    """A_rr (the blocks after the first) stays sparse past DENSE_LIMIT; the blocked and
+    component layouts built on it give the dense version's deviance."""
+    import scipy.sparse as sp
+
+    from bayesmixed.engines.ml import crossprod
+
+    design = _design("y ~ x + (z | g) + (1 | g:s)", nested(unequal=True))
+    dense = build_crossproducts(design)
+    monkeypatch.setattr(crossprod, "DENSE_LIMIT", 0)
+    thin = build_crossproducts(design)
+    assert sp.issparse(thin.a_rr) and not sp.issparse(dense.a_rr)
+    structures = [design.blocks[i].structure for i in dense.order]
+    layout = components.detect_components(design, thin.order)
+    devs = [ProfiledDeviance(dense, structures, False), ProfiledDeviance(thin, structures, False),
+            components.ComponentDeviance(thin, structures, False, layout)]  # fmt: skip
+    rng = np.random.default_rng(2)
+    for _ in range(3):
+        theta = rng.uniform(0.05, 2.0, devs[0].n_theta)
+        ref = devs[0](theta)
+        assert [d(theta) for d in devs[1:]] == pytest.approx([ref, ref], rel=1e-10)
+
+
+def test_ten_thousand_nested_groups_below_the_first_fit_in_little_memory():
+    """Classes in schools in regions: 12,000 effects after the first factor were a 1.2 GB
+    dense A_rr before the layout was chosen; sparse, the cross-products take a few MB and
+    the component layout fits the model."""
+    import tracemalloc
+
+    frame = four_levels()
+    design = _design(FOUR_LEVELS, frame)
+    tracemalloc.start()
+    cp = build_crossproducts(design)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert cp.q_rest == 12_000 and peak < 100e6
+    fit = bm.fit(FOUR_LEVELS, frame, reml=False)
+    sds = np.sqrt([np.asarray(c).item() for c in fit.cov_blocks])
+    assert sds == pytest.approx([1.0, 0.7, 0.5], abs=0.12)
