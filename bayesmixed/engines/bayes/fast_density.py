@@ -247,18 +247,24 @@ class IntegratedGaussian:
         if not np.isfinite(logdet_m):
             raise np.linalg.LinAlgError("I + Lambda'Z'Z Lambda / sigma2 is not positive definite")
         q = (self.xyxy - zkz / s2) / s2  # [X y]'V^-1[X y]
+        b, hinv, extra, rvr, d_beta = self.fixed_part(q, beta)
+        tr_extra = 0.0 if hinv is None else float((hinv * q[:p, :p]).sum())
+        zgz = self.zgz_numpy(kmat, s2, b, hinv, self.ztz, self.zxy)
+        return -0.5 * (logdet_m + rvr + extra), rvr + tr_extra, zgz, d_beta
+
+    def fixed_part(self, q: np.ndarray, beta):
+        """beta* (or the given beta), H^-1 (None given beta), log|H| + d'Pd, r'V^-1 r and
+        dl/dbeta from q = [X y]'V^-1[X y] (shared with :mod:`.fast_residual`)."""
+        p = self.p
         a, cvec, yvy = q[:p, :p], q[:p, p], q[p, p]
         if self.integrate:
             hinv, logdet_h = spd_inverse(a + self.prec, self.upper)
             b = hinv @ (cvec + self.prec_mean)
             d = b - self.mean
             extra = logdet_h + d @ self.prec @ d
-            tr_extra = float((hinv * a).sum())
         else:
-            b, hinv, extra, tr_extra = np.asarray(beta, float), None, 0.0, 0.0
-        rvr = yvy - 2 * b @ cvec + b @ a @ b
-        zgz = self.zgz_numpy(kmat, s2, b, hinv, self.ztz, self.zxy)
-        return -0.5 * (logdet_m + rvr + extra), rvr + tr_extra, zgz, cvec - a @ b
+            b, hinv, extra = np.asarray(beta, float), None, 0.0
+        return b, hinv, extra, yvy - 2 * b @ cvec + b @ a @ b, cvec - a @ b
 
     def zgz_numpy(self, kmat, s2: float, b, hinv, ztz, zxy) -> np.ndarray:
         """Z'GZ per component by stacked NumPy calls; B = (I - Z'Z K / s2) / s2."""

@@ -38,7 +38,7 @@ from ...design.types import Design
 from ...spec.residual import AR, time_lags
 from . import fast_kernels
 from .conjugate import LOG_2PI, SuffStats
-from .fast_density import KERNEL_MAX_WIDTH, IntegratedGaussian, layout, spd_inverse
+from .fast_density import KERNEL_MAX_WIDTH, IntegratedGaussian, layout
 from .marginal import sparse_z
 
 
@@ -179,7 +179,7 @@ class ResidualGaussian:
     def __call__(self, sds, rhos, lams, beta=None):
         """(l, dl/dsd per group, dl/drho per group, [dl/dSigma_b], dl/dbeta or None)."""
         coef, d_sd, d_rho, logdet, ld_sd, ld_rho = self._coefficients(sds, rhos)
-        core, p = self.core, self.p
+        core = self.core
         if self.kernel is not None:
             loglik, zgz, d_beta, moments = self.kernel(
                 core.padded_lambda(lams), self.ztz, self.zxy, self.xyxy, coef, core.prec,
@@ -196,20 +196,11 @@ class ResidualGaussian:
         logdet_m, zkz, kmat = core.factor_numpy(core.padded_lambda(lams), 1.0, ztz, zxy)
         if not np.isfinite(logdet_m):
             raise np.linalg.LinAlgError("I + Lambda'Z'V^-1 Z Lambda is not positive definite")
-        q = xyxy - zkz  # [X y]'V^-1[X y]
-        a, cvec, yvy = q[:p, :p], q[:p, p], q[p, p]
-        if self.integrate:
-            hinv, logdet_h = spd_inverse(a + core.prec, core.upper)
-            b = hinv @ (cvec + core.prec_mean)
-            d = b - core.mean
-            extra = logdet_h + d @ core.prec @ d
-        else:
-            b, hinv, extra = np.asarray(beta, float), None, 0.0
-        rvr = yvy - 2 * b @ cvec + b @ a @ b
+        b, hinv, extra, rvr, d_beta = core.fixed_part(xyxy - zkz, beta)
         loglik = core.log_prec - 0.5 * (self.n * LOG_2PI + logdet + logdet_m + rvr + extra)
         zgz = core.zgz_numpy(kmat, 1.0, b, hinv, ztz, zxy)
         moments = self._moments(kmat, b, hinv, zxy)
-        return self._gradients(loglik, zgz, cvec - a @ b, moments, d_sd, d_rho, ld_sd, ld_rho)
+        return self._gradients(loglik, zgz, d_beta, moments, d_sd, d_rho, ld_sd, ld_rho)
 
     def _gradients(self, loglik, zgz, d_beta, moments, d_sd, d_rho, ld_sd, ld_rho):
         """Chain d l / d c_k = -moments_k / 2 to each group's SD and rho; block sums."""
