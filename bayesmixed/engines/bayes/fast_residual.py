@@ -10,7 +10,8 @@ applies unchanged once they are combined:
   are sum_c A_c / sigma_c^2 (A_c = W_c'W_c, W = [Z X y]).
 * **AR(1)** with unit time steps: the precision of a panel's errors is tridiagonal,
   R^-1 = (T0 - rho T1 + rho^2 T2) / (1 - rho^2) with T0 = I, T1 the adjacency of
-  consecutive times and T2 the interior rows, so W'V^-1 W = (A0 - rho A1 + rho^2 A2) /
+  consecutive times and T2 the interior rows (minus the rows of one-row panels, whose
+  R^-1 is 1), so W'V^-1 W = (A0 - rho A1 + rho^2 A2) /
   (sigma^2 (1 - rho^2)) and log|V| = n log sigma^2 + (n - panels) log(1 - rho^2).
 
 In both, W'V^-1 W = sum_k c_k(psi) A_k.  The likelihood is then the iid one at unit error
@@ -75,6 +76,11 @@ def _half(st: SuffStats) -> SuffStats:
                      st.n, st.z)  # fmt: skip
 
 
+def _minus(a: SuffStats, b: SuffStats) -> SuffStats:
+    return SuffStats(a.ztz - b.ztz, a.ztx - b.ztx, a.zty - b.zty, a.xtx - b.xtx, a.xty - b.xty,
+                     a.yty - b.yty, a.n, a.z)  # fmt: skip
+
+
 def unit_steps(design: Design) -> bool:
     """Every panel's consecutive observations one time unit apart (AR(1)'s tridiagonal R^-1)."""
     for batch in design.residual.batches:
@@ -107,9 +113,11 @@ def residual_terms(built) -> tuple[list[SuffStats], list[ResidualGroup]] | None:
         left = np.concatenate([r[:, :-1].ravel() for r in rows])
         right = np.concatenate([r[:, 1:].ravel() for r in rows])
         inner = np.concatenate([r[:, 1:-1].ravel() for r in rows])
+        # a one-row panel has R^-1 = 1 = (1 - rho^2) / (1 - rho^2): its row enters A2 with -1
+        single = np.concatenate([r.ravel() for r in rows if r.shape[1] == 1] + [[]]).astype(int)
+        a2 = _minus(_half(_cross(z, x, y, inner, inner)), _half(_cross(z, x, y, single, single)))
         start = len(terms)
-        terms += [_half(_cross(z, x, y, every, every)), _cross(z, x, y, left, right),
-                  _half(_cross(z, x, y, inner, inner))]  # fmt: skip
+        terms += [_half(_cross(z, x, y, every, every)), _cross(z, x, y, left, right), a2]
         groups.append(
             ResidualGroup(c, (start, start + 1, start + 2), len(every), sum(len(r) for r in rows))
         )

@@ -27,17 +27,30 @@ from bayesmixed.engines.bayes.panels import panel_crossproducts
 from bayesmixed.engines.bayes.priors import resolve_priors
 
 from ..oracles import richardson
-from .test_panels import _data, _dense_oracle, _design
+from .test_panels import X, _data, _dense_oracle, _design
 
 CASES = [
     ("ar 1, t(year)", "|| region: || state:"),  # two equations, nested components
+    ("ar 1, t(year)", "|| state:", True),  # panels of 1 to 6 years: one-row panels too
     ("ar 1, t(year) by(half)", "|| state: emp"),  # two rhos and SDs, a random slope
     ("independent, by(half)", "|| state: emp"),  # heteroskedastic cells
 ]
 
 
-def _built(residuals, levels, integrate=True, priors=None):
-    design = _design(residuals, levels)
+def _unbalanced():
+    """State s keeps 1970 .. 1970 + s mod 6: panels of every length from 1 to 6."""
+    df = _data()
+    codes = df.state.astype("category").cat.codes.astype(int)
+    return df[df.year <= 1970 + codes % 6].copy()
+
+
+def _built(residuals, levels, integrate=True, priors=None, unbalanced=False):
+    if unbalanced:
+        df = _unbalanced()
+        cmd = f"mixed {X} {levels}, residuals({residuals})"
+        design = bayesmixed.design.build_design(bayesmixed.syntax.stata_to_spec(cmd, df), df)
+    else:
+        design = _design(residuals, levels)
     return build_model(design, resolve_priors(design, priors), True, integrate)
 
 
@@ -71,11 +84,12 @@ def _point(built, rng):
 
 
 @pytest.mark.parametrize("use_kernel", [True, False], ids=["numba", "numpy"])
-@pytest.mark.parametrize(("residuals", "levels"), CASES)
-def test_density_is_the_dense_normal(residuals, levels, use_kernel):
+@pytest.mark.parametrize("case", CASES, ids=lambda c: " ".join(map(str, c)))
+def test_density_is_the_dense_normal(case, use_kernel):
+    residuals, levels, *unbalanced = case
     # beta's default prior on _cons (variance ~1.5e4) leaves the oracle's 288 x 288
     # covariance too ill-conditioned for 1e-10 (it errs by ~1e-7 even at rho = 0)
-    built = _built(residuals, levels, priors={"beta": "normal(0, 1)"})
+    built = _built(residuals, levels, priors={"beta": "normal(0, 1)"}, unbalanced=bool(unbalanced))
     dens = _density(built, use_kernel)
     assert (dens.kernel is not None) == use_kernel
     rng = np.random.default_rng(7)
@@ -90,9 +104,10 @@ def test_density_is_the_dense_normal(residuals, levels, use_kernel):
 
 @pytest.mark.parametrize("use_kernel", [True, False], ids=["numba", "numpy"])
 @pytest.mark.parametrize("integrate", [True, False], ids=["beta integrated", "beta given"])
-@pytest.mark.parametrize(("residuals", "levels"), CASES)
-def test_gradient_is_central_differences(residuals, levels, integrate, use_kernel):
-    built = _built(residuals, levels, integrate)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: " ".join(map(str, c)))
+def test_gradient_is_central_differences(case, integrate, use_kernel):
+    residuals, levels, *unbalanced = case
+    built = _built(residuals, levels, integrate, unbalanced=bool(unbalanced))
     dens = _density(built, use_kernel)
     rng = np.random.default_rng(3)
     sds, rhos, lams = _point(built, rng)
