@@ -19,6 +19,7 @@ from .laplace import grouped_laplace, sparse_laplace
 from .pirls import GroupModes, grouped_modes, lambda_matrix, sparse_modes, z_matrix
 from .quadrature import MeanVariance, ghermite, mcaghermite
 from .response import Response
+from .schur import SchurCurvature, suits
 
 METHODS = ("mvaghermite", "mcaghermite", "ghermite", "laplace")
 
@@ -58,6 +59,9 @@ class ApproxLoglik:
         self._u = self._zero_u()
         self._mv = MeanVariance(points, ks[0]) if method == "mvaghermite" else None
         self._z = z_matrix(resp) if len(ks) > 1 else None
+        self._schur = (
+            SchurCurvature(resp.codes, resp.Z, resp.n_groups) if suits(ks, resp.n_groups) else None
+        )
         self.frozen = False
         self.polish = False  # exact modes (one more Newton step): set for the Hessian
 
@@ -107,8 +111,8 @@ class ApproxLoglik:
         lams = self.lambdas(thetas)
         eta0 = self.eta0(beta)
         if self._z is not None:
-            zl = self._z @ lambda_matrix(lams, self.resp.n_groups)
-            modes = sparse_modes(self.resp, zl, eta0, self._u, anc, self.polish)
+            zl, curvature = self._products(lams)
+            modes = sparse_modes(self.resp, zl, eta0, self._u, anc, self.polish, curvature)
             self._u = modes.u
             return sparse_laplace(modes)
         lam = lams[0]
@@ -124,6 +128,12 @@ class ApproxLoglik:
             return mcaghermite(self.resp, eta0, lam, modes, self.points, anc)
         return self._mv.loglik(self.resp, eta0, lam, modes, anc)
 
+    def _products(self, lams: list[np.ndarray]) -> tuple:
+        """(Z Lambda as a sparse matrix, None), or (None, the Schur curvature at Lambda)."""
+        if self._schur is not None:
+            return None, self._schur.at(lams)
+        return self._z @ lambda_matrix(lams, self.resp.n_groups), None
+
     def modes(self, x: np.ndarray) -> list[np.ndarray]:
         """Conditional modes b = Lambda u of each block, (groups, k), at ``x``."""
         thetas, beta, anc = self.unpack(x)
@@ -132,8 +142,8 @@ class ApproxLoglik:
         if self._z is None:
             m: GroupModes = grouped_modes(self.resp, eta0, lams[0], self._zero_u(), anc)
             return [m.u @ lams[0].T]
-        zl = self._z @ lambda_matrix(lams, self.resp.n_groups)
-        u = sparse_modes(self.resp, zl, eta0, self._zero_u(), anc).u
+        zl, curvature = self._products(lams)
+        u = sparse_modes(self.resp, zl, eta0, self._zero_u(), anc, curvature=curvature).u
         out, start = [], 0
         for lam, k, g in zip(lams, self.ks, self.resp.n_groups):
             out.append(u[start : start + k * g].reshape(g, k) @ lam.T)

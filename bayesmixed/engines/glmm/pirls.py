@@ -134,30 +134,33 @@ def lambda_matrix(lams: list[np.ndarray], n_groups: list[int]) -> sp.csr_matrix:
 
 def sparse_modes(
     resp: Response,
-    zl: sp.csr_matrix,
+    zl: sp.csr_matrix | None,
     eta0: np.ndarray,
     u0: np.ndarray,
     anc=(),
     polish: bool = False,
+    curvature=None,
 ) -> SparseModes:
-    """Newton's method on the whole u with a sparse LU of H at every step.
+    """Newton's method on the whole u, factoring H at every step.
 
     ``polish``: take the last (sub-tolerance) step too, as in :func:`grouped_modes`.
+    ``curvature``: Z Lambda and H's factorization for these Lambdas
+    (:meth:`.schur.SchurCurvature.at`; ``zl`` is then unused); by default ``zl`` and a
+    sparse LU of H built from it.
     """
     u = u0.copy()
+    curvature = curvature if curvature is not None else _LUCurvature(zl)
+    factor, times, rtimes = curvature.factor, curvature.matvec, curvature.rmatvec
 
     def objective(v):
-        ll = float(np.sum(resp.loglik(eta0 + zl @ v, anc)))
+        ll = float(np.sum(resp.loglik(eta0 + times(v), anc)))
         return ll - 0.5 * float(v @ v), ll
 
     obj, _ = objective(u)
-    q = zl.shape[1]
     for _ in range(MAX_IT):
-        s, w = resp.score_weights(eta0 + zl @ u, anc)
-        grad = zl.T @ s - u
-        hess = (zl.T @ sp.diags(w) @ zl + sp.identity(q)).tocsc()
-        lu = splu(hess)
-        step = lu.solve(grad)
+        s, w = resp.score_weights(eta0 + times(u), anc)
+        grad = rtimes(s) - u
+        step = factor(w).solve(grad)
         if np.max(np.abs(step)) < TOL:
             if polish:
                 u = u + step
@@ -171,8 +174,36 @@ def sparse_modes(
         u, obj = u + t * step, new
     else:
         raise EstimationError("PIRLS did not converge for the conditional modes")
-    s, w = resp.score_weights(eta0 + zl @ u, anc)
-    hess = (zl.T @ sp.diags(w) @ zl + sp.identity(q)).tocsc()
-    logdet = float(np.sum(np.log(np.abs(splu(hess).U.diagonal()))))
+    s, w = resp.score_weights(eta0 + times(u), anc)
+    logdet = factor(w).logdet
     _, ll = objective(u)
     return SparseModes(u=u, logdet=logdet, loglik=ll)
+
+
+class _LUCurvature:
+    """H = zl' W zl + I as a scipy sparse matrix, factored by SuperLU (any design)."""
+
+    def __init__(self, zl: sp.csr_matrix) -> None:
+        self.zl, self.eye = zl, sp.identity(zl.shape[1])
+
+    def matvec(self, u: np.ndarray) -> np.ndarray:
+        return self.zl @ u
+
+    def rmatvec(self, s: np.ndarray) -> np.ndarray:
+        return self.zl.T @ s
+
+    def factor(self, w: np.ndarray) -> _LUFactor:
+        return _LUFactor(splu((self.zl.T @ sp.diags(w) @ self.zl + self.eye).tocsc()))
+
+
+class _LUFactor:
+    def __init__(self, lu) -> None:
+        self.lu = lu
+
+    def solve(self, rhs: np.ndarray) -> np.ndarray:
+        return self.lu.solve(rhs)
+
+    @property
+    def logdet(self) -> float:
+        """log |H| from U's diagonal (H is symmetric positive definite)."""
+        return float(np.sum(np.log(np.abs(self.lu.U.diagonal()))))
