@@ -15,11 +15,11 @@ import numpy as np
 
 from ...errors import EstimationError, NotSupportedError
 from ...spec.covariance import CovStructure
+from . import schur
 from .laplace import grouped_laplace, sparse_laplace
 from .pirls import GroupModes, grouped_modes, lambda_matrix, sparse_modes, z_matrix
 from .quadrature import MeanVariance, ghermite, mcaghermite
 from .response import Response
-from .schur import SchurCurvature, suits
 
 METHODS = ("mvaghermite", "mcaghermite", "ghermite", "laplace")
 
@@ -59,9 +59,7 @@ class ApproxLoglik:
         self._u = self._zero_u()
         self._mv = MeanVariance(points, ks[0]) if method == "mvaghermite" else None
         self._z = z_matrix(resp) if len(ks) > 1 else None
-        self._schur = (
-            SchurCurvature(resp.codes, resp.Z, resp.n_groups) if suits(ks, resp.n_groups) else None
-        )
+        self._schur = schur.build(resp.codes, resp.Z, resp.n_groups)
         self.frozen = False
         self.polish = False  # exact modes (one more Newton step): set for the Hessian
 

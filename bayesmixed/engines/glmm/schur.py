@@ -27,7 +27,7 @@ import numpy as np
 from scipy.linalg import cho_solve
 
 MAX_REST = 800  # columns outside the eliminated block: S is dense r x r, factored per step
-MAX_PAIRS = 2e7  # products C_ga C_gb summed into S per step (pairs of columns within a group)
+MAX_PAIRS = 3e6  # products C_ga C_gb summed into S per step (four int64 arrays of this length)
 MAX_DENSE_C = 4e6  # entries of C held dense for a BLAS product
 BLAS_GAIN = 50  # a BLAS flop against a gathered, bincounted pair (measured ~40-80x)
 
@@ -38,6 +38,27 @@ def suits(ks: list[int], n_groups: list[int]) -> bool:
         return False
     sizes = [k * g for k, g in zip(ks, n_groups)]
     return sum(sizes) - max(sizes) <= MAX_REST
+
+
+def build(codes: list[np.ndarray], Z: list[np.ndarray], n_groups: list[int]):
+    """The layout for this design, or None where SuperLU should stay (see :func:`suits`).
+
+    Also None when the pivot groups share so many columns with the rest that the pairs of
+    C's nonzeros would not fit in memory (:data:`MAX_PAIRS`), counted before any is made.
+    """
+    ks = [z.shape[1] for z in Z]
+    if not suits(ks, n_groups):
+        return None
+    p = int(np.argmax([k * g for k, g in zip(ks, n_groups)]))
+    touched = 0  # distinct (pivot group, rest group) pairs, times the effects they carry
+    for b in range(len(Z)):
+        if b != p:
+            keys = np.unique(codes[p].astype(np.int64) * n_groups[b] + codes[b])
+            per_group = np.bincount(keys // n_groups[b], minlength=n_groups[p])
+            touched = touched + per_group * ks[b]
+    if np.sum((np.asarray(touched) * ks[p]) ** 2) > MAX_PAIRS:
+        return None
+    return SchurCurvature(codes, Z, n_groups)
 
 
 class SchurCurvature:
@@ -116,22 +137,18 @@ class SchurCurvature:
         counts = np.bincount(group, minlength=self.g_p)
         first = np.concatenate([[0], np.cumsum(counts)[:-1]])
         squares = counts * counts
-        if squares.sum() > MAX_PAIRS:
-            raise MemoryError("too many incidence pairs for the dense Schur complement")
         owner = np.repeat(np.arange(self.g_p), squares)
         t = np.arange(len(owner)) - np.repeat(np.cumsum(squares) - squares, squares)
         self.pair_a = first[owner] + t // counts[owner]
         self.pair_b = first[owner] + t % counts[owner]
         self.pair_s = self.inc_col[self.pair_a] * self.r + self.inc_col[self.pair_b]
         k = self.k_p  # D^-1 entry (group, j, l) of the pair
-        self.pair_d = (owner * k + self.inc_row[self.pair_a] % k) * k + self.inc_row[
-            self.pair_b
-        ] % k
+        j, m = self.inc_row[self.pair_a] % k, self.inc_row[self.pair_b] % k
+        self.pair_d = (owner * k + j) * k + m
 
     def at(self, lams: list[np.ndarray]) -> CurvatureAt:
         """The products of Z Lambda's columns for one Lambda (one objective evaluation)."""
         zl = [z @ lam for z, lam in zip(self.Z, lams)]
-        self.zl = zl
         zp = zl[self.p]
         n = len(zp)
         d = (zp[:, :, None] * zp[:, None, :]).reshape(n, -1)

@@ -117,3 +117,15 @@ def test_suits_only_a_small_remainder():
     assert schur.suits([1, 1, 1], [403, 118, 63])  # grouseticks
     assert not schur.suits([1, 1, 1], [2972, 1128, 30])  # InstEval: SuperLU stays
     assert not schur.suits([2], [50])  # one block: the grouped path
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_build_counts_the_pairs_before_making_them(shape, monkeypatch):
+    """build() refuses a design whose pairs would not fit, by the count it makes first."""
+    codes, Z, ngroups, _ = _design(shape, np.random.default_rng(3))
+    layout = schur.build(codes, Z, ngroups)
+    pairs = len(layout.pair_s)
+    monkeypatch.setattr(schur, "MAX_PAIRS", pairs)
+    assert schur.build(codes, Z, ngroups) is not None
+    monkeypatch.setattr(schur, "MAX_PAIRS", pairs - 1)
+    assert schur.build(codes, Z, ngroups) is None
