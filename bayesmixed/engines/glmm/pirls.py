@@ -156,28 +156,30 @@ def sparse_modes(
         ll = float(np.sum(resp.loglik(eta0 + times(v), anc)))
         return ll - 0.5 * float(v @ v), ll
 
-    obj, _ = objective(u)
+    obj, ll = objective(u)
     for _ in range(MAX_IT):
         s, w = resp.score_weights(eta0 + times(u), anc)
         grad = rtimes(s) - u
-        step = factor(w).solve(grad)
+        fac = factor(w)
+        step = fac.solve(grad)
         if np.max(np.abs(step)) < TOL:
-            if polish:
-                u = u + step
             break
         t = 1.0
         for _ in range(30):
-            new, _ = objective(u + t * step)
+            trial = u + t * step
+            new, new_ll = objective(trial)
             if new >= obj - 1e-12 * abs(obj):
                 break
             t *= 0.5
-        u, obj = u + t * step, new
+        u, obj, ll = trial, new, new_ll  # the point whose objective was evaluated
     else:
         raise EstimationError("PIRLS did not converge for the conditional modes")
-    s, w = resp.score_weights(eta0 + times(u), anc)
-    logdet = factor(w).logdet
-    _, ll = objective(u)
-    return SparseModes(u=u, logdet=logdet, loglik=ll)
+    if polish:  # the curvature and the log likelihood at the polished modes
+        u = u + step
+        fac = factor(resp.score_weights(eta0 + times(u), anc)[1])
+        _, ll = objective(u)
+    # else the last factorization was made at u itself: its log|H| is the one at the mode
+    return SparseModes(u=u, logdet=fac.logdet, loglik=ll)
 
 
 class _LUCurvature:
