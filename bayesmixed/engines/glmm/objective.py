@@ -58,8 +58,8 @@ class ApproxLoglik:
         self.evaluations = 0
         self._u = self._zero_u()
         self._mv = MeanVariance(points, ks[0]) if method == "mvaghermite" else None
-        self._z = z_matrix(resp) if len(ks) > 1 else None
         self._schur = schur.build(resp.codes, resp.Z, resp.n_groups)
+        self._z = z_matrix(resp) if len(ks) > 1 and self._schur is None else None
         self.frozen = False
         self.polish = False  # exact modes (one more Newton step): set for the Hessian
 
@@ -108,7 +108,7 @@ class ApproxLoglik:
         thetas, beta, anc = self.unpack(x)
         lams = self.lambdas(thetas)
         eta0 = self.eta0(beta)
-        if self._z is not None:
+        if len(self.ks) > 1:
             zl, curvature = self._products(lams)
             modes = sparse_modes(self.resp, zl, eta0, self._u, anc, self.polish, curvature)
             self._u = modes.u
@@ -137,7 +137,7 @@ class ApproxLoglik:
         thetas, beta, anc = self.unpack(x)
         lams = self.lambdas(thetas)
         eta0 = self.eta0(beta)
-        if self._z is None:
+        if len(self.ks) == 1:
             m: GroupModes = grouped_modes(self.resp, eta0, lams[0], self._zero_u(), anc)
             return [m.u @ lams[0].T]
         zl, curvature = self._products(lams)

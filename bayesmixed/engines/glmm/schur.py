@@ -115,11 +115,12 @@ class SchurCurvature:
              for b in self.rest for c in self.rest],
             axis=1,
         ).ravel()  # fmt: skip
-        self.Z, self.codes, self.n_groups = Z, codes, n_groups
+        self.Z = Z
         self.columns = [  # each row's columns of u, block by block
             starts[b] + codes[b][:, None] * self.ks[b] + np.arange(self.ks[b])
             for b in range(len(Z))
         ]
+        self.all_columns = np.concatenate([c.ravel() for c in self.columns])
         self.second = self._second_block(sizes)
 
     def _second_block(self, sizes: list[int]) -> tuple | None:
@@ -186,17 +187,8 @@ class CurvatureAt:
 
     def rmatvec(self, s: np.ndarray) -> np.ndarray:
         """(Z Lambda)' s."""
-        lay = self.layout
-        parts = [
-            np.bincount(codes, zl[:, j] * s, minlength=g).reshape(-1, 1)
-            for zl, codes, g in zip(self.zl, lay.codes, lay.n_groups)
-            for j in range(zl.shape[1])
-        ]
-        out, i = [], 0
-        for k in lay.ks:  # columns (group, effect) within each block
-            out.append(np.hstack(parts[i : i + k]).ravel())
-            i += k
-        return np.concatenate(out)
+        values = np.concatenate([(zl * s[:, None]).ravel() for zl in self.zl])
+        return np.bincount(self.layout.all_columns, values, minlength=self.layout.q)
 
     def factor(self, w: np.ndarray) -> SchurFactor:
         lay = self.layout
@@ -204,14 +196,7 @@ class CurvatureAt:
         d = np.bincount(lay._d_idx, (self._d * w[:, None]).ravel(), minlength=g * k * k)
         cv = np.bincount(lay._c_idx, (self._c * w[:, None]).ravel(), minlength=lay.m)
         h = np.bincount(lay._h_idx, (self._h * w[:, None]).ravel(), minlength=r * r)
-        d = d.reshape(g, k, k) + np.eye(k)
-        if k == 1:
-            dinv = 1.0 / d
-            logdet_d = float(np.sum(np.log(d)))
-        else:
-            dinv = np.linalg.inv(d)
-            chol = np.linalg.cholesky(d)
-            logdet_d = 2.0 * float(np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2))))
+        dinv, logdet_d = _block_inverse(d.reshape(g, k, k) + np.eye(k))
         if lay.dense_c:
             c = np.zeros(g * k * r)
             c[lay.keys] = cv
@@ -267,14 +252,9 @@ class DenseFactor:
             return
         m, k = second
         g = m // k
-        if k == 1:
-            d = np.diagonal(s[:m, :m]).reshape(g, 1, 1)
-            self.dinv = 1.0 / d
-            logdet_d = float(np.sum(np.log(d)))
-        else:
-            d = s[:m, :m].reshape(g, k, g, k)[np.arange(g), :, np.arange(g), :]
-            self.dinv = np.linalg.inv(d)
-            logdet_d = float(np.sum(np.linalg.slogdet(d)[1]))
+        self.dinv, logdet_d = _block_inverse(
+            s[:m, :m].reshape(g, k, g, k)[np.arange(g), :, np.arange(g), :]
+        )
         self.c = s[:m, m:]
         self.dinv_c = np.einsum("gjl,glr->gjr", self.dinv, self.c.reshape(g, k, -1)).reshape(m, -1)
         self.chol = np.linalg.cholesky(s[m:, m:] - self.c.T @ self.dinv_c)
@@ -287,3 +267,12 @@ class DenseFactor:
         y = np.einsum("gjl,gl->gj", self.dinv, rhs[:m].reshape(m // k, k)).ravel()
         x_o = cho_solve((self.chol, True), rhs[m:] - self.c.T @ y, check_finite=False)
         return np.concatenate([y - self.dinv_c @ x_o, x_o])
+
+
+def _block_inverse(d: np.ndarray) -> tuple[np.ndarray, float]:
+    """Inverses of a batch of k x k positive definite blocks (g, k, k), and their log|.|."""
+    if d.shape[1] == 1:
+        return 1.0 / d, float(np.sum(np.log(d)))
+    chol = np.linalg.cholesky(d)  # LinAlgError if a block is not positive definite
+    logdet = 2.0 * float(np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2))))
+    return np.linalg.inv(d), logdet
