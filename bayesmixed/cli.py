@@ -208,8 +208,14 @@ def main(argv: list[str] | None = None) -> int:
     fit = sub.add_parser("fit", help="fit one Stata command on a bundled data set or file")
     fit.add_argument("command", help='e.g. "mixed math5 math3 || school:"')
     fit.add_argument("--data", required=True, help="bundled name (jsp2 ...) or a .dta/.csv path")
+    pre = sub.add_parser(
+        "precompile",
+        help="compile the Bayesian kernels once, so that a first bayes: fit does not wait "
+        "for numba (scripts/setup.sh runs it after installing)",
+    )
+    pre.add_argument("--folder", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
-    for command in (work, run, fit):
+    for command in (work, run, fit, pre):
         command.add_argument(
             "--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP
         )
@@ -245,7 +251,19 @@ def _dispatch(args: argparse.Namespace) -> int:
             args.until_converged,
             **logging_,
         )
+    if args.what == "precompile":
+        return _precompile(args.folder)
     return run_fit(args.command, args.data)
+
+
+def _precompile(where: str | None) -> int:
+    from .engines import precompiled
+
+    try:
+        precompiled.build(None if where is None else Path(where))
+    except RuntimeError as err:  # numba missing or failing: fits still work, compiling later
+        raise BayesmixedError(f"cannot precompile: {err}") from None
+    return 0
 
 
 def _failure(err: BaseException) -> tuple[str, int]:

@@ -118,6 +118,9 @@ def run_case(case: str, repeats: int, draws: int, tune: int) -> dict:
         wall, split = _timed([str(COLD_RUN), *cmd])
         cold.append(wall)
         splits.append(split)
+    # the same cold run without the kernels ``bayesmixed precompile`` built at install: what
+    # a user meets who installed without scripts/setup.sh (once; then numba's cache has them)
+    bare, _ = _timed([str(COLD_RUN), "env", "BAYESMIXED_PRECOMPILED=off", *cmd])
     with tempfile.TemporaryDirectory(prefix="first-posterior-") as tmp:
         env = _cache_env(Path(tmp))
         prime, _ = _timed(cmd, env)
@@ -129,6 +132,7 @@ def run_case(case: str, repeats: int, draws: int, tune: int) -> dict:
     return {
         "case": case,
         "cold": cold,
+        "bare": bare,
         "prime": prime,
         "warm": warm,
         "load": (load_before, os.getloadavg()[0]),
@@ -143,12 +147,22 @@ def report(rows: list[dict], draws: int, tune: int, repeats: int) -> None:
     # scale extras): seconds that a plain ``pip install bayesmixed`` does not pay
     dask = importlib.util.find_spec("dask") is not None
     print(f"dask installed: {dask} (if so, xarray's first Dataset imports dask.array)")
-    print(f"{'case':<32}{'cold med s':>11}{'prime s':>9}{'warm med s':>11}{'load 1m':>13}")
+    from bayesmixed.engines import precompiled
+
+    print(
+        f"install's precompiled kernels present: {precompiled.usable()} (cold, prime, warm "
+        "use them; 'no build' is a cold run told to ignore them)"
+    )
+    print(
+        f"{'case':<32}{'cold med s':>11}{'no build s':>11}{'prime s':>9}{'warm med s':>11}"
+        f"{'load 1m':>13}"
+    )
     for row in rows:
         label = f"({row['case']}) {CASES[row['case']][0]}"
         load = f"{row['load'][0]:.2f}->{row['load'][1]:.2f}"
         print(
-            f"{label:<32}{statistics.median(row['cold']):>11.1f}{row['prime']:>9.1f}"
+            f"{label:<32}{statistics.median(row['cold']):>11.1f}{row['bare']:>11.1f}"
+            f"{row['prime']:>9.1f}"
             f"{statistics.median(row['warm']):>11.1f}{load:>13}"
         )
         print(

@@ -26,6 +26,7 @@ import threading
 
 import numpy as np
 
+from .. import precompiled
 from . import fast_compiled
 
 #: (dtype, ndim) of each array argument of :func:`.fast_compiled.logp_grad` after x, in
@@ -106,8 +107,8 @@ def _compile():
         double_p = types.CPointer(types.double)
         logp_sig = types.int64(types.uint64, double_p, double_p, double_p, types.voidptr)
         expand_sig = types.int64(types.uint64, types.uint64, double_p, double_p, types.voidptr)
-        logp = numba.cfunc(logp_sig, cache=True, error_model="numpy")(logp_callback)
-        expand = numba.cfunc(expand_sig, cache=True)(expand_callback)
+        logp = precompiled.cfunc(logp_callback, logp_sig, error_model="numpy")
+        expand = precompiled.cfunc(expand_callback, expand_sig)
     except Exception:  # noqa: BLE001 -- any numba failure: the Python callback remains
         return None
     return logp, expand

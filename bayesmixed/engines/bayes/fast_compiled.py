@@ -122,7 +122,7 @@ def _compile():
     try:
         import numba
 
-        jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+        jit = fast_kernels.cached_jit(numba)
         globals()["evaluate_kernel"] = evaluate
         helpers = (_softplus, _log_sech, scale_term, coef_term, block_lambda, block_gradient)
         for helper in helpers:

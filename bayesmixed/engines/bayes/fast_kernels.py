@@ -7,7 +7,8 @@ included, in one call (jsp: ~25 against ~175 us).  numba is a PyMC dependency al
 so nothing new is installed.  The functions are compiled once for every model (plain
 array arguments, no model constants baked in) and cached on disk: ~5 s on an empty
 cache at load 2, ~0.3 s to load later (:mod:`.fast_compiled` builds the whole log
-posterior on top).  :func:`kernels` returns None when numba is missing or fails;
+posterior on top); ``bayesmixed precompile`` builds them at install
+(:mod:`..precompiled`), so a first fit only loads them.  :func:`kernels` returns None when numba is missing or fails;
 :mod:`.fast_density` then keeps its stacked-NumPy path, which the tests compare with
 these kernels.
 """
@@ -45,7 +46,7 @@ def _compile():
     try:
         import numba
 
-        jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+        jit = cached_jit(numba)
         for helper in (cholesky_lower, factor_components, fixed_effects, gradient_components):
             globals()[helper.__name__] = jit(helper)  # evaluate calls the compiled ones
         compiled = jit(evaluate)
@@ -54,6 +55,18 @@ def _compile():
     except Exception:  # noqa: BLE001 -- any numba failure: fall back to NumPy
         return None
     return compiled
+
+
+def cached_jit(numba):
+    """numba.njit for these kernels: cached on disk, the install's build read first."""
+    from .. import precompiled
+
+    def jit(function):
+        compiled = numba.njit(cache=True, nogil=True, error_model="numpy")(function)
+        precompiled.attach(compiled)
+        return compiled
+
+    return jit
 
 
 def evaluate(lam, ztz, zxy, xyxy, s2, prec, prec_mean, mean, integrate, beta):
@@ -292,7 +305,7 @@ def _compile_residual():
     try:
         import numba
 
-        jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+        jit = cached_jit(numba)
         globals()["combine"] = jit(combine)
         globals()["residual_moments"] = jit(residual_moments)
         compiled = jit(residual_evaluate)
