@@ -8,9 +8,9 @@ so nothing new is installed.  The functions are compiled once for every model (p
 array arguments, no model constants baked in) and cached on disk: ~5 s on an empty
 cache at load 2, ~0.3 s to load later (:mod:`.fast_compiled` builds the whole log
 posterior on top); ``bayesmixed precompile`` builds them at install
-(:mod:`..precompiled`), so a first fit only loads them.  :func:`kernels` returns None when numba is missing or fails;
-:mod:`.fast_density` then keeps its stacked-NumPy path, which the tests compare with
-these kernels.
+(:mod:`..precompiled`), so a first fit only loads them.  :func:`kernels` returns None
+when numba is missing or fails; :mod:`.fast_density` then keeps its stacked-NumPy path,
+which the tests compare with these kernels.
 """
 
 from __future__ import annotations

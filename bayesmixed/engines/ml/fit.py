@@ -8,6 +8,7 @@ estimates recovered from the factorization at the optimum.
 from __future__ import annotations
 
 import warnings
+from functools import partial
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -17,8 +18,9 @@ from ...errors import EstimationError, NotSupportedError
 from ..estimates import LMMEstimates
 from .criterion import boundary_notes, make_deviance, to_design_order
 from .deviance import ProfiledDeviance
+from .gradient import DenseGradient
 from .inference import WorkingMap, working_covariance
-from .optimize import minimize_theta, prefer_boundary
+from .optimize import minimize_theta, minimize_theta_gradient, prefer_boundary
 from .rescale import column_scales, scaled_design, unscale_theta
 from .residual import estimate_structured
 from .start import moment_start
@@ -175,8 +177,13 @@ def _optimize(design: Design, dev: ProfiledDeviance, reml: bool):
             "the likelihood cannot be evaluated: the fixed-effects design is singular "
             "or the response has no variation left after the fixed effects"
         )
-    theta, opt = minimize_theta(search, start, bounds)
-    theta, opt = prefer_boundary(search, theta, opt, bounds, search.sizes)
+    gradient = DenseGradient.build(search)
+    if gradient is None:
+        minimize = minimize_theta
+    else:  # many covariance parameters: quasi-Newton on the exact gradient (gradient.py)
+        minimize = partial(_with_gradient, gradient=gradient)
+    theta, opt = minimize(search, start, bounds)
+    theta, opt = prefer_boundary(search, theta, opt, bounds, search.sizes, minimize)
     if scales is not None:
         ordered = [scales[i] for i in dev.cp.order]
         parts = unscale_theta(search.split(theta), dev.structures, ordered)
@@ -184,3 +191,7 @@ def _optimize(design: Design, dev: ProfiledDeviance, reml: bool):
         opt.theta_end = theta
         opt.message += " (random-effect covariates rescaled while optimizing)"
     return theta, opt
+
+
+def _with_gradient(f, start, bounds, gradient: DenseGradient):
+    return minimize_theta_gradient(f, gradient, start, bounds)
