@@ -33,7 +33,9 @@ from scipy.linalg import lapack
 from .deviance import LOG_2PI, ProfiledCriterion
 
 MIN_THETA = 12  # below this BOBYQA with the Newton polish is cheaper, and proven
-MAX_Q = 3000  # dense q x q inverse per evaluation: ~1 s at 3,000
+#: a dense q x q factor and inverse per evaluation: 40 ms at q = 704 (kb07's shape, one
+#: thread); at 1,500 about 10x that, still below the O(d^2) evaluations of the other path
+MAX_Q = 1500
 
 
 class DenseGradient:
