@@ -183,9 +183,9 @@ def estimate_bayes(
         if integrate and not exact:
             raise SpecificationError("reml=True needs normal or flat priors on the coefficients")
     # Laplace, and NUTS through nutpie, on an integrated Gaussian model need no PyMC graph
-    # (:mod:`.laplace_numpy`, :mod:`.fast_nuts`)
+    # (:mod:`.laplace_numpy`, :mod:`.laplace_residual`, :mod:`.fast_nuts`)
     built = laplace_model(design, resolved, marginal, integrate)
-    if method == "nuts" and built is None:  # residual cells, AR(1) panels (:mod:`.fast_residual`)
+    if built is None:  # residual cells, AR(1) panels (:mod:`.fast_residual`)
         built = residual_model(design, resolved, marginal, integrate)
     if method == "nuts":
         fast = built is not None and use_fast(built, sampler)

@@ -47,6 +47,7 @@ from .build import BuiltModel, correlated
 from .covariance import beta_prior_moments
 from .hetero import residual_cells
 from .laplace_numpy import NumpyObjective, covers
+from .laplace_residual import ResidualObjective, covers_residual
 from .marginal import suff_stats
 from .priors import block_names
 
@@ -89,6 +90,8 @@ def objective_for(built: BuiltModel, jacobian: bool = False):
     """The NumPy log posterior where it covers the model, else the compiled PyMC one."""
     if covers(built):
         return NumpyObjective(built, jacobian)
+    if covers_residual(built):  # residual cells, AR(1) panels: no graph either
+        return ResidualObjective(built, jacobian)
     from .laplace_pymc import PyMCObjective
 
     return PyMCObjective(built, jacobian)
