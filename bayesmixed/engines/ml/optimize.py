@@ -95,13 +95,8 @@ def minimize_theta(
         return v if np.isfinite(v) else 1e300
 
     f0 = counted(start)
-    x, value, message = _bobyqa(counted, start, lower, upper)
-    x, value, snapped = _snap(counted, x, value, lower)
-    for restart in _restarts(x, lower):
-        x2, v2, m2 = _bobyqa(counted, restart, lower, upper)
-        x2, v2, s2 = _snap(counted, x2, v2, lower)
-        if v2 < value - 1e-9 * max(1.0, abs(value)):
-            x, value, message, snapped = x2, v2, m2, s2
+    local = lambda s: _bobyqa(counted, s, lower, upper)  # noqa: E731
+    x, value, message, snapped = _with_restarts(local, counted, start, lower)
     x, value = _newton_polish(counted, x, value, lower, upper)
     converged = message != _NLOPT_RESULTS[5] and _is_stationary(counted, x, lower, value)
     summary = OptSummary(
@@ -117,6 +112,19 @@ def minimize_theta(
         boundary_snapped=snapped,
     )
     return x, summary
+
+
+def _with_restarts(local, counted, start, lower) -> tuple[np.ndarray, float, str, bool]:
+    """``local(start)``, snapped to the boundary, and again from :func:`_restarts` when the
+    optimum is on it; the best end point, its value, message and whether it was snapped."""
+    x, value, message = local(start)
+    x, value, snapped = _snap(counted, x, value, lower)
+    for restart in _restarts(x, lower):
+        x2, v2, m2 = local(restart)
+        x2, v2, s2 = _snap(counted, x2, v2, lower)
+        if v2 < value - 1e-9 * max(1.0, abs(value)):
+            x, value, message, snapped = x2, v2, m2, s2
+    return x, value, message, snapped
 
 
 def minimize_theta_gradient(
@@ -152,13 +160,8 @@ def minimize_theta_gradient(
         return v, g
 
     f0 = counted(start)
-    x, value, message = _lbfgsb(counted_grad, start, lower, upper)
-    x, value, snapped = _snap(counted, x, value, lower)
-    for restart in _restarts(x, lower):
-        x2, v2, m2 = _lbfgsb(counted_grad, restart, lower, upper)
-        x2, v2, s2 = _snap(counted, x2, v2, lower)
-        if v2 < value - 1e-9 * max(1.0, abs(value)):
-            x, value, message, snapped = x2, v2, m2, s2
+    local = lambda s: _lbfgsb(counted_grad, s, lower, upper)  # noqa: E731
+    x, value, message, snapped = _with_restarts(local, counted, start, lower)
     converged = _is_stationary(counted, x, lower, value)
     summary = OptSummary(
         optimizer="L-BFGS-B (scipy) on the profiled deviance and its analytic gradient",
