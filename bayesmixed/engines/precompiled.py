@@ -122,7 +122,10 @@ class ReadFirst:
         self.package, self.user = package, user
 
     def load(self, key):
-        data = self.package.load(key)
+        try:
+            data = self.package.load(key)
+        except Exception:  # noqa: BLE001 -- an unreadable entry: numba's own cache decides
+            data = None
         return data if data is not None else self.user.load(key)
 
     def save(self, key, data) -> None:

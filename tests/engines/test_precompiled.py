@@ -80,6 +80,15 @@ def test_read_first_reads_the_package_then_the_user_and_writes_the_user():
     assert user.entries["c"] == 4 and "c" not in package.entries and user.flushed
 
 
+def test_read_first_survives_an_unreadable_package_entry():
+    class Broken(FakeFile):
+        def load(self, key):
+            raise EOFError("truncated pickle")
+
+    both = precompiled.ReadFirst(Broken(), FakeFile({"a": 2}))
+    assert both.load("a") == 2 and both.load("b") is None
+
+
 def test_build_refuses_a_process_that_compiled_already(monkeypatch):
     from bayesmixed.engines.bayes import fast_kernels
 
