@@ -178,12 +178,23 @@ def _blocked_conditional(parts, design, cov, weights, rng, beta, prior_mean, pri
 def pointwise_loglik(
     design: Design, st: SuffStats, beta: np.ndarray, b: np.ndarray, sigma: np.ndarray
 ) -> np.ndarray:
-    """log N(y_i | x_i beta + z_i b, sigma2) for each draw: (S, n), conditional on b."""
-    mu = beta @ design.X.T + (st.z @ b.T).T
-    resid = design.y[None, :] - mu
+    """log N(y_i | x_i beta + z_i b, sigma2) for each draw: (S, n), conditional on b.
+
+    Computed observations-major, in place: the sparse product Z b' comes out (n, S), and
+    mixing it with (S, n) arrays made every elementwise pass strided (0.29 s of a 0.6 s
+    posterior assembly for the quick start's 4,000 draws x 887 rows; about half this way).
+    """
+    out = st.z @ b.T  # (n, S)
+    out += design.X @ beta.T
+    np.subtract(design.y[:, None], out, out=out)
+    np.square(out, out=out)
     s2 = np.asarray(sigma, float) ** 2
-    s2 = s2[:, None] if s2.ndim == 1 else s2  # (S,) or per observation (S, n)
-    return -0.5 * (LOG_2PI + np.log(s2) + resid**2 / s2)
+    s2 = s2[None, :] if s2.ndim == 1 else s2.T  # (S,) or per observation (S, n)
+    out /= s2
+    out += LOG_2PI
+    out += np.log(s2)
+    out *= -0.5
+    return np.ascontiguousarray(out.T)
 
 
 def add_marginal_likelihood(model_parts, design: Design, st: SuffStats) -> None:
