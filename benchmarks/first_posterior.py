@@ -15,7 +15,8 @@ school: math3, cov(uns)`` on jsp2; (b) the same model with ``method="laplace",
 priors="flat"``; (c) the workshop's productivity AR(1) model ``bayes: mixed gsp private emp
 hwy water other unemp || region: || state:, residuals(ar 1, t(year))``
 (tutorials/workshop.do); (e) the workshop's rats model with heteroskedastic cells
-``residuals(independent, by(female))``; (d) and (f) PyMC's compiled path for (a) and (c).
+``residuals(independent, by(female))``; (d) and (f) PyMC's compiled path for (a) and (c);
+(g) the AR(1) model of (c) with ``method="laplace", priors="flat"``.
 ``--draws``/``--tune`` shrink the NUTS cases for a cheap run (the
 table says which were used).  Medians are printed with the 1-minute load average before and
 after each case, since the machine is shared::
@@ -55,6 +56,12 @@ CASES = {
         {"seed": 1},
     ),
     "f": ("productivity AR(1), PyMC", "productivity", AR1, {"seed": 1, "sampler": "pymc"}),
+    "g": (
+        "productivity AR(1), laplace flat",
+        "productivity",
+        AR1.removeprefix("bayes: "),
+        {"method": "laplace", "priors": "flat", "seed": 1},
+    ),
     # the quick start on PyMC's compiled sampler, the path every fit took before the NumPy
     # density (and the one models outside it still take)
     "d": (
