@@ -34,7 +34,7 @@ from .deviance import LOG_2PI, ProfiledCriterion
 
 MIN_THETA = 12  # below this BOBYQA with the Newton polish is cheaper, and proven
 #: a dense q x q factor and inverse per evaluation: 40 ms at q = 704 (kb07's shape, one
-#: thread); at 1,500 about 10x that, still below the O(d^2) evaluations of the other path
+#: thread, measured); at 1,500 about 10x that by the q^3 count (not measured)
 MAX_Q = 1500
 
 
