@@ -122,26 +122,36 @@ class ResidualPosterior:
         beta = None if self.integrate else parts[-1]
         return parts[0], parts[1 : 1 + nb], parts[1 + nb], beta
 
-    def _rhos(self, w_rho: np.ndarray) -> tuple[np.ndarray, float, list[float]]:
-        """Each group's rho (0 without one), the log prior with Jacobian, and each sigmoid."""
+    def _rhos(
+        self, w_rho: np.ndarray, jacobian: bool = True
+    ) -> tuple[np.ndarray, float, list[float]]:
+        """Each group's rho (0 without one), its log prior (with the Jacobian when asked),
+        and each sigmoid."""
         rhos, logp, sig = np.zeros(len(self.dens.groups)), 0.0, []
         for i, w in zip(self.rho_of, w_rho):
             lo, hi = self.bounds
             rhos[i], log_jac = interval(float(w), lo, hi)
-            logp += log_jac - math.log(hi - lo)
+            logp += (log_jac if jacobian else 0.0) - math.log(hi - lo)
             sig.append((rhos[i] - lo) / (hi - lo))
         return rhos, logp, sig
 
-    def logp_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+    def natural(self, x: np.ndarray, jacobian: bool = True) -> tuple:
+        """(SDs, Lambdas, rhos, sigmoids, log prior of scales and blocks, log prior of rho,
+        beta) at x; the priors with the change-of-variables terms when ``jacobian``."""
         w_sd, w_blocks, w_rho, beta = self.split(x)
         sds = np.array([s.sd(float(w)) for s, w in zip(self.scales, w_sd)])
-        logp = sum(s.logp(float(w), True) for s, w in zip(self.scales, w_sd))
+        logp = sum(s.logp(float(w), jacobian) for s, w in zip(self.scales, w_sd))
         lams = []
         for blk, w in zip(self.blocks, w_blocks):
-            lam, lp = blk.lam(w, True)
+            lam, lp = blk.lam(w, jacobian)
             lams.append(lam)
             logp += lp
-        rhos, lp_rho, sig = self._rhos(w_rho)
+        rhos, lp_rho, sig = self._rhos(w_rho, jacobian)
+        return sds, lams, rhos, sig, logp, lp_rho, beta
+
+    def logp_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        w_sd, w_blocks, _, _ = self.split(x)
+        sds, lams, rhos, sig, logp, lp_rho, beta = self.natural(x)
         loglik, g_sd, g_rho, d_covs, d_beta = self.dens(sds, rhos, lams, beta)
         d_cell = np.zeros(len(sds))
         for g, grp in zip(g_sd, self.dens.groups):

@@ -17,14 +17,11 @@ Finite differences of the value alone stopped 7e-6 short on productivity's AR(1)
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .fast_posterior import coef_logp
 from .fast_residual_posterior import ResidualPosterior, residual_covers
 from .laplace_numpy import NumpyObjective
-from .numpy_density import interval
 
 
 def covers_residual(built) -> bool:
@@ -44,23 +41,10 @@ class ResidualObjective:
         self.names = [name for name, _ in self.post.shapes()]
 
     def logp(self, x: np.ndarray) -> float:
-        post, jac = self.post, self.jacobian
-        w_sd, w_blocks, w_rho, beta = post.split(x)
-        sds = np.array([s.sd(float(w)) for s, w in zip(post.scales, w_sd)])
-        logp = sum(s.logp(float(w), jac) for s, w in zip(post.scales, w_sd))
-        lams = []
-        for blk, w in zip(post.blocks, w_blocks):
-            lam, lp = blk.lam(w, jac)
-            lams.append(lam)
-            logp += lp
-        rhos = np.zeros(len(post.dens.groups))
-        for i, w in zip(post.rho_of, w_rho):
-            lo, hi = post.bounds  # rho's uniform prior on (lo, hi)
-            rhos[i], log_jac = interval(float(w), lo, hi)
-            logp += (log_jac if jac else 0.0) - math.log(hi - lo)
+        sds, lams, rhos, _, logp, lp_rho, beta = self.post.natural(x, self.jacobian)
         if beta is not None:
-            logp += sum(float(coef_logp(p, b)) for p, b in zip(post.coefs, beta))
-        return float(logp + post.dens(sds, rhos, lams, beta)[0])
+            logp += sum(float(coef_logp(p, b)) for p, b in zip(self.post.coefs, beta))
+        return float(logp + lp_rho + self.post.dens(sds, rhos, lams, beta)[0])
 
     def g(self, x: np.ndarray) -> np.ndarray:
         """Gradient of :meth:`f`: the density's analytic one, less the Jacobian terms'."""
@@ -75,15 +59,8 @@ class ResidualObjective:
 
     def _log_jacobian(self, x: np.ndarray) -> float:
         """log |d natural / d working| summed: what the NUTS density adds to the prior."""
-        post = self.post
-        w_sd, w_blocks, w_rho, _ = post.split(x)
-        out = sum(s.logp(float(w), True) - s.logp(float(w), False)
-                  for s, w in zip(post.scales, w_sd))  # fmt: skip
-        for blk, w in zip(post.blocks, w_blocks):
-            out += blk.lam(w, True)[1] - blk.lam(w, False)[1]
-        for w in w_rho:
-            out += interval(float(w), *post.bounds)[1]
-        return float(out)
+        with_jac, without = self.post.natural(x, True), self.post.natural(x, False)
+        return float(sum(with_jac[4:6]) - sum(without[4:6]))
 
     def values(self, x: np.ndarray) -> dict[str, np.ndarray]:
         return self.post.values(x)

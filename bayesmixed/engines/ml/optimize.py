@@ -84,44 +84,53 @@ def minimize_theta(
     bounds: list[tuple[float | None, float | None]],
 ) -> tuple[np.ndarray, OptSummary]:
     """Minimize ``f`` from ``start`` within ``bounds``; return theta and a summary."""
-    t0 = time.perf_counter()
-    lower = np.array([-np.inf if lo is None else lo for lo, _ in bounds])
-    upper = np.array([np.inf if hi is None else hi for _, hi in bounds])
-    evals = [0]
+    crit = _Counted(f, bounds)
+    f0 = crit(start)
+    local = lambda s: _bobyqa(crit, s, crit.lower, crit.upper)  # noqa: E731
+    x, value, message, snapped = _with_restarts(local, crit, start)
+    x, value = _newton_polish(crit, x, value, crit.lower, crit.upper)
+    converged = message != _NLOPT_RESULTS[5] and _is_stationary(crit, x, crit.lower, value)
+    optimizer = "BOBYQA (nlopt) on the profiled deviance"
+    return x, crit.summary(optimizer, start, f0, x, value, converged, message, snapped)
 
-    def counted(x):
-        evals[0] += 1
-        v = f(x)
+
+class _Counted:
+    """The criterion as the optimizers see it: counted, 1e300 outside the space, with the
+    bounds as arrays and the clock started, for the :class:`OptSummary` at the end."""
+
+    def __init__(self, f: Callable[[np.ndarray], float], bounds: list) -> None:
+        self.f, self.evaluations, self.t0 = f, 0, time.perf_counter()
+        self.lower = np.array([-np.inf if lo is None else lo for lo, _ in bounds])
+        self.upper = np.array([np.inf if hi is None else hi for _, hi in bounds])
+
+    def __call__(self, x: np.ndarray) -> float:
+        self.evaluations += 1
+        v = self.f(x)
         return v if np.isfinite(v) else 1e300
 
-    f0 = counted(start)
-    local = lambda s: _bobyqa(counted, s, lower, upper)  # noqa: E731
-    x, value, message, snapped = _with_restarts(local, counted, start, lower)
-    x, value = _newton_polish(counted, x, value, lower, upper)
-    converged = message != _NLOPT_RESULTS[5] and _is_stationary(counted, x, lower, value)
-    summary = OptSummary(
-        optimizer="BOBYQA (nlopt) on the profiled deviance",
-        theta_start=np.asarray(start, float),
-        theta_end=x,
-        criterion_start=float(f0),
-        criterion_end=value,
-        evaluations=evals[0],
-        converged=converged,
-        message=message,
-        seconds=time.perf_counter() - t0,
-        boundary_snapped=snapped,
-    )
-    return x, summary
+    def summary(self, optimizer, start, f0, x, value, converged, message, snapped) -> OptSummary:
+        return OptSummary(
+            optimizer=optimizer,
+            theta_start=np.asarray(start, float),
+            theta_end=x,
+            criterion_start=float(f0),
+            criterion_end=value,
+            evaluations=self.evaluations,
+            converged=converged,
+            message=message,
+            seconds=time.perf_counter() - self.t0,
+            boundary_snapped=snapped,
+        )
 
 
-def _with_restarts(local, counted, start, lower) -> tuple[np.ndarray, float, str, bool]:
+def _with_restarts(local, crit: _Counted, start) -> tuple[np.ndarray, float, str, bool]:
     """``local(start)``, snapped to the boundary, and again from :func:`_restarts` when the
     optimum is on it; the best end point, its value, message and whether it was snapped."""
     x, value, message = local(start)
-    x, value, snapped = _snap(counted, x, value, lower)
-    for restart in _restarts(x, lower):
+    x, value, snapped = _snap(crit, x, value, crit.lower)
+    for restart in _restarts(x, crit.lower):
         x2, v2, m2 = local(restart)
-        x2, v2, s2 = _snap(counted, x2, v2, lower)
+        x2, v2, s2 = _snap(crit, x2, v2, crit.lower)
         if v2 < value - 1e-9 * max(1.0, abs(value)):
             x, value, message, snapped = x2, v2, m2, s2
     return x, value, message, snapped
@@ -142,40 +151,21 @@ def minimize_theta_gradient(
     change; the boundary snap, the restarts from a boundary optimum and the final
     stationarity check (on ``f`` itself) are those of :func:`minimize_theta`.
     """
-    t0 = time.perf_counter()
-    lower = np.array([-np.inf if lo is None else lo for lo, _ in bounds])
-    upper = np.array([np.inf if hi is None else hi for _, hi in bounds])
-    evals = [0]
-
-    def counted(x):
-        evals[0] += 1
-        v = f(x)
-        return v if np.isfinite(v) else 1e300
+    crit = _Counted(f, bounds)
 
     def counted_grad(x):
-        evals[0] += 1
+        crit.evaluations += 1
         v, g = value_grad(np.asarray(x))
         if not (np.isfinite(v) and np.all(np.isfinite(g))):
             return 1e300, np.zeros_like(g)
         return v, g
 
-    f0 = counted(start)
-    local = lambda s: _lbfgsb(counted_grad, s, lower, upper)  # noqa: E731
-    x, value, message, snapped = _with_restarts(local, counted, start, lower)
-    converged = _is_stationary(counted, x, lower, value)
-    summary = OptSummary(
-        optimizer="L-BFGS-B (scipy) on the profiled deviance and its analytic gradient",
-        theta_start=np.asarray(start, float),
-        theta_end=x,
-        criterion_start=float(f0),
-        criterion_end=value,
-        evaluations=evals[0],
-        converged=converged,
-        message=message,
-        seconds=time.perf_counter() - t0,
-        boundary_snapped=snapped,
-    )
-    return x, summary
+    f0 = crit(start)
+    local = lambda s: _lbfgsb(counted_grad, s, crit.lower, crit.upper)  # noqa: E731
+    x, value, message, snapped = _with_restarts(local, crit, start)
+    converged = _is_stationary(crit, x, crit.lower, value)
+    optimizer = "L-BFGS-B (scipy) on the profiled deviance and its analytic gradient"
+    return x, crit.summary(optimizer, start, f0, x, value, converged, message, snapped)
 
 
 def _lbfgsb(value_grad, start, lower, upper) -> tuple[np.ndarray, float, str]:
