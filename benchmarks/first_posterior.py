@@ -16,7 +16,9 @@ priors="flat"``; (c) the workshop's productivity AR(1) model ``bayes: mixed gsp 
 hwy water other unemp || region: || state:, residuals(ar 1, t(year))``
 (tutorials/workshop.do); (e) the workshop's rats model with heteroskedastic cells
 ``residuals(independent, by(female))``; (d) and (f) PyMC's compiled path for (a) and (c);
-(g) the AR(1) model of (c) with ``method="laplace", priors="flat"``.
+(g) the AR(1) model of (c) with ``method="laplace", priors="flat"``; (h) the workshop's
+``bayes: melogit c_use urban age child1 child2 child3 || district: urban, cov(uns)`` (2
+chains, as the workshop runs it) on our NumPy GLMM density, and (i) the same on PyMC's graph.
 ``--draws``/``--tune`` shrink the NUTS cases for a cheap run (the
 table says which were used).  Medians are printed with the 1-minute load average before and
 after each case, since the machine is shared::
@@ -45,6 +47,7 @@ AR1 = (
     "bayes: mixed gsp private emp hwy water other unemp || region: || state:, "
     "residuals(ar 1, t(year))"
 )
+MELOGIT = "melogit c_use urban age child1 child2 child3 || district: urban, cov(uns)"
 CASES = {
     "a": ("quick start, NUTS 4 chains", "jsp2", f"bayes, nchains(4) rseed(1): {JSP_UNS}", {}),
     "b": ("quick start, laplace flat", "jsp2", JSP_UNS, {"method": "laplace", "priors": "flat"}),
@@ -61,6 +64,19 @@ CASES = {
         "productivity",
         AR1.removeprefix("bayes: "),
         {"method": "laplace", "priors": "flat", "seed": 1},
+    ),
+    "h": (
+        "bangladesh melogit uns, NUTS 2 chains",
+        "bangladesh",
+        f"bayes, nchains(2) rseed(1): {MELOGIT}",
+        {},
+    ),
+    # the same on PyMC's graph (numba backend), the path every GLMM took before fast_glmm
+    "i": (
+        "bangladesh melogit uns, PyMC",
+        "bangladesh",
+        f"bayes, nchains(2) rseed(1): {MELOGIT}",
+        {"sampler": "pymc"},
     ),
     # the quick start on PyMC's compiled sampler, the path every fit took before the NumPy
     # density (and the one models outside it still take)

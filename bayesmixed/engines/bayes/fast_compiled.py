@@ -52,7 +52,7 @@ def compiled():
     return _COMPILED["f"]
 
 
-def prefetch(residual: bool = False) -> None:
+def prefetch(kind: str | None = "gaussian") -> None:
     """Import nutpie and compile (or load) the kernels in a background thread.
 
     LLVM's passes run without the GIL, so on an empty cache part of the compile overlaps
@@ -60,7 +60,9 @@ def prefetch(residual: bool = False) -> None:
     (imported by nutpie) calls ``inspect.stack()``, which reads the source of every frame
     on the stack: ~2 s from inside a fit, next to nothing from a fresh thread.
     """
-    if residual:  # :mod:`.fast_residual`'s kernel only
+    if kind is None:  # nothing compiled (:mod:`.fast_glmm`): nutpie's import only
+        threading.Thread(target=_import_nutpie, name="bayesmixed-kernels", daemon=True).start()
+    elif kind == "residual":  # :mod:`.fast_residual`'s kernel only
         threading.Thread(target=_prepare_residual, name="bayesmixed-kernels", daemon=True).start()
     elif "f" not in _COMPILED and not _LOCK.locked():
         threading.Thread(target=_prepare, name="bayesmixed-kernels", daemon=True).start()

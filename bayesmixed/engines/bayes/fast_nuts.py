@@ -14,7 +14,9 @@ loops, or numba missing) nutpie calls the NumPy density through a Python callbac
 (~20 us of overhead a call, one chain at a time).  Models with heteroskedastic residual
 cells or AR(1) panels take :mod:`.fast_residual`'s density the same way (through Python,
 its per-component loops compiled): the productivity AR(1) model of the workshop samples in
-~33 s against ~150 s on PyMC's compiled graph.
+~33 s against ~150 s on PyMC's compiled graph.  GLMMs without an ancillary parameter
+(Bernoulli, binomial, Poisson) take :mod:`.fast_glmm`'s non-centred density the same way,
+instead of PyMC's graph compiled by PyTensor's numba backend.
 
 Measured on the quick-start model (jsp, ``math5 math3 || school: math3, cov(uns)``,
 4 chains x 1,000 draws after 1,000 tuning steps): see ``benchmarks/first_posterior.py``
@@ -43,6 +45,7 @@ import xarray as xr
 from ...errors import SpecificationError
 from . import fast_cfunc
 from .fast_compiled import CompiledPosterior, compiled, prefetch
+from .fast_glmm import GlmmPosterior
 from .fast_posterior import FastPosterior, fast_covers
 from .fast_residual_posterior import ResidualPosterior
 from .interrupt import watch_interrupts
@@ -82,6 +85,13 @@ def available() -> bool:
 def use_fast(built, sampler: str) -> bool:
     """The NumPy density replaces PyMC's when the user did not ask for PyMC's sampler."""
     return sampler in ("auto", "nutpie") and available() and fast_covers(built)
+
+
+def posterior_of(built):
+    """The log posterior nutpie samples: integrated Gaussian, residual structure or GLMM."""
+    if not built.gaussian:
+        return GlmmPosterior(built)
+    return FastPosterior(built) if built.cells is None else ResidualPosterior(built)
 
 
 def _wait(running):
@@ -128,11 +138,13 @@ def run_fast_nuts(
         raise SpecificationError("draws and chains must be positive and tune non-negative")
     if not 0 < target_accept < 1:
         raise SpecificationError(f"target_accept must lie in (0, 1), got {target_accept}")
-    prefetch(built.cells is not None)  # nutpie's import and the kernels' compile, beside
-    # the ML start fit
-    post = FastPosterior(built) if built.cells is None else ResidualPosterior(built)
+    post = posterior_of(built)
+    # nutpie's import and the kernels' compile, beside the ML start fit
+    kinds = {FastPosterior: "gaussian", ResidualPosterior: "residual"}
+    prefetch(kinds.get(type(post)))
     x_ml = post.obj.initial()
-    kernel = compiled() if post.dens.compiled is not None else None  # narrow components
+    narrow = post.dens is not None and post.dens.compiled is not None  # narrow components
+    kernel = compiled() if narrow else None
     density = post if kernel is None else CompiledPosterior(post, kernel)
     import nutpie  # imported by prefetch's thread by now
     from nutpie.compiled_pyfunc import from_pyfunc

@@ -46,6 +46,10 @@ COEF_DLOGPDF: dict[str, Callable[[float, tuple], float]] = {
 
 def fast_covers(built) -> bool:
     """Whether :class:`FastPosterior` samples ``built`` exactly and cheaply."""
+    if not built.gaussian:  # a GLMM's non-centred density
+        from .fast_glmm import glmm_covers
+
+        return glmm_covers(built)
     if built.cells is not None:  # residual cells or AR(1) panels
         from .fast_residual_posterior import residual_covers
 
@@ -158,29 +162,38 @@ def coef_logp(prior, b: float) -> float:
 
 def block_grad(blk, w: np.ndarray, lam: np.ndarray, s: np.ndarray) -> np.ndarray:
     """Gradient of one block's working values from S = dl/dSigma_b (Sigma_b = lam lam')."""
-    if blk.k == 1:  # a random intercept: d/dsd of <S, sd^2> is 2 sd S
+    return lam_grad(blk, w, lam, 2.0 * s @ lam)
+
+
+def lam_grad(blk, w: np.ndarray, lam: np.ndarray, g_lam: np.ndarray) -> np.ndarray:
+    """Gradient of one block's working values from G = dl/dlam, priors and Jacobians
+    included.  An integrated likelihood depends on Sigma_b only (G = 2 S lam); a sampled
+    effect b = lam u (:mod:`.fast_glmm`) depends on lam itself."""
+    if blk.k == 1:  # a random intercept: lam = sd
         scale, v = blk.scales[0], float(w[0])
-        return np.array([scale_grad(scale, v, 2.0 * scale.sd(v) * float(s[0, 0]))])
+        return np.array([scale_grad(scale, v, float(g_lam[0, 0]))])
     ns, k = len(blk.scales), blk.k
     sds = np.array([sc.sd(v) for sc, v in zip(blk.scales, w[:ns])])
     out = np.empty(blk.size)
     if blk.kind is Exchangeable and k > 1:
-        sigma_b = lam @ lam.T
+        # lam = sd (a I + (b - a) / k J), a = sqrt(1 - rho), b = sqrt(1 + (k - 1) rho)
         lo, hi = blk.bounds
         sg = 1.0 / (1.0 + np.exp(-w[ns]))
-        d_rho = sds[0] ** 2 * float(np.sum(s * (np.ones((k, k)) - np.eye(k))))
-        out[0] = scale_grad(blk.scales[0], w[0], 2.0 / sds[0] * float(np.sum(s * sigma_b)))
-        out[ns] = d_rho * (hi - lo) * sg * (1 - sg) + (1 - 2 * sg)
+        rho = lo + (hi - lo) * sg
+        a, b = math.sqrt(1.0 - rho), math.sqrt(1.0 + (k - 1) * rho)
+        da, db = -0.5 / a, 0.5 * (k - 1) / b
+        d_lam = sds[0] * (da * np.eye(k) + (db - da) / k * np.ones((k, k)))
+        out[0] = scale_grad(blk.scales[0], w[0], float(np.sum(g_lam * lam)) / sds[0])
+        out[ns] = float(np.sum(g_lam * d_lam)) * (hi - lo) * sg * (1 - sg) + (1 - 2 * sg)
         return out
     if blk.kind is Unstructured and k > 1:
-        g_lam = 2.0 * s @ lam
         chol = lam / sds[:, None]
         d_sd = np.sum(g_lam * chol, axis=1)
         for i in range(ns):
             out[i] = scale_grad(blk.scales[i], w[i], float(d_sd[i]))
         out[ns:] = _cpc_grad(w[ns:], k, sds[:, None] * g_lam, blk.eta)
         return out
-    d_sd = 2.0 * sds * np.diag(s) if ns == k else [2.0 * sds[0] * float(np.trace(s))]
+    d_sd = np.diag(g_lam) if ns == k else [float(np.trace(g_lam))]
     for i in range(ns):
         out[i] = scale_grad(blk.scales[i], w[i], float(d_sd[i]))
     return out

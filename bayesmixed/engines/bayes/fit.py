@@ -24,6 +24,7 @@ from ..bayes_estimates import BayesEstimates
 from .build import build_model, trace_names
 from .covariance import integrable_beta, structure_graph
 from .extend import MAX_ROUNDS, sample_until_converged
+from .fast_glmm import glmm_model
 from .fast_nuts import run_fast_nuts, use_fast
 from .fast_residual_posterior import residual_model
 from .glmm import check_family
@@ -150,10 +151,11 @@ def estimate_bayes(
     reml : Laplace only: integrate the fixed effects out too, so the flat-prior mode is the
         REML estimate; defaults to ``design.spec.reml``.  NUTS always integrates them out
         when marginalizing (exact under normal or flat priors, and faster).
-    sampler : ``"auto"`` (the default) samples integrated-out Gaussian models with nutpie
-        on our own log density (:mod:`.fast_nuts`: no per-model compile; the density is
-        compiled once by numba and cached) when nutpie is installed and the model is
-        covered, and everything else with PyMC's sampler; ``"pymc"``, ``"nutpie"`` or
+    sampler : ``"auto"`` (the default) samples integrated-out Gaussian models and GLMMs
+        without an ancillary parameter with nutpie on our own log density
+        (:mod:`.fast_nuts`: no per-model compile; the Gaussian density is compiled once by
+        numba and cached, the GLMM one is NumPy, :mod:`.fast_glmm`) when nutpie is
+        installed and the model is covered, and everything else with PyMC's sampler; ``"pymc"``, ``"nutpie"`` or
         ``"numpyro"`` ask for one (``"nutpie"`` still takes our density where it covers
         the model).
     until_converged : NUTS only: while a printed parameter has R-hat above 1.01 or bulk
@@ -187,6 +189,8 @@ def estimate_bayes(
     built = laplace_model(design, resolved, marginal, integrate)
     if built is None:  # residual cells, AR(1) panels (:mod:`.fast_residual`)
         built = residual_model(design, resolved, marginal, integrate)
+    if built is None and method == "nuts":  # GLMMs without an ancillary (:mod:`.fast_glmm`)
+        built = glmm_model(design, resolved, marginal, integrate, offset, trials)
     if method == "nuts":
         fast = built is not None and use_fast(built, sampler)
         built = built if fast else None

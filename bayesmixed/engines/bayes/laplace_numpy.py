@@ -60,9 +60,13 @@ def covers(built) -> bool:
 def covers_parameters(built) -> bool:
     """Whether the NumPy densities have every prior and covariance structure of ``built``
     (residual structures apart: :func:`covers` and :mod:`.fast_residual` decide those)."""
+    return covered_scale(built.priors["sigma"]) and covers_effects(built)
+
+
+def covers_effects(built) -> bool:
+    """Whether the NumPy densities have the priors of ``built``'s random-effects blocks and
+    coefficients (what a GLMM, which has no residual SD, needs of them)."""
     priors = built.priors
-    if not covered_scale(priors["sigma"]):
-        return False
     for name, block in zip(built.names, built.design.blocks):
         if f"cov[{name}]" in priors or type(block.structure) not in STRUCTURES:
             return False

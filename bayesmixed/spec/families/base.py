@@ -193,6 +193,12 @@ class Family:
         """Log density of each observation at linear predictor ``eta``, constants included."""
         raise NotImplementedError
 
+    def loglik_score(self, y, eta, trials=None, anc: Sequence = EMPTY) -> tuple[float, Any]:
+        """The summed log density and d loglik / d eta of each row, as a sampler needs them
+        at every step; families override it where one pass over eta gives both."""
+        total = float(np.sum(self.loglik(y, eta, trials, anc)))
+        return total, self.score_weights(y, eta, trials, anc)[0]
+
     def variance(self, mu, anc: Sequence = EMPTY) -> np.ndarray:
         """Var(y) / trials as a function of the mean (times dispersion)."""
         raise NotImplementedError

@@ -50,6 +50,20 @@ class Bernoulli(Family):
             out = out + xp.gammaln(n + 1.0) - xp.gammaln(y + 1.0) - xp.gammaln(n - y + 1.0)
         return out
 
+    def loglik_score(self, y, eta, trials=None, anc=EMPTY) -> tuple[float, Any]:
+        """Under the logit link from one exp(-|eta|): log(1 + e^eta) and the mean, exact
+        at any eta (the score y - n mu is not clipped, as :meth:`score_weights` must be)."""
+        if self.link.name != "logit":
+            return super().loglik_score(y, eta, trials, anc)
+        e = np.exp(-np.abs(eta))
+        softplus = np.maximum(eta, 0.0) + np.log1p(e)
+        mu = np.where(eta >= 0.0, 1.0, e) / (1.0 + e)
+        if trials is None:
+            return float(y @ eta - softplus.sum()), y - mu
+        n = np.asarray(trials, dtype=np.float64)
+        const = np.sum(NUMPY.gammaln(n + 1.0) - NUMPY.gammaln(y + 1.0) - NUMPY.gammaln(n - y + 1.0))
+        return float(y @ eta - n @ softplus + const), y - n * mu
+
     def variance(self, mu, anc=EMPTY) -> np.ndarray:
         return mu * (1 - mu)
 

@@ -44,6 +44,13 @@ class Poisson(CountFamily):
         mu = self.link.inverse(eta)
         return y * np.log(np.maximum(mu, TINY)) - mu - xp.gammaln(y + 1.0)
 
+    def loglik_score(self, y, eta, trials=None, anc=EMPTY) -> tuple[float, Any]:
+        """Under the log link: mu = e^eta once for both (score y - mu, exact)."""
+        if self.link.name != "log":
+            return super().loglik_score(y, eta, trials, anc)
+        mu = np.exp(eta)
+        return float(y @ eta - mu.sum() - np.sum(NUMPY.gammaln(y + 1.0))), y - mu
+
     def variance(self, mu, anc=EMPTY) -> np.ndarray:
         return mu
 
