@@ -155,9 +155,9 @@ def estimate_bayes(
         without an ancillary parameter with nutpie on our own log density
         (:mod:`.fast_nuts`: no per-model compile; the Gaussian density is compiled once by
         numba and cached, the GLMM one is NumPy, :mod:`.fast_glmm`) when nutpie is
-        installed and the model is covered, and everything else with PyMC's sampler; ``"pymc"``, ``"nutpie"`` or
-        ``"numpyro"`` ask for one (``"nutpie"`` still takes our density where it covers
-        the model).
+        installed and the model is covered, and everything else with PyMC's sampler;
+        ``"pymc"``, ``"nutpie"`` or ``"numpyro"`` ask for one (``"nutpie"`` still takes
+        our density where it covers the model).
     until_converged : NUTS only: while a printed parameter has R-hat above 1.01 or bulk
         ESS below 400, run ``chains`` more chains and pool them, at most three times
         (:mod:`.extend`); the workshop runner asks for this.
