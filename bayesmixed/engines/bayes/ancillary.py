@@ -17,15 +17,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
-from pymc.distributions.transforms import ordered
 
 from ...design.types import Design
 from ...spec.family import Family, get_family
 from .covariance import scale_variable
+from .lazy import LazyModule
 from .priors import SUPPORT_PRIORS, Prior
-from .tensor_math import TENSOR
+
+pm = LazyModule("pymc")
+pt = LazyModule("pytensor.tensor")
 
 __all__ = ["SUPPORT_PRIORS", "ancillary_variable", "bound_family", "coords", "working_draws"]
 
@@ -48,6 +48,10 @@ def _positive(family: Family, prior: Prior, y: np.ndarray):
 
 
 def _ordered(family: Family, prior: Prior, y: np.ndarray):
+    from pymc.distributions.transforms import ordered
+
+    from .tensor_math import TENSOR
+
     anc = family.ancillary
     m = len(anc.labels)
     start = np.asarray(family.anc_natural(list(family.anc_start(y))), float)

@@ -18,9 +18,11 @@ O(G k^3 + G k p^2) and it needs only each group's k x k, k x p and k cross-produ
 from __future__ import annotations
 
 import numpy as np
-import pytensor.tensor as pt
 
 from .conjugate import LOG_2PI, SuffStats, wsum
+from .lazy import LazyModule
+
+pt = LazyModule("pytensor.tensor")
 
 MAX_K = 6  # unrolled loops grow as k^3 in graph size
 

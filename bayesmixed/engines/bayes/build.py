@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pymc as pm
 
 from ...design.types import Design
 from ...errors import SpecificationError
@@ -33,9 +32,12 @@ from .covariance import (
 )
 from .glmm import add_glmm_likelihood
 from .hetero import Cells, cell_sds, residual_cells
+from .lazy import LazyModule
 from .marginal import SuffStats, add_marginal_likelihood, suff_stats
 from .panels import PanelLayout, panel_layout
 from .priors import Prior, block_names
+
+pm = LazyModule("pymc")
 
 
 @dataclass

@@ -13,15 +13,15 @@ Banded correlations are free in (-1, 1) but their matrix need not be positive de
 
 from __future__ import annotations
 
-import pymc as pm
-import pytensor.tensor as pt
-
 from ...design.types import Design
 from ...errors import SpecificationError
 from ...spec.residual import Exchangeable, Exponential
-from .cpc import CPCTransform
+from .lazy import LazyModule
 from .priors import RESIDUAL_CORR as NAME
 from .priors import Prior, lkj_structure, natural_range
+
+pm = LazyModule("pymc")
+pt = LazyModule("pytensor.tensor")
 
 
 def _to_z(structure, u):
@@ -36,6 +36,8 @@ def _to_z(structure, u):
 
 def correlation_variables(design: Design, prior: Prior) -> list:
     """One z vector per by() group (a list of tensors); adds ``resid_z`` to the trace."""
+    from .cpc import CPCTransform  # a PyMC transform: PyMC is imported here
+
     model = design.residual.model
     structure = model.structure
     out = []

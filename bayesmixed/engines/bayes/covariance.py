@@ -26,17 +26,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 from scipy.special import multigammaln
 
 from ...design.types import REBlock
 from ...errors import NotSupportedError
 from ...spec.covariance import CovStructure, Exchangeable, Identity, Independent, Unstructured
-from .cpc import CPCTransform
+from .lazy import LazyModule
 from .priors import Prior
 
-Factor = tuple[pt.TensorVariable, pt.TensorVariable]  # (cov, lam), k x k
+pm = LazyModule("pymc")
+pt = LazyModule("pytensor.tensor")
+
+Factor = tuple  # (cov, lam): two k x k PyTensor variables
 
 
 def scale_variable(name: str, prior: Prior) -> pt.TensorVariable:
@@ -151,6 +152,8 @@ def _unstructured(name: str, block: REBlock, priors: dict[str, Prior]) -> Factor
     sds = _effect_sds(name, block, priors)
     if k > 1:
         eta = priors[f"corr[{name}]"].params[0] if priors[f"corr[{name}]"].params else 1.0
+        from .cpc import CPCTransform  # a PyMC transform: PyMC is imported here
+
         chol_corr = pm.LKJCorr(f"corr[{name}]", n=k, eta=eta, default_transform=CPCTransform(k))
         lam = sds[:, None] * chol_corr
     else:

@@ -12,14 +12,15 @@ pointwise log likelihood for LOO is recomputed afterwards with the NumPy namespa
 from __future__ import annotations
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 
 from ...design.types import Design
 from ...errors import NotSupportedError
 from ...spec.family import REGISTRY, get_family
 from .ancillary import working_draws
-from .tensor_math import TENSOR
+from .lazy import LazyModule
+
+pm = LazyModule("pymc")
+pt = LazyModule("pytensor.tensor")
 
 
 def check_family(spec) -> None:
@@ -39,6 +40,8 @@ def check_family(spec) -> None:
 
 def add_glmm_likelihood(built, design: Design) -> None:
     """u, b = u Lambda', the linear predictor and the summed log density as a Potential."""
+    from .tensor_math import TENSOR  # evaluates PyTensor at import
+
     eta = pt.dot(design.X, built.beta) + built.offset
     for name, block, lam in zip(built.names, design.blocks, built.lams):
         dims = (f"{name}_groups", f"{name}_effects")

@@ -18,12 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 
 from ...design.types import Design
 from .covariance import scale_variable
+from .lazy import LazyModule
 from .priors import Prior
+
+pm = LazyModule("pymc")
+pt = LazyModule("pytensor.tensor")
 
 
 @dataclass

@@ -22,13 +22,15 @@ posterior draw, in NumPy (:func:`conditional_draws`).
 from __future__ import annotations
 
 import numpy as np
-import pytensor.tensor as pt
 import scipy.sparse as sp
 
 from ...design.types import Design
 from ...maths import sqrt_psd
 from .blocked import blocked_applies, blocked_draws, blocked_loglik, group_parts
 from .conjugate import LOG_2PI, SuffStats, draw_batch, lambda_batch, wsum
+from .lazy import LazyModule
+
+pt = LazyModule("pytensor.tensor")
 
 
 def sparse_z(design: Design) -> sp.csr_matrix:

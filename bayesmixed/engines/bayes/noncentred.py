@@ -9,10 +9,11 @@ serves LOO directly.
 
 from __future__ import annotations
 
-import pymc as pm
-import pytensor.tensor as pt
-
 from ...design.types import Design
+from .lazy import LazyModule
+
+pm = LazyModule("pymc")
+pt = LazyModule("pytensor.tensor")
 
 
 def add_noncentred_likelihood(built, design: Design) -> None:

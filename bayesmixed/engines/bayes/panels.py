@@ -20,11 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pytensor.tensor as pt
 
 from ...design.residual import same_pattern
 from ...design.types import Design
+from .lazy import LazyModule
 from .residual_corr import correlation_pt
+
+pt = LazyModule("pytensor.tensor")
 
 
 @dataclass

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import pytensor.tensor as pt
 
 from ...errors import NotSupportedError
 from ...spec.residual import (
@@ -28,7 +27,9 @@ from ...spec.residual import (
     Unstructured,
     time_lags,
 )
-from .cpc import CPCTransform
+from .lazy import LazyModule
+
+pt = LazyModule("pytensor.tensor")
 
 
 def correlation_pt(
@@ -150,6 +151,8 @@ def _exponential(structure: Exponential, z, times, levels):
 
 
 def _unstructured(structure: Unstructured, z, times, levels):
+    from .cpc import CPCTransform  # a PyMC transform: PyMC is imported here
+
     n = structure.n_levels
     if structure.order is None:
         chol = CPCTransform(n).backward(z)
@@ -164,9 +167,8 @@ def _unstructured(structure: Unstructured, z, times, levels):
     return full[lv[..., :, None], lv[..., None, :]]
 
 
-_Builder = Callable[
-    [ResidualStructure, pt.TensorVariable, np.ndarray, np.ndarray], pt.TensorVariable
-]
+#: (structure, z, times, levels) -> the correlation graph (z and the result: PyTensor)
+_Builder = Callable[[ResidualStructure, object, np.ndarray, np.ndarray], object]
 
 _BUILDERS: dict[type, _Builder] = {
     Independent: _identity,

@@ -12,10 +12,12 @@ import os
 import warnings
 
 import numpy as np
-import pymc as pm
 
 from ...errors import NotSupportedError, SpecificationError
 from .interrupt import watch_interrupts
+from .lazy import LazyModule
+
+pm = LazyModule("pymc")
 
 SAMPLERS = {"pymc": None, "nutpie": "nutpie", "numpyro": "numpyro"}
 FULL_MASS_MAX_DIM = 60

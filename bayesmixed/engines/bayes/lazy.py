@@ -1,0 +1,35 @@
+"""PyMC and PyTensor imported on first use, not when the Bayesian engine is imported.
+
+Why: importing PyMC (and PyTensor under it) costs ~0.55 s, and most Bayesian fits never
+touch it -- integrated Gaussian models, residual structures and GLMMs without an
+ancillary parameter sample on our own densities (:mod:`.fast_nuts`), and their Laplace
+modes use NumPy (:mod:`.laplace_numpy`).  The modules that build PyMC graphs keep their
+``pm.``/``pt.`` spelling through :class:`LazyModule`; the ones that subclass PyMC types
+(:mod:`.cpc`) or evaluate PyTensor at import (:mod:`.tensor_math`) are imported inside the
+functions that build graphs.  ``tests/engines/bayes/test_lazy.py`` checks that a fast fit
+leaves PyMC unimported.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+
+class LazyModule:
+    """Stands in for ``import <name>``: the module is imported at the first attribute read."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._module: ModuleType | None = None
+
+    def __getattr__(self, attr: str):
+        # only reached for names not set on the proxy itself (a test's monkeypatch sets one)
+        module = self._module
+        if module is None:
+            module = self._module = importlib.import_module(self._name)
+        return getattr(module, attr)
+
+    def __repr__(self) -> str:
+        state = "imported" if self._module is not None else "not imported yet"
+        return f"<lazy module {self._name!r}, {state}>"
