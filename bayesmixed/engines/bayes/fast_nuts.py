@@ -138,10 +138,10 @@ def run_fast_nuts(
         raise SpecificationError("draws and chains must be positive and tune non-negative")
     if not 0 < target_accept < 1:
         raise SpecificationError(f"target_accept must lie in (0, 1), got {target_accept}")
+    # nutpie's import and the kernels' compile (or load), beside the density's set-up and
+    # the ML start fit
+    prefetch(None if not built.gaussian else "gaussian" if built.cells is None else "residual")
     post = posterior_of(built)
-    # nutpie's import and the kernels' compile, beside the ML start fit
-    kinds = {FastPosterior: "gaussian", ResidualPosterior: "residual"}
-    prefetch(kinds.get(type(post)))
     x_ml = post.obj.initial()
     narrow = post.dens is not None and post.dens.compiled is not None  # narrow components
     kernel = compiled() if narrow else None
