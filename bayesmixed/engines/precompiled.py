@@ -1,7 +1,8 @@
 """The Bayesian kernels compiled once, when the package is installed, not on a first fit.
 
 Why: numba compiles the integrated Gaussian density, its C callback for nutpie and the
-residual kernels in ~13 s on a quiet 2-core machine (measured with numba 0.68: ~9 s of it in
+residual kernels in ~13 s (the GLMM kernel and its callback, :mod:`.bayes.fast_glmm_kernel`,
+add ~4 s) on a quiet 2-core machine (measured with numba 0.68: ~9 s of it in
 LLVM, because each caller re-optimizes and re-emits the code of everything it calls; neither
 a lower ``NUMBA_OPT`` nor IR inlining helped: 12.8 s and 36 s).  Every new user met that on
 the first ``bayes:`` fit: the quick start took 24 s in a fresh process against 7 s with the
@@ -42,6 +43,7 @@ SOURCES = (
     "engines/bayes/fast_kernels.py",
     "engines/bayes/fast_compiled.py",
     "engines/bayes/fast_cfunc.py",
+    "engines/bayes/fast_glmm_kernel.py",
 )
 
 _STATE: dict = {"build": None, "usable": None}
@@ -153,7 +155,7 @@ def build(where: Path | None = None, say=print) -> Path:
     The new folder is filled beside the old one and swapped in complete, so a process
     reading the old one never sees half a build.  Returns the folder.
     """
-    from .bayes import fast_cfunc, fast_compiled, fast_kernels
+    from .bayes import fast_cfunc, fast_compiled, fast_glmm_kernel, fast_kernels
 
     if fast_kernels._KERNELS or fast_compiled._COMPILED:  # they would not be saved again
         raise RuntimeError("build() needs a process that has not compiled the kernels yet")
@@ -165,6 +167,8 @@ def build(where: Path | None = None, say=print) -> Path:
     try:
         _STATE["build"] = staging
         if fast_cfunc.compiled() is None or fast_kernels.residual_kernel() is None:
+            raise RuntimeError("numba could not compile the kernels here")
+        if fast_glmm_kernel.compiled() is None:
             raise RuntimeError("numba could not compile the kernels here")
         (staging / MANIFEST).write_text(json.dumps(manifest(), indent=1, sort_keys=True))
         _swap_in(staging, target)

@@ -59,15 +59,17 @@ def compiled():
 class Header:
     """A model's arrays behind one int64 header; keeps every array alive while it lives."""
 
-    def __init__(self, args: tuple, const: float) -> None:
+    def __init__(self, args: tuple, const: float, kinds=ARRAYS, scalars=SCALARS) -> None:
+        """``kinds``/``scalars``: the callback's layout (:data:`ARRAYS`, :data:`SCALARS`
+        for the Gaussian kernel; :mod:`.fast_glmm_kernel` has its own)."""
         self.arrays = [  # the dtype the callback reads, whatever the platform's default int
-            np.ascontiguousarray(a, dtype=kind[0]) for a, kind in zip(args, ARRAYS) if kind
+            np.ascontiguousarray(a, dtype=kind[0]) for a, kind in zip(args, kinds) if kind
         ]
-        floats = [float(args[13]), float(args[14]), float(args[17]), float(const)]
-        self.floats = np.array(floats, np.float64)  # integrate, n, width, constant
-        head = np.zeros(HEADER, np.int64)
+        floats = [float(args[i]) for i in scalars] + [float(const)]
+        self.floats = np.array(floats, np.float64)  # the scalars, then the constant
+        head = np.zeros(SLOT * len(kinds) + 2, np.int64)
         arrays = iter(self.arrays)
-        for i, kind in enumerate(ARRAYS):
+        for i, kind in enumerate(kinds):
             if kind is None:
                 continue
             a = next(arrays)
@@ -168,13 +170,14 @@ def expand_callback(dim, n_expanded, x_ptr, out_ptr, user):
     return 0
 
 
-def nutpie_model(header: Header, n: int, start):
+def nutpie_model(header: Header, n: int, start, callbacks=None):
     """nutpie's compiled-model object around our callbacks (None when they did not compile).
 
-    ``start(seed)`` gives a chain's first point.  The trace holds one variable, ``x``
+    ``start(seed)`` gives a chain's first point; ``callbacks``: (logp, expand) cfuncs
+    (default: the Gaussian kernel's).  The trace holds one variable, ``x``
     (the working coordinates), turned into the model's values after sampling.
     """
-    callbacks = compiled()
+    callbacks = compiled() if callbacks is None else callbacks
     if callbacks is None:
         return None
     from nutpie.compile_pymc import CompiledPyMCModel

@@ -52,7 +52,7 @@ def compiled():
     return _COMPILED["f"]
 
 
-def prefetch(kind: str | None = "gaussian") -> None:
+def prefetch(kind: str = "gaussian") -> None:
     """Import nutpie and compile (or load) the kernels in a background thread.
 
     LLVM's passes run without the GIL, so on an empty cache part of the compile overlaps
@@ -60,12 +60,19 @@ def prefetch(kind: str | None = "gaussian") -> None:
     (imported by nutpie) calls ``inspect.stack()``, which reads the source of every frame
     on the stack: ~2 s from inside a fit, next to nothing from a fresh thread.
     """
-    if kind is None:  # nothing compiled (:mod:`.fast_glmm`): nutpie's import only
-        threading.Thread(target=_import_nutpie, name="bayesmixed-kernels", daemon=True).start()
+    if kind == "glmm":  # :mod:`.fast_glmm_kernel`'s kernel (and the helpers it calls)
+        threading.Thread(target=_prepare_glmm, name="bayesmixed-kernels", daemon=True).start()
     elif kind == "residual":  # :mod:`.fast_residual`'s kernel only
         threading.Thread(target=_prepare_residual, name="bayesmixed-kernels", daemon=True).start()
     elif "f" not in _COMPILED and not _LOCK.locked():
         threading.Thread(target=_prepare, name="bayesmixed-kernels", daemon=True).start()
+
+
+def _prepare_glmm() -> None:
+    _import_nutpie()
+    from . import fast_glmm_kernel
+
+    fast_glmm_kernel.compiled()
 
 
 def _prepare_residual() -> None:
@@ -231,50 +238,49 @@ def block_lambda(x, row, sc, spar, scale_c, par, lam, sds):
     return logp
 
 
-def block_gradient(x, row, sc, spar, scale_c, par, lam, sds, s, grad):
-    """d/dx of the block's prior and of the likelihood through S = dl/dSigma_b."""
+def block_gradient(x, row, sc, spar, scale_c, par, lam, sds, g_lam, grad):
+    """d/dx of the block's prior and of the likelihood through G = dl/dlam.
+
+    An integrated likelihood depends on Sigma_b = lam lam' only (G = 2 S lam with
+    S = dl/dSigma_b); sampled effects b = lam u (:mod:`.fast_glmm_kernel`) on lam itself.
+    """
     kind, k, ns, off = row[0], row[1], row[2], row[3]
     eta, lo, hi = par[0], par[1], par[2]
     for i in range(ns):
         g_sd = 0.0
-        if kind == EXCH and k > 1:
+        if kind == EXCH and k > 1:  # lam = sd R: d lam / d sd = lam / sd
             for r in range(k):
                 for c in range(k):
-                    acc = 0.0
-                    for t in range(k):
-                        acc += lam[r, t] * lam[c, t]
-                    g_sd += s[r, c] * acc
-            g_sd *= 2.0 / sds[0]
-        elif kind == UNS and k > 1:
-            for c in range(k):  # (2 S lam)_ic C_ic, C = lam / sd_i
-                acc = 0.0
-                for t in range(k):
-                    acc += 2.0 * s[i, t] * lam[t, c]
-                g_sd += acc * lam[i, c] / sds[i]
+                    g_sd += g_lam[r, c] * lam[r, c]
+            g_sd /= sds[0]
+        elif kind == UNS and k > 1:  # row i of lam is sd_i C_i
+            for c in range(k):
+                g_sd += g_lam[i, c] * lam[i, c] / sds[i]
         elif ns == 1:
             for r in range(k):
-                g_sd += 2.0 * sds[0] * s[r, r]
+                g_sd += g_lam[r, r]
         else:
-            g_sd = 2.0 * sds[i] * s[i, i]
+            g_sd = g_lam[i, i]
         grad[off + i] = g_sd * scale_c[i] * sds[i] + scale_term(sc[i], spar[i], x[off + i])[1]
     if kind == EXCH and k > 1:
+        # lam = sd (a I + (b - a) / k J), a = sqrt(1 - rho), b = sqrt(1 + (k - 1) rho)
         xr = x[off + 1]
         sg = 1.0 / (1.0 + math.exp(-xr))
+        rho = lo + (hi - lo) * sg
+        a, b = math.sqrt(1.0 - rho), math.sqrt(1.0 + (k - 1) * rho)
+        da, db = -0.5 / a, 0.5 * (k - 1) / b
         d_rho = 0.0
         for r in range(k):
             for c in range(k):
-                if r != c:
-                    d_rho += s[r, c]
-        grad[off + 1] = sds[0] ** 2 * d_rho * (hi - lo) * sg * (1.0 - sg) + 1.0 - 2.0 * sg
+                d_lam = sds[0] * ((da if r == c else 0.0) + (db - da) / k)
+                d_rho += g_lam[r, c] * d_lam
+        grad[off + 1] = d_rho * (hi - lo) * sg * (1.0 - sg) + 1.0 - 2.0 * sg
     elif kind == UNS and k > 1:
         pos = off + ns
         for r in range(k):
-            g_c = np.zeros(k)  # row r of sd_r (2 S lam)
+            g_c = np.zeros(k)  # row r of sd_r G
             for c in range(r + 1):
-                acc = 0.0
-                for t in range(k):
-                    acc += 2.0 * s[r, t] * lam[t, c]
-                g_c[c] = acc * sds[r]
+                g_c[c] = g_lam[r, c] * sds[r]
             chol_row = np.zeros(k)
             before = np.zeros(k + 1)
             tanh = np.zeros(k)
@@ -371,9 +377,16 @@ def logp_grad(x, blocks, scales, spar, scale_c, bpar, entries, levels, ztz, zxy,
     d_s2 = 0.5 * (tr_gv - 2.0 * inner) / s2
     grad[0] = 2.0 * sigma * d_s2 * scale_c[0] * sigma + d_w0
     for b in range(n_blocks):
-        first = blocks[b, 4]
+        first, k = blocks[b, 4], blocks[b, 1]
+        g_lam = np.zeros((k, k))  # 2 S lam
+        for i in range(k):
+            for c in range(k):
+                acc = 0.0
+                for t in range(k):
+                    acc += s_blocks[b, i, t] * lams[b, t, c]
+                g_lam[i, c] = 2.0 * acc
         block_gradient(x, blocks[b], scales[first:], spar[first:], scale_c[first:], bpar[b],
-                       lams[b], sds[b], s_blocks[b], grad)  # fmt: skip
+                       lams[b], sds[b], g_lam, grad)  # fmt: skip
     if sampled:
         start = x.shape[0] - p
         for j in range(p):
@@ -382,13 +395,12 @@ def logp_grad(x, blocks, scales, spar, scale_c, bpar, entries, levels, ztz, zxy,
 
 
 # -- packing a model into the kernel's arrays ----------------------------------------------
-def pack(post) -> tuple:
-    """The kernel's arguments (after x) for a :class:`.fast_posterior.FastPosterior`."""
-    obj, dens = post.obj, post.dens
-    scale_objs = [obj.sigma]
+def pack_blocks(blocks_in, offset: int, leading: tuple = ()) -> tuple:
+    """The kernels' block arrays (blocks, scale codes, spar, scale_c, bpar): each block's
+    coordinates start at ``offset`` in x, its scales after the ``leading`` ones (sigma)."""
+    scale_objs = list(leading)
     blocks, bpar = [], []
-    offset = 1
-    for blk in obj.blocks:
+    for blk in blocks_in:
         kind = DIAG
         if blk.k > 1 and blk.kind is Exchangeable:
             kind = EXCH
@@ -405,6 +417,13 @@ def pack(post) -> tuple:
         params = tuple(s.prior.params)[:2]
         spar[i, : len(params)] = params
     scale_c = np.array([0.5 if s.on_variance else 1.0 for s in scale_objs])
+    return np.array(blocks, np.int64), codes, spar, scale_c, np.array(bpar, float)
+
+
+def pack(post) -> tuple:
+    """The kernel's arguments (after x) for a :class:`.fast_posterior.FastPosterior`."""
+    obj, dens = post.obj, post.dens
+    blocks, codes, spar, scale_c, bpar = pack_blocks(obj.blocks, 1, (obj.sigma,))
     entries = np.concatenate(
         [np.stack([np.full(len(cc), b), cc, rs, cs, r, c], axis=1)
          for b, (cc, rs, cs, r, c) in enumerate(dens.idx)]
@@ -422,7 +441,7 @@ def pack(post) -> tuple:
             params = tuple(c.params)[:3]
             cpar[j, : len(params)] = params
     return (
-        np.array(blocks, np.int64), codes, spar, scale_c, np.array(bpar, float), entries,
+        blocks, codes, spar, scale_c, bpar, entries,
         levels, dens.ztz, dens.zxy, dens.xyxy, dens.prec, dens.prec_mean, dens.mean,
         bool(dens.integrate), float(dens.n), coefs, cpar, int(dens.lay.width),
     )  # fmt: skip

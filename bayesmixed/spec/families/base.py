@@ -193,6 +193,13 @@ class Family:
         """Log density of each observation at linear predictor ``eta``, constants included."""
         raise NotImplementedError
 
+    @property
+    def cumulant(self) -> str | None:
+        """The canonical link's cumulant c, when the log density is y eta - n c(eta) +
+        const(y): ``"logistic"`` (c = log(1 + e^eta)) or ``"exp"``; None otherwise.
+        Compiled densities need no more of the family than this."""
+        return None
+
     def loglik_score(self, y, eta, trials=None, anc: Sequence = EMPTY) -> tuple[float, Any]:
         """The summed log density and d loglik / d eta of each row, as a sampler needs them
         at every step; families override it where one pass over eta gives both."""

@@ -50,6 +50,10 @@ class Bernoulli(Family):
             out = out + xp.gammaln(n + 1.0) - xp.gammaln(y + 1.0) - xp.gammaln(n - y + 1.0)
         return out
 
+    @property
+    def cumulant(self) -> str | None:
+        return "logistic" if self.link.name == "logit" else None
+
     def loglik_score(self, y, eta, trials=None, anc=EMPTY) -> tuple[float, Any]:
         """Under the logit link from one exp(-|eta|): log(1 + e^eta) and the mean, exact
         at any eta (the score y - n mu is not clipped, as :meth:`score_weights` must be)."""

@@ -44,6 +44,10 @@ class Poisson(CountFamily):
         mu = self.link.inverse(eta)
         return y * np.log(np.maximum(mu, TINY)) - mu - xp.gammaln(y + 1.0)
 
+    @property
+    def cumulant(self) -> str | None:
+        return "exp" if self.link.name == "log" else None
+
     def loglik_score(self, y, eta, trials=None, anc=EMPTY) -> tuple[float, Any]:
         """Under the log link: mu = e^eta once for both (score y - mu, exact)."""
         if self.link.name != "log":

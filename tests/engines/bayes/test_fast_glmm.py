@@ -3,7 +3,9 @@
 The PyMC model's free variables are the covariance coordinates (each block's scales, then
 its correlation coordinates), beta, then each block's u; :class:`GlmmPosterior` orders them
 beta, covariance coordinates, u.  Both densities are compared at the same random points
-(PyTensor's Python implementations, no compile), the gradient against central differences.
+(PyTensor's Python implementations, no compile), the gradient against central differences;
+the compiled kernel (:mod:`.fast_glmm_kernel`) and the C callback nutpie calls against the
+NumPy density.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from pymc.blocking import DictToArrayBijection, RaveledVars
 
 import bayesmixed
 from bayesmixed import datasets
+from bayesmixed.engines.bayes import fast_glmm_kernel
 from bayesmixed.engines.bayes.build import build_model
 from bayesmixed.engines.bayes.fast_glmm import GlmmPosterior, glmm_covers, glmm_model
 from bayesmixed.engines.bayes.priors import resolve_priors
 
 from .helpers import toy_design
+from .test_fast_cfunc import call
 from .test_glmm import _with_family
 
 
@@ -145,3 +149,40 @@ def test_bangladesh_random_slope_samples_without_pymc_and_matches_ml():
                             draws=50, tune=50)  # fmt: skip
     np.testing.assert_array_equal(again.idata["posterior"]["beta"].values,
                                   same.idata["posterior"]["beta"].values)  # fmt: skip
+
+
+COMPILED = [c for c in CASES if c[2] in ("logit", "log")]  # canonical links
+
+
+@pytest.fixture(scope="module")
+def glmm_kernel():
+    found = fast_glmm_kernel.compiled()
+    if found is None:
+        pytest.skip("numba is not available")
+    return found
+
+
+@pytest.mark.parametrize(("label", "family", "link", "command", "cov", "trials", "offset",
+                          "priors"), COMPILED, ids=[c[0] for c in COMPILED])  # fmt: skip
+def test_compiled_kernel_and_its_callback_are_the_numpy_density(
+    glmm_kernel, label, family, link, command, cov, trials, offset, priors
+):
+    post, _ = _both(family, link, command, cov, trials, offset, priors)
+    args = fast_glmm_kernel.pack(post)
+    comp = fast_glmm_kernel.CompiledGlmm(post, glmm_kernel[0], args)
+    header = comp.header()
+    rng = np.random.default_rng(4)
+    x0 = post.initial()
+    for x in [x0, *(x0 + 0.5 * rng.standard_normal(post.n) for _ in range(3))]:
+        want, want_grad = post.logp_grad(x)
+        value, grad = comp.logp_grad(x)
+        assert value == pytest.approx(want, rel=1e-12, abs=1e-9)
+        np.testing.assert_allclose(grad, want_grad, rtol=1e-10, atol=1e-10)
+        code, c_value, c_grad = call(glmm_kernel[1], header, x)  # what nutpie calls
+        assert code == 0 and c_value == value
+        np.testing.assert_array_equal(c_grad, grad)
+
+
+def test_non_canonical_links_keep_the_numpy_density():
+    post, _ = _both("bernoulli", "probit", "meprobit", "exchangeable", None, None, None)
+    assert post.family.cumulant is None and fast_glmm_kernel.pack(post) is None
