@@ -104,7 +104,7 @@ def _compile():
 
         inline = numba.njit(inline="always", cache=True)
         globals().update(kernel=kernel, pointer=pointer, carray=numba.carray)
-        for view in (_i1, _i2, _f1, _f2, _f3):
+        for view in (_i1, _i2, _f1, _f2, _f3, finish, header_views):
             globals()[view.__name__] = inline(view)
         double_p = types.CPointer(types.double)
         logp_sig = types.int64(types.uint64, double_p, double_p, double_p, types.voidptr)
@@ -137,26 +137,37 @@ def _f3(h, s):
     return carray(pointer(h[s]), (h[s + 1], h[s + 2], h[s + 3]), np.float64)
 
 
+def header_views(user, size):
+    """The int64 header at ``user`` and its block of floats (scalars, then the constant)."""
+    h = carray(user, (size,), np.int64)
+    return h, carray(pointer(h[size - 2]), (h[size - 1],), np.float64)
+
+
 def logp_callback(dim, x_ptr, grad_ptr, logp_ptr, user):
     """nutpie's logp signature: fill the gradient and the value; 0 on success."""
     n = np.int64(dim)
-    h = carray(user, (HEADER,), np.int64)
-    fl = carray(pointer(h[HEADER - 2]), (h[HEADER - 1],), np.float64)
+    h, fl = header_views(user, HEADER)
     x = carray(x_ptr, (n,))
     value, grad = kernel(
         x, _i2(h, 0), _i1(h, 4), _f2(h, 8), _f1(h, 12), _f2(h, 16), _i2(h, 20), _i2(h, 24),
         _f3(h, 28), _f3(h, 32), _f2(h, 36), _f2(h, 40), _f1(h, 44), _f1(h, 48), fl[0] != 0.0,
         fl[1], _i1(h, 60), _f2(h, 64), np.int64(fl[2]),
     )  # fmt: skip
+    return finish(value, grad, n, grad_ptr, logp_ptr, fl[3])
+
+
+def finish(value, grad, n, grad_ptr, logp_ptr, const):
+    """Write a finite value (plus ``const``) and gradient out for nutpie; 0, or
+    :data:`ERR_NOT_FINITE` when any of them is NaN or inf (shared by every callback)."""
     total = value
     for i in range(n):
         total += grad[i]
-    if not np.isfinite(total):  # any NaN or inf, value or gradient
+    if not np.isfinite(total):
         return ERR_NOT_FINITE
     out = carray(grad_ptr, (n,))
     for i in range(n):
         out[i] = grad[i]
-    carray(logp_ptr, (1,))[0] = value + fl[3]
+    carray(logp_ptr, (1,))[0] = value + const
     return 0
 
 

@@ -133,7 +133,8 @@ def _compile():
 
         jit = fast_kernels.cached_jit(numba)
         globals()["evaluate_kernel"] = evaluate
-        helpers = (_softplus, _log_sech, scale_term, coef_term, block_lambda, block_gradient)
+        helpers = (_softplus, _log_sech, scale_term, coef_term, block_lambda, block_gradient,
+                   block_arrays)  # fmt: skip
         for helper in helpers:
             globals()[helper.__name__] = jit(helper)
         kernel = jit(logp_grad)
@@ -238,6 +239,15 @@ def block_lambda(x, row, sc, spar, scale_c, par, lam, sds):
     return logp
 
 
+def block_arrays(blocks, n):
+    """Each block's lam (padded to the widest), its SDs, and a zero gradient of length n."""
+    kmax = 1
+    for b in range(blocks.shape[0]):
+        kmax = max(kmax, blocks[b, 1])
+    lams = np.zeros((blocks.shape[0], kmax, kmax))
+    return lams, np.zeros((blocks.shape[0], kmax)), np.zeros(n)
+
+
 def block_gradient(x, row, sc, spar, scale_c, par, lam, sds, g_lam, grad):
     """d/dx of the block's prior and of the likelihood through G = dl/dlam.
 
@@ -322,12 +332,8 @@ def logp_grad(x, blocks, scales, spar, scale_c, bpar, entries, levels, ztz, zxy,
     is sampled (coefs empty when integrated; beta then follows the block part of x).
     """
     n_blocks = blocks.shape[0]
-    kmax = 1
-    for b in range(n_blocks):
-        kmax = max(kmax, blocks[b, 1])
-    lams = np.zeros((n_blocks, kmax, kmax))
-    sds = np.zeros((n_blocks, kmax))
-    grad = np.zeros(x.shape[0])
+    lams, sds, grad = block_arrays(blocks, x.shape[0])
+    kmax = lams.shape[1]
     w0 = x[0]
     logp, d_w0 = scale_term(scales[0], spar[0], w0)
     sigma = math.exp(scale_c[0] * w0)

@@ -39,13 +39,12 @@ ARRAYS = (
 )  # fmt: skip
 SCALARS = (14, 15)  # p (number of coefficients), the cumulant's code
 HEADER = fast_cfunc.SLOT * len(ARRAYS) + 2
-ERR_NOT_FINITE = fast_cfunc.ERR_NOT_FINITE
 
 _COMPILED: dict = {}
 _LOCK = threading.Lock()
 # set by :func:`_compile` to the compiled helpers (numba resolves globals when compiling)
-kernel = carray = pointer = block_lambda = block_gradient = coef_term = None
-_i1 = _i2 = _f1 = _f2 = None
+kernel = carray = block_lambda = block_gradient = coef_term = block_arrays = None
+_i1 = _i2 = _f1 = _f2 = finish = header_views = None
 
 
 def compiled():
@@ -64,13 +63,13 @@ def _compile():
         from numba import types
 
         jit = fast_compiled.fast_kernels.cached_jit(numba)
-        for name in ("block_lambda", "block_gradient", "coef_term"):
+        for name in ("block_lambda", "block_gradient", "coef_term", "block_arrays"):
             globals()[name] = getattr(fast_compiled, name)  # the compiled helpers
         globals()["_cumulant"] = jit(_cumulant)
         globals()["_columns"] = jit(_columns)
         compiled_kernel = jit(logp_grad)
-        globals().update(kernel=compiled_kernel, carray=numba.carray, pointer=fast_cfunc.pointer)
-        for view in ("_i1", "_i2", "_f1", "_f2"):
+        globals().update(kernel=compiled_kernel, carray=numba.carray)
+        for view in ("_i1", "_i2", "_f1", "_f2", "finish", "header_views"):
             globals()[view] = getattr(fast_cfunc, view)
         double_p = types.CPointer(types.double)
         logp_sig = types.int64(types.uint64, double_p, double_p, double_p, types.voidptr)
@@ -101,12 +100,7 @@ def logp_grad(x, blocks, scales, spar, scale_c, bpar, coefs, cpar, indptr, indic
     the columns of [X Z]).
     """
     n_blocks = blocks.shape[0]
-    kmax = 1
-    for b in range(n_blocks):
-        kmax = max(kmax, blocks[b, 1])
-    lams = np.zeros((n_blocks, kmax, kmax))
-    sds = np.zeros((n_blocks, kmax))
-    grad = np.zeros(x.shape[0])
+    lams, sds, grad = block_arrays(blocks, x.shape[0])
     coef = np.zeros(_columns(levels, p))  # [beta; b]: the columns of [X Z]
     logp = 0.0
     for j in range(p):
@@ -167,24 +161,14 @@ def _columns(levels, p):
 def logp_callback(dim, x_ptr, grad_ptr, logp_ptr, user):
     """nutpie's logp signature (as :func:`.fast_cfunc.logp_callback`); 0 on success."""
     n = np.int64(dim)
-    h = carray(user, (HEADER,), np.int64)
-    fl = carray(pointer(h[HEADER - 2]), (h[HEADER - 1],), np.float64)
+    h, fl = header_views(user, HEADER)
     x = carray(x_ptr, (n,))
     value, grad = kernel(
         x, _i2(h, 0), _i1(h, 4), _f2(h, 8), _f1(h, 12), _f2(h, 16), _i1(h, 20), _f2(h, 24),
         _i1(h, 28), _i1(h, 32), _f1(h, 36), _f1(h, 40), _f1(h, 44), _f1(h, 48), _i2(h, 52),
         np.int64(fl[0]), np.int64(fl[1]),
     )  # fmt: skip
-    total = value
-    for i in range(n):
-        total += grad[i]
-    if not np.isfinite(total):
-        return ERR_NOT_FINITE
-    out = carray(grad_ptr, (n,))
-    for i in range(n):
-        out[i] = grad[i]
-    carray(logp_ptr, (1,))[0] = value + fl[2]
-    return 0
+    return finish(value, grad, n, grad_ptr, logp_ptr, fl[2])
 
 
 # -- packing a model -------------------------------------------------------------------------
