@@ -40,7 +40,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ...errors import DataError
+from ...errors import BayesmixedError, DataError
 from ...spec.family import get_family
 from ..glmm.glm import fit_glm
 from ..glmm.response import build_response
@@ -188,8 +188,10 @@ class GlmmPosterior:
         from the first step, which PyMC's default start (beta = 0) does not.
         """
         design = self.built.design
-        resp = build_response(design, offset=self.offset, trials=self.trials)
-        beta = fit_glm(resp).beta
+        try:
+            beta = fit_glm(build_response(design, offset=self.offset, trials=self.trials)).beta
+        except (BayesmixedError, np.linalg.LinAlgError, FloatingPointError, ValueError):
+            beta = np.zeros(self.p)  # PyMC's own start; the sampler's warm-up moves from it
         if not np.all(np.isfinite(beta)):
             beta = np.zeros(self.p)
         cov = np.eye(max(k for _, k in self.dims)) * START_SD**2
