@@ -16,13 +16,14 @@ b_g = Lambda u_g with u ~ N(0, I), and the family's own log density at
 eta = X beta + offset + Z b (constants included, so the value equals PyMC's log density;
 ``tests/engines/bayes/test_fast_glmm.py`` checks it against the compiled graph).
 
-**The gradient**, with s = dl/deta (the family's score, :meth:`Family.score_weights`):
+**The gradient**, with s = dl/deta (the family's score, :meth:`Family.loglik_score`):
 dl/dbeta = X's; with G_b the (groups x k) rows of Z's for block b, dl/du_b = G_b Lambda - u_b
 and dl/dLambda = G_b' U_b, which :func:`.fast_posterior.lam_grad` chains through the
-block's transforms.  The score clips the mean away from 0 and 1 (|eta| > ~34 on the logit
-scale), where it departs from the exact derivative; the leapfrog stays volume-preserving
-and reversible with any force, and the accept step uses the exact density, so the draws
-stay exact and only such far-out trajectories lose efficiency.
+block's transforms.  The score is exact under the logit and log links; under the others it
+is :meth:`Family.score_weights`', which clips the mean away from 0 and 1 (probabilities
+below 1e-15), where it departs from the exact derivative.  The leapfrog stays
+volume-preserving and reversible with any force, and the accept step uses the exact
+density, so the draws stay exact and only such far-out trajectories lose efficiency.
 
 Speed: for canonical links (logit, log) the same posterior runs compiled, as a C callback
 nutpie calls on every core (:mod:`.fast_glmm_kernel`); other links (probit, cloglog) call
