@@ -166,9 +166,9 @@ def build(where: Path | None = None, say=print) -> Path:
     started = time.perf_counter()
     try:
         _STATE["build"] = staging
-        if fast_cfunc.compiled() is None or fast_kernels.residual_kernel() is None:
-            raise RuntimeError("numba could not compile the kernels here")
-        if fast_glmm_kernel.compiled() is None:
+        kernels = (fast_cfunc.compiled(), fast_kernels.residual_kernel(),
+                   fast_glmm_kernel.compiled())  # fmt: skip
+        if any(k is None for k in kernels):
             raise RuntimeError("numba could not compile the kernels here")
         (staging / MANIFEST).write_text(json.dumps(manifest(), indent=1, sort_keys=True))
         _swap_in(staging, target)

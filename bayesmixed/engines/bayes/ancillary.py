@@ -21,11 +21,8 @@ import numpy as np
 from ...design.types import Design
 from ...spec.family import Family, get_family
 from .covariance import scale_variable
-from .lazy import LazyModule
+from .lazy import pm, pt
 from .priors import SUPPORT_PRIORS, Prior
-
-pm = LazyModule("pymc")
-pt = LazyModule("pytensor.tensor")
 
 __all__ = ["SUPPORT_PRIORS", "ancillary_variable", "bound_family", "coords", "working_draws"]
 

@@ -20,9 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .conjugate import LOG_2PI, SuffStats, wsum
-from .lazy import LazyModule
-
-pt = LazyModule("pytensor.tensor")
+from .lazy import pt
 
 MAX_K = 6  # unrolled loops grow as k^3 in graph size
 

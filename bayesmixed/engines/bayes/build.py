@@ -32,12 +32,10 @@ from .covariance import (
 )
 from .glmm import add_glmm_likelihood
 from .hetero import Cells, cell_sds, residual_cells
-from .lazy import LazyModule
+from .lazy import pm
 from .marginal import SuffStats, add_marginal_likelihood, suff_stats
 from .panels import PanelLayout, panel_layout
 from .priors import Prior, block_names
-
-pm = LazyModule("pymc")
 
 
 @dataclass

@@ -16,12 +16,9 @@ from __future__ import annotations
 from ...design.types import Design
 from ...errors import SpecificationError
 from ...spec.residual import Exchangeable, Exponential
-from .lazy import LazyModule
+from .lazy import pm, pt
 from .priors import RESIDUAL_CORR as NAME
 from .priors import Prior, lkj_structure, natural_range
-
-pm = LazyModule("pymc")
-pt = LazyModule("pytensor.tensor")
 
 
 def _to_z(structure, u):

@@ -31,11 +31,8 @@ from scipy.special import multigammaln
 from ...design.types import REBlock
 from ...errors import NotSupportedError
 from ...spec.covariance import CovStructure, Exchangeable, Identity, Independent, Unstructured
-from .lazy import LazyModule
+from .lazy import pm, pt
 from .priors import Prior
-
-pm = LazyModule("pymc")
-pt = LazyModule("pytensor.tensor")
 
 Factor = tuple  # (cov, lam): two k x k PyTensor variables
 

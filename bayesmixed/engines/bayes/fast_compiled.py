@@ -426,6 +426,16 @@ def pack_blocks(blocks_in, offset: int, leading: tuple = ()) -> tuple:
     return np.array(blocks, np.int64), codes, spar, scale_c, np.array(bpar, float)
 
 
+def pack_coefs(priors: list) -> tuple[np.ndarray, np.ndarray]:
+    """The kernels' coefficient priors: codes and (mean, scale, df) rows (none: empty)."""
+    codes = np.array([COEF_CODES[c.dist] for c in priors], np.int64)
+    params = np.zeros((len(priors), 3))
+    for j, c in enumerate(priors):
+        values = tuple(c.params)[:3]
+        params[j, : len(values)] = values
+    return codes, params
+
+
 def pack(post) -> tuple:
     """The kernel's arguments (after x) for a :class:`.fast_posterior.FastPosterior`."""
     obj, dens = post.obj, post.dens
@@ -438,14 +448,7 @@ def pack(post) -> tuple:
         [np.stack([np.full(len(comp), b), comp, slot], axis=1)
          for b, (comp, slot) in enumerate(zip(dens.lay.comp, dens.lay.slot))]
     ).astype(np.int64)  # fmt: skip
-    if obj.integrate:
-        coefs, cpar = np.zeros(0, np.int64), np.zeros((0, 3))
-    else:
-        coefs = np.array([COEF_CODES[c.dist] for c in obj.coefs], np.int64)
-        cpar = np.zeros((len(obj.coefs), 3))
-        for j, c in enumerate(obj.coefs):
-            params = tuple(c.params)[:3]
-            cpar[j, : len(params)] = params
+    coefs, cpar = pack_coefs([] if obj.integrate else obj.coefs)
     return (
         blocks, codes, spar, scale_c, bpar, entries,
         levels, dens.ztz, dens.zxy, dens.xyxy, dens.prec, dens.prec_mean, dens.mean,

@@ -41,10 +41,10 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ...errors import BayesmixedError, DataError
+from ...errors import BayesmixedError
 from ...spec.family import get_family
 from ..glmm.glm import fit_glm
-from ..glmm.response import build_response
+from ..glmm.response import build_response, offset_array
 from .ancillary import bound_family
 from .build import BuiltModel
 from .covariance import beta_prior_moments
@@ -60,19 +60,13 @@ START_SD = 0.5  # each random effect's SD at the start (working scale), before t
 
 def glmm_model(design, priors: dict, marginal: bool, integrate: bool, offset, trials):
     """The built model :class:`GlmmPosterior` needs, without PyMC's graph (None: not covered)."""
-    family = get_family(design.spec.family, design.spec.link)
-    if family.closed_form or marginal or integrate or family.ancillary is not None:
-        return None
-    if design.weights is not None:
+    if get_family(design.spec.family, design.spec.link).closed_form or marginal or integrate:
         return None
     mean, prec = beta_prior_moments(list(design.fixed_names), priors)
     built = BuiltModel(None, design, priors, block_names(design), False, False,
                        suff_stats(design), mean, prec)  # fmt: skip
     built.family, built.y_obs, built.trials = bound_family(design, trials)
-    off = np.zeros(design.n) if offset is None else np.asarray(offset, float).reshape(design.n)
-    if not np.all(np.isfinite(off)):
-        raise DataError("the offset (or log exposure) is not finite in every observation")
-    built.offset = off
+    built.offset = offset_array(offset, design.n)
     return built if glmm_covers(built) else None
 
 
@@ -89,12 +83,13 @@ class GlmmPosterior:
     """log posterior (Jacobians included) and gradient at a working vector x.
 
     x = [beta, each block's covariance coordinates, each block's u (groups x k, row-major)].
-    Like :class:`.fast_residual_posterior.ResidualPosterior` it is its own ``obj`` and is
-    called through Python, so chains run one after another (``serial``).
+    Like :class:`.fast_residual_posterior.ResidualPosterior` it is its own ``obj``; called
+    through Python (links without a compiled kernel) its chains run one after another
+    (``serial``).
     """
 
     serial = True
-    dens = None  # no compiled whole-posterior kernel (see :func:`.fast_nuts.run_fast_nuts`)
+    dens = None  # no integrated density (:mod:`.fast_glmm_kernel` compiles this one)
 
     def __init__(self, built):
         design = built.design

@@ -179,11 +179,7 @@ def pack(post) -> tuple | None:
     if code is None:
         return None
     blocks, codes, spar, scale_c, bpar = fast_compiled.pack_blocks(post.blocks, post.p)
-    coefs = np.array([fast_compiled.COEF_CODES[c.dist] for c in post.coefs], np.int64)
-    cpar = np.zeros((post.p, 3))
-    for j, c in enumerate(post.coefs):
-        params = tuple(c.params)[:3]
-        cpar[j, : len(params)] = params
+    coefs, cpar = fast_compiled.pack_coefs(post.coefs)
     a = post.A
     n = post.y.shape[0]
     trials = np.ones(n) if post.trials is None else np.asarray(post.trials, float)
@@ -202,9 +198,9 @@ def pack(post) -> tuple | None:
 class CompiledGlmm:
     """:meth:`logp_grad` of a GlmmPosterior in one compiled call (constants added back)."""
 
-    def __init__(self, post, kernel_fn, args: tuple) -> None:
+    def __init__(self, post, kernel_fn, args: tuple, x0: np.ndarray) -> None:
+        """``x0``: the sampler's start, where the constant is measured."""
         self.kernel, self.args, self.n = kernel_fn, args, post.n
-        x0 = post.initial()
         self.const = post.logp_grad(x0)[0] - kernel_fn(x0, *args)[0]
 
     def logp_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:

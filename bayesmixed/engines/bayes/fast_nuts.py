@@ -103,19 +103,20 @@ def adaptation(dim: int) -> str:
     return "low_rank" if dim <= FULL_MASS_MAX_DIM else "diag"
 
 
-def _compiled_density(post):
+def _compiled_density(post, x0: np.ndarray):
     """(the density to call, its C-callback header or None, the callbacks or None).
 
     The compiled whole-posterior kernels where they apply: the integrated Gaussian one on
     narrow components (:mod:`.fast_compiled`), the GLMM one for canonical links
-    (:mod:`.fast_glmm_kernel`); otherwise ``post`` itself, called through Python.
+    (:mod:`.fast_glmm_kernel`); otherwise ``post`` itself, called through Python.  ``x0``:
+    the sampler's start, where a compiled density measures its left-out constants.
     """
     if isinstance(post, GlmmPosterior):
         args = fast_glmm_kernel.pack(post)
         found = None if args is None else fast_glmm_kernel.compiled()
         if found is None:
             return post, None, None
-        density = fast_glmm_kernel.CompiledGlmm(post, found[0], args)
+        density = fast_glmm_kernel.CompiledGlmm(post, found[0], args, x0)
         return density, density.header(), found[1:]
     if post.dens is None or post.dens.compiled is None:  # wide components: NumPy
         return post, None, None
@@ -182,7 +183,7 @@ def run_fast_nuts(
     prefetch("glmm" if not built.gaussian else "gaussian" if built.cells is None else "residual")
     post = posterior_of(built)
     x_ml = post.obj.initial()
-    density, header, callbacks = _compiled_density(post)
+    density, header, callbacks = _compiled_density(post, x_ml)
     import nutpie  # imported by prefetch's thread by now
     from nutpie.compiled_pyfunc import from_pyfunc
 

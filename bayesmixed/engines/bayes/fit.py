@@ -153,8 +153,8 @@ def estimate_bayes(
         when marginalizing (exact under normal or flat priors, and faster).
     sampler : ``"auto"`` (the default) samples integrated-out Gaussian models and GLMMs
         without an ancillary parameter with nutpie on our own log density
-        (:mod:`.fast_nuts`: no per-model compile; the Gaussian density is compiled once by
-        numba and cached, the GLMM one is NumPy, :mod:`.fast_glmm`) when nutpie is
+        (:mod:`.fast_nuts`: no per-model compile; the densities are compiled once by numba
+        and cached, the GLMM one for the logit and log links, :mod:`.fast_glmm`) when nutpie is
         installed and the model is covered, and everything else with PyMC's sampler;
         ``"pymc"``, ``"nutpie"`` or ``"numpyro"`` ask for one (``"nutpie"`` still takes
         our density where it covers the model).

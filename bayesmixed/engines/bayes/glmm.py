@@ -17,10 +17,7 @@ from ...design.types import Design
 from ...errors import NotSupportedError
 from ...spec.family import REGISTRY, get_family
 from .ancillary import working_draws
-from .lazy import LazyModule
-
-pm = LazyModule("pymc")
-pt = LazyModule("pytensor.tensor")
+from .lazy import pm, pt
 
 
 def check_family(spec) -> None:

@@ -21,11 +21,8 @@ import numpy as np
 
 from ...design.types import Design
 from .covariance import scale_variable
-from .lazy import LazyModule
+from .lazy import pm, pt
 from .priors import Prior
-
-pm = LazyModule("pymc")
-pt = LazyModule("pytensor.tensor")
 
 
 @dataclass

@@ -28,9 +28,7 @@ from ...design.types import Design
 from ...maths import sqrt_psd
 from .blocked import blocked_applies, blocked_draws, blocked_loglik, group_parts
 from .conjugate import LOG_2PI, SuffStats, draw_batch, lambda_batch, wsum
-from .lazy import LazyModule
-
-pt = LazyModule("pytensor.tensor")
+from .lazy import pt
 
 
 def sparse_z(design: Design) -> sp.csr_matrix:

@@ -10,10 +10,7 @@ serves LOO directly.
 from __future__ import annotations
 
 from ...design.types import Design
-from .lazy import LazyModule
-
-pm = LazyModule("pymc")
-pt = LazyModule("pytensor.tensor")
+from .lazy import pm, pt
 
 
 def add_noncentred_likelihood(built, design: Design) -> None:

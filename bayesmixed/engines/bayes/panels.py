@@ -23,10 +23,8 @@ import numpy as np
 
 from ...design.residual import same_pattern
 from ...design.types import Design
-from .lazy import LazyModule
+from .lazy import pt
 from .residual_corr import correlation_pt
-
-pt = LazyModule("pytensor.tensor")
 
 
 @dataclass

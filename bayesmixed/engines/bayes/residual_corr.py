@@ -27,9 +27,7 @@ from ...spec.residual import (
     Unstructured,
     time_lags,
 )
-from .lazy import LazyModule
-
-pt = LazyModule("pytensor.tensor")
+from .lazy import pt
 
 
 def correlation_pt(

@@ -15,9 +15,7 @@ import numpy as np
 
 from ...errors import NotSupportedError, SpecificationError
 from .interrupt import watch_interrupts
-from .lazy import LazyModule
-
-pm = LazyModule("pymc")
+from .lazy import pm
 
 SAMPLERS = {"pymc": None, "nutpie": "nutpie", "numpyro": "numpyro"}
 FULL_MASS_MAX_DIM = 60

@@ -76,6 +76,14 @@ class Response:
         return s * self.weights, w * self.weights
 
 
+def offset_array(offset: np.ndarray | None, n: int) -> np.ndarray:
+    """The offset (log exposure included) as n finite floats; zeros when there is none."""
+    off = np.zeros(n) if offset is None else np.asarray(offset, float).reshape(n)
+    if not np.all(np.isfinite(off)):
+        raise DataError("the offset (or log exposure) is not finite in every observation")
+    return off
+
+
 def build_response(
     design: Design,
     *,
@@ -90,9 +98,7 @@ def build_response(
     spec = design.spec
     family = get_family(spec.family, spec.link)
     n = design.n
-    off = np.zeros(n) if offset is None else np.asarray(offset, float).reshape(n)
-    if not np.all(np.isfinite(off)):
-        raise DataError("the offset (or log exposure) is not finite in every observation")
+    off = offset_array(offset, n)
     tr = None
     if family.uses_trials:
         if trials is None:

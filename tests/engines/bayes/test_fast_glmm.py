@@ -169,7 +169,7 @@ def test_compiled_kernel_and_its_callback_are_the_numpy_density(
 ):
     post, _ = _both(family, link, command, cov, trials, offset, priors)
     args = fast_glmm_kernel.pack(post)
-    comp = fast_glmm_kernel.CompiledGlmm(post, glmm_kernel[0], args)
+    comp = fast_glmm_kernel.CompiledGlmm(post, glmm_kernel[0], args, post.initial())
     header = comp.header()
     rng = np.random.default_rng(4)
     x0 = post.initial()
