@@ -228,7 +228,7 @@ def component_layout(design: Design, cp: CrossProducts) -> ComponentLayout | Non
 
 
 # -- the factorization -----------------------------------------------------------------
-def _re_entries(cp: CrossProducts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def re_entries(cp: CrossProducts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nonzero entries (row, col, value) of Z'Z in the cross-products' numbering."""
     g, k, _ = cp.a11.shape
     base = np.arange(g)[:, None, None] * k
@@ -258,7 +258,7 @@ def gather(layout: ComponentLayout, cp: CrossProducts) -> list[tuple[np.ndarray,
     RuntimeError
         If some cross-product links two components: the layout is not that of ``cp``.
     """
-    r, c, v = _re_entries(cp)
+    r, c, v = re_entries(cp)
     bkt, row, pos = layout.bucket_of, layout.row_of, layout.pos_of
     if np.any((bkt[r] != bkt[c]) | (row[r] != row[c])):
         raise RuntimeError("the cross-products link two components of the layout")

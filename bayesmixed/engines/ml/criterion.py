@@ -13,9 +13,14 @@ import numpy as np
 from ...design.standardize import FixedScaling
 from ...design.types import Design
 from ...errors import NotSupportedError
-from .components import ComponentDeviance, component_layout
+from .components import ComponentDeviance, blocked_cost, component_layout
 from .crossprod import build_crossproducts
 from .deviance import ProfiledCriterion, ProfiledDeviance
+from .tree import detect_tree
+
+#: estimated microseconds of one evaluation of the layout's own factor above which a
+#: nested design's criterion is eliminated level by level instead (:mod:`.tree` says why)
+TREE_FROM_US = 2000.0
 
 
 def make_deviance(
@@ -35,8 +40,14 @@ def make_deviance(
     structures = [design.blocks[i].structure for i in cp.order]
     layout = component_layout(design, cp)
     if layout is not None:
-        return ComponentDeviance(cp, structures, reml, layout)
-    return ProfiledDeviance(cp, structures, reml)
+        dev: ProfiledCriterion = ComponentDeviance(cp, structures, reml, layout)
+        cost = layout.cost(cp.p)
+    else:
+        dev = ProfiledDeviance(cp, structures, reml)
+        cost = blocked_cost(cp)
+    if cost >= TREE_FROM_US:  # nested levels: the criterion level by level (tree.py)
+        dev.tree = detect_tree(design, cp.order)
+    return dev
 
 
 def to_design_order(parts: list, order: list[int]) -> list:

@@ -118,6 +118,8 @@ class ProfiledCriterion:
         self.sizes = [s.n_theta for s in structures]
         self.splits = np.cumsum(self.sizes)[:-1]
         self.evaluations = 0
+        self.tree = None  # a nesting of the levels: the criterion alone by tree.tree_factor
+        self._tree_data: tuple | None = None
 
     @property
     def n_theta(self) -> int:
@@ -133,11 +135,25 @@ class ProfiledCriterion:
     def factor(self, theta: np.ndarray) -> FactorBase:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def criterion_factor(self, theta: np.ndarray) -> FactorBase:
+        """A factor good for the criterion (log determinants, r2, beta), the fastest one.
+
+        Nested designs eliminate level by level (:mod:`.tree`); the layout's own
+        :meth:`factor` is kept for the BLUPs and conditional variances at the optimum.
+        """
+        if self.tree is None or self.cp.copies is not None:
+            return self.factor(theta)
+        from .tree import gather_tree, tree_factor
+
+        if self._tree_data is None or self._tree_data[0] is not self.cp:
+            self._tree_data = (self.cp, gather_tree(self.tree, self.cp))
+        return tree_factor(self.tree, self._tree_data[1], self.cp, self.lambdas(theta))
+
     # -- criteria -----------------------------------------------------------
     def __call__(self, theta: np.ndarray) -> float:
         self.evaluations += 1
         try:
-            f = self.factor(theta)
+            f = self.criterion_factor(theta)
         except np.linalg.LinAlgError:
             return np.inf
         return self.criterion(f)
@@ -152,17 +168,21 @@ class ProfiledCriterion:
     def sigma2(self, f: FactorBase) -> float:
         return f.r2 / (self.cp.n - self.cp.p if self.reml else self.cp.n)
 
-    def loglik_at(self, theta: np.ndarray, sigma2: float) -> float:
-        """Log (restricted) likelihood at theta and a given sigma2, beta profiled.
+    @property
+    def dof(self) -> int:
+        """Observations less, for REML, the fixed effects: sigma2's divisor."""
+        return self.cp.n - (self.cp.p if self.reml else 0)
 
-        Used for the observed information of the covariance parameters: the
-        inverse Hessian of the beta-profiled likelihood equals the
-        covariance-parameter block of the full inverse Hessian.
+    def loglik_parts(self, theta: np.ndarray) -> tuple[float, float]:
+        """The parts of the beta-profiled log likelihood that depend on theta.
+
+        At theta and a given sigma2 the log (restricted) likelihood is
+        -(dof (log 2 pi + log sigma2) + logdet + r2 / sigma2) / 2, so its derivatives
+        in log sigma are closed-form given these two numbers: the observed
+        information (:func:`.inference.working_covariance`) differences only theta.
         """
-        f = self.factor(theta)
-        n = self.cp.n - (self.cp.p if self.reml else 0)
-        extra = f.logdet_x if self.reml else 0.0
-        return -0.5 * (n * (LOG_2PI + np.log(sigma2)) + f.logdet_re + extra + f.r2 / sigma2)
+        f = self.criterion_factor(theta)
+        return f.logdet_re + (f.logdet_x if self.reml else 0.0), f.r2
 
 
 class ProfiledDeviance(ProfiledCriterion):

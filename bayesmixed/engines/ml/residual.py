@@ -143,12 +143,18 @@ class StructuredDeviance:
         value = self.inner(theta)
         return value + logdet if np.isfinite(value) else np.inf
 
-    def loglik_at(self, x: np.ndarray, sigma2: float) -> float:
+    @property
+    def dof(self) -> int:
+        return self.inner.dof
+
+    def loglik_parts(self, x: np.ndarray) -> tuple[float, float]:
+        """The inner criterion's parts, the whitening's log determinant added to the first."""
         theta, psi = self.split(x)
         logdet = self.set_psi(psi)
         if logdet is None:
-            return -np.inf
-        return self.inner.loglik_at(theta, sigma2) - 0.5 * logdet
+            return np.inf, np.inf
+        inner, r2 = self.inner.loglik_parts(theta)
+        return inner + logdet, r2
 
 
 class _ResidualWorkingMap:
@@ -158,10 +164,18 @@ class _ResidualWorkingMap:
         self.wmap = wmap
         self.n = n_block_w
 
-    def to_theta(self, w: np.ndarray) -> tuple[np.ndarray, float]:
+    def relative(self, w: np.ndarray) -> np.ndarray:
+        """(blocks, psi, s) -> (the blocks' relative working values, psi): psi is scale-free."""
         w = np.asarray(w, float)
-        theta, sigma2 = self.wmap.to_theta(np.concatenate([w[: self.n], w[-1:]]))
-        return np.concatenate([theta, w[self.n : -1]]), sigma2
+        rel = self.wmap.relative(np.concatenate([w[: self.n], w[-1:]]))
+        return np.concatenate([rel, w[self.n : -1]])
+
+    def absolute(self, u: np.ndarray, s: float) -> np.ndarray:
+        w = self.wmap.absolute(u[: self.n], s)
+        return np.concatenate([w[:-1], u[self.n :], w[-1:]])
+
+    def theta_of(self, u: np.ndarray) -> np.ndarray:
+        return np.concatenate([self.wmap.theta_of(u[: self.n]), u[self.n :]])
 
 
 def estimate_structured(design: Design, reml: bool = False) -> LMMEstimates:

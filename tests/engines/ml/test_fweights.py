@@ -69,18 +69,22 @@ def test_header_counts_the_expanded_observations(weighted):
 
 
 def test_the_hessian_rule_is_accurate_on_a_known_function():
-    """The seven-point Hessian of a log-likelihood-like function of known Hessian, to 1e-9.
+    """The seven-point derivatives of two log-likelihood-like parts of known derivatives, to 1e-9.
 
     f = -n log(s2) / 2 - S / (2 s2) with s2 = exp(2 w0) + exp(2 w1) + w0 w1 terms: smooth,
-    with values of ~1e3 like a log likelihood, so rounding noise is exercised too.
+    with values of ~1e3 like a log likelihood, so rounding noise is exercised too; the
+    second part g = 500 exp(w0 + 2 w1) checks the gradient and the pairing of the parts.
     """
-    from bayesmixed.engines.ml.inference import _hessian
+    from bayesmixed.engines.ml.inference import _parts_derivatives
 
     n, total = 300.0, 450.0
 
     def f(w):
         s2 = np.exp(2 * w[0]) + np.exp(2 * w[1]) + 0.1 * w[0] * w[1]
         return -0.5 * n * np.log(s2) - total / (2 * s2)
+
+    def parts(w):
+        return np.array([f(w), 500 * np.exp(w[0] + 2 * w[1])])
 
     x = np.array([-0.3, 0.2])
     e0, e1 = np.exp(2 * x[0]), np.exp(2 * x[1])
@@ -90,4 +94,9 @@ def test_the_hessian_rule_is_accurate_on_a_known_function():
     dg = -0.5 * n / s2 + total / (2 * s2**2)  # d f / d s2
     dgg = 0.5 * n / s2**2 - total / s2**3  # d2 f / d s2^2
     exact = dgg * np.outer(grad, grad) + dg * second
-    np.testing.assert_allclose(_hessian(f, x), exact, rtol=1e-9)
+    g0 = 500 * np.exp(x[0] + 2 * x[1])
+    h_f, h_g, g_g, value = _parts_derivatives(parts, x)
+    np.testing.assert_allclose(h_f, exact, rtol=1e-9)
+    np.testing.assert_allclose(h_g, g0 * np.array([[1.0, 2.0], [2.0, 4.0]]), rtol=1e-9)
+    np.testing.assert_allclose(g_g, g0 * np.array([1.0, 2.0]), rtol=1e-10)
+    assert value == g0
