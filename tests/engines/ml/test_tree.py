@@ -94,6 +94,14 @@ def test_a_zero_variance_gives_a_unit_pivot_not_a_failure(monkeypatch):
     assert dev.criterion(fast) == pytest.approx(dev.criterion(ref), rel=1e-12)
 
 
+def test_a_pivot_that_is_not_positive_is_an_infinite_criterion_not_a_crash(monkeypatch):
+    dev = _tree_dev(CASES[1], False, monkeypatch)
+    theta = np.array([1.0, 0.5, np.nan, 0.7, 0.4])  # what an optimizer may probe
+    with pytest.raises(np.linalg.LinAlgError):
+        dev.criterion_factor(theta)
+    assert dev(theta) == np.inf
+
+
 @pytest.mark.parametrize(
     "formula",
     [
@@ -121,10 +129,9 @@ def test_partial_nesting_has_no_tree():
 def test_fits_do_not_depend_on_the_path(formula, reml, monkeypatch):
     frame = three_levels(regions=20)
     with monkeypatch.context() as m:
-        m.setattr(criterion, "TREE_FROM_US", np.inf)
+        m.setattr(criterion, "TREE_FROM_US", np.inf)  # the layout's own factor
         ref = bm.fit(formula, frame, reml=reml)
-    m2 = monkeypatch
-    m2.setattr(criterion, "TREE_FROM_US", 0.0)
+    monkeypatch.setattr(criterion, "TREE_FROM_US", 0.0)  # the tree
     fast = bm.fit(formula, frame, reml=reml)
     assert not ref.boundary and ref.working_vcov is not None
     assert fast.loglik == pytest.approx(ref.loglik, rel=1e-11)
