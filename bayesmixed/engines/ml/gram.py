@@ -69,6 +69,25 @@ class SparseGram:
         out[self.cols, self.rows] = vals
         return out
 
+    def subtract_from(self, m: np.ndarray, g: np.ndarray) -> None:
+        """``m[:q_r, :q_r] -= A G A'`` in place, touching only the map's nonzeros.
+
+        ``m`` is C-contiguous; the positions are flat indices into it, computed once per
+        row length (2-D fancy indexing took 27 ms an evaluation on InstEval's 435,000).
+        """
+        vals = self.p @ g.reshape(-1)
+        width = m.shape[1]
+        if getattr(self, "_flat", (None,))[0] != width:
+            upper = self.rows * width + self.cols  # unique, so -= is exact
+            off = np.flatnonzero(self.rows != self.cols)
+            lower = self.cols[off] * width + self.rows[off]
+            order = np.argsort(lower)  # in memory order: fewer cache misses
+            self._flat = (width, upper, lower[order], off[order])
+        _, upper, lower, off = self._flat
+        flat = m.reshape(-1)  # a view: m is contiguous
+        flat[upper] -= vals
+        flat[lower] -= vals[off]
+
 
 class StreamingGram:
     """The same map, computed on the fly by a compiled loop: no precomputed P.
@@ -109,6 +128,10 @@ class StreamingGram:
         out += out.T  # only the upper triangle was filled
         out[np.diag_indices_from(out)] = diag
         return out
+
+    def subtract_from(self, m: np.ndarray, g: np.ndarray) -> None:
+        """``m[:q_r, :q_r] -= A G A'`` in place."""
+        m[: self.q_r, : self.q_r] -= self(g)
 
 
 _KERNEL: list = []

@@ -142,3 +142,43 @@ def test_boundary_fit_is_snapped_and_reported():
     assert r.boundary and "school" in r.boundary[0]
     assert np.isnan(r.working_vcov[0, 0])
     assert np.isfinite(r.working_vcov[1, 1])
+
+
+@pytest.mark.parametrize("reml", [False, True])
+@pytest.mark.parametrize("slope", [False, True])
+def test_sparse_gram_path_equals_dense_oracle(reml: bool, slope: bool, monkeypatch):
+    """Sparse A_r1 (the Gram map): all-scalar rest blocks take the in-place path
+    (``_scalar_rest_factor``), a vector rest block the general one; both equal the oracle."""
+    from bayesmixed.engines.ml import crossprod
+
+    monkeypatch.setattr(crossprod, "DENSE_LIMIT", 0)  # force the sparse cross-products
+    rng = np.random.default_rng(7)
+    n = 150
+    frame = pd.DataFrame(
+        {"a": rng.integers(0, 9, n), "b": rng.integers(0, 4, n), "c": rng.integers(0, 3, n)}
+    )  # a first (9 effects); b's 4 groups x 2 = 8 stay in the rest
+    x1 = rng.normal(size=n)
+    eq_b = (
+        RandomEquation(("b",), (Term((Component("x1"),)),), True, "unstructured")
+        if slope
+        else RandomEquation(("b",))
+    )
+    z_b = np.column_stack([x1, np.ones(n)]) if slope else np.ones((n, 1))
+    blocks = [
+        _block(RandomEquation(("a",)), frame, ["a"], np.ones((n, 1))),
+        _block(eq_b, frame, ["b"], z_b),
+        _block(RandomEquation(("c",)), frame, ["c"], np.ones((n, 1))),
+    ]
+    x = np.column_stack([x1, np.ones(n)])
+    y = x @ [1.0, 2.0] + rng.normal(size=n)
+    design = _design(y, x, ["x1", "_cons"], blocks)
+    dev = make_deviance(design, reml=reml)
+    assert dev._gram is not None and dev._scalar_rest is (not slope)
+    for _ in range(3):
+        parts = []
+        for block in design.blocks:
+            s = block.structure
+            lo = np.array([b[0] if b[0] is not None else -1.0 for b in s.theta_bounds()])
+            parts.append(np.maximum(rng.uniform(-1, 1.5, s.n_theta), lo + 0.05))
+        theta_eval = np.concatenate([parts[i] for i in dev.cp.order])
+        assert dev(theta_eval) == pytest.approx(_dense_deviance(design, parts, reml), rel=1e-10)
