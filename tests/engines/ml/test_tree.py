@@ -87,6 +87,20 @@ def _bounds(dev):
     return [b for s in dev.structures for b in s.theta_bounds()]
 
 
+@pytest.mark.parametrize("formula", [CASES[0], CASES[2]])
+def test_tree_equals_the_blocked_layout_too(formula, monkeypatch):
+    from bayesmixed.engines.ml import components
+    from bayesmixed.engines.ml.deviance import ProfiledDeviance
+
+    monkeypatch.setattr(components, "PREFER", 0.0)  # never the component layout
+    dev = _tree_dev(formula, True, monkeypatch)
+    assert type(dev) is ProfiledDeviance
+    theta = np.random.default_rng(5).uniform(0.1, 1.5, dev.n_theta)
+    ref, fast = dev.factor(theta), dev.criterion_factor(theta)
+    assert dev.criterion(fast) == pytest.approx(dev.criterion(ref), rel=1e-12)
+    np.testing.assert_allclose(fast.beta(), ref.beta(), rtol=1e-9, atol=1e-12)
+
+
 def test_a_zero_variance_gives_a_unit_pivot_not_a_failure(monkeypatch):
     dev = _tree_dev(CASES[0], False, monkeypatch)
     theta = np.array([0.0, 0.7, 0.0])
