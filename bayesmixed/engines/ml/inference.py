@@ -18,7 +18,7 @@ depends on u alone and the log likelihood is
 with a the log determinants and r2 the penalized residual sum of squares at
 theta(u) (:meth:`.deviance.ProfiledCriterion.loglik_parts`).  Its derivatives in s
 are closed-form, so the finite differences run over one coordinate fewer: 36 instead
-of 60 factorizations for three variance components (InstEval's shape, ~69 ms each).
+of 60 factorizations for three variance components (InstEval's shape, 50-70 ms each).
 The working vector w is a smooth function of v (log standard deviations are shifted
 by s, correlations do not move); at the optimum, where the gradient vanishes, the
 covariance in w is K Cov(v) K' with K = dw/dv.
