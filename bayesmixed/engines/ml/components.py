@@ -56,7 +56,7 @@ from scipy.sparse.csgraph import connected_components
 from ...design.types import Design
 from ...spec.covariance import CovStructure
 from .crossprod import CrossProducts
-from .deviance import FactorBase, ProfiledCriterion
+from .deviance import FactorBase, ProfiledCriterion, schur_fields
 
 PREFER = 1.0  # take the component layout when its time is below PREFER x the blocked one's
 # the measured time model of one evaluation (module docstring), in microseconds and ns/flop
@@ -406,13 +406,7 @@ class ComponentDeviance(ProfiledCriterion):
             lam_c.append(lam)
             ws.append(w)
         return ComponentFactor(
-            lam=lams,
-            l_rest=np.linalg.cholesky(schur),
-            logdet_re=logdet,
-            q_r=0,
-            p=cp.p,
-            fixed=cp.fixed,
-            beta_shift=cp.beta_shift,
+            **schur_fields(cp, lams, schur, logdet),
             layout=self.layout,
             chol=chol,
             lam_c=lam_c,

@@ -87,6 +87,21 @@ class FactorBase:
         return self.fixed.vcov_to_user(sigma2 * (l_inv.T @ l_inv))
 
 
+def schur_fields(cp: CrossProducts, lams: list[np.ndarray], schur: np.ndarray, logdet: float):
+    """The :class:`FactorBase` fields of a factorization with no random effects left in
+    ``l_rest`` (q_r = 0): the component and level-by-level layouts, whose random effects
+    are all eliminated before [X y]'s Schur complement ``schur`` is factored."""
+    return dict(
+        lam=lams,
+        l_rest=np.linalg.cholesky(schur),
+        logdet_re=logdet,
+        q_r=0,
+        p=cp.p,
+        fixed=cp.fixed,
+        beta_shift=cp.beta_shift,
+    )
+
+
 @dataclass
 class Factor(FactorBase):
     """The pieces of L at one theta in the blocked layout (enough for beta, BLUPs, deviance)."""

@@ -42,7 +42,7 @@ import numpy as np
 from ...design.types import Design
 from .components import re_entries
 from .crossprod import CrossProducts
-from .deviance import FactorBase
+from .deviance import FactorBase, schur_fields
 
 
 @dataclass
@@ -257,15 +257,7 @@ def tree_factor(
                 minus_xy[j] = minus_xy[j] + _gather(starts, _outer(l_xy, lj))
                 for j2 in range(j + 1, n_lev):
                     minus_off[(j, j2)] = minus_off[(j, j2)] + _gather(starts, _outer(l_up[j2], lj))
-    return FactorBase(
-        lam=lams,
-        l_rest=np.linalg.cholesky(schur),
-        logdet_re=logdet,
-        q_r=0,
-        p=cp.p,
-        fixed=cp.fixed,
-        beta_shift=cp.beta_shift,
-    )
+    return FactorBase(**schur_fields(cp, lams, schur, logdet))
 
 
 def _gather(starts: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -104,6 +104,18 @@ def _dense_deviance(design: Design, theta_by_block: list[np.ndarray], reml: bool
     return logdet + n * (1 + np.log(2 * np.pi * r2 / n))
 
 
+def _check_against_oracle(design, dev, reml: bool, rng) -> None:
+    """dev at three random theta (within bounds, evaluation order) = the dense oracle."""
+    for _ in range(3):
+        parts = []
+        for block in design.blocks:
+            s = block.structure
+            lo = np.array([b[0] if b[0] is not None else -1.0 for b in s.theta_bounds()])
+            parts.append(np.maximum(rng.uniform(-1, 1.5, s.n_theta), lo + 0.05))
+        theta_eval = np.concatenate([parts[i] for i in dev.cp.order])
+        assert dev(theta_eval) == pytest.approx(_dense_deviance(design, parts, reml), rel=1e-10)
+
+
 @pytest.mark.parametrize("cov", ["unstructured", "independent", "exchangeable", "identity"])
 @pytest.mark.parametrize("reml", [False, True])
 def test_blocked_deviance_equals_dense_oracle_crossed(cov: str, reml: bool):
@@ -126,14 +138,7 @@ def test_blocked_deviance_equals_dense_oracle_crossed(cov: str, reml: bool):
     y = x @ [1.0, -0.5, 2.0] + rng.normal(size=n)
     design = _design(y, x, ["x1", "x2", "_cons"], blocks)
     dev = make_deviance(design, reml=reml)
-    for _ in range(3):
-        parts = []
-        for block in design.blocks:
-            s = block.structure
-            lo = np.array([b[0] if b[0] is not None else -1.0 for b in s.theta_bounds()])
-            parts.append(np.maximum(rng.uniform(-1, 1.5, s.n_theta), lo + 0.05))
-        theta_eval = np.concatenate([parts[i] for i in dev.cp.order])
-        assert dev(theta_eval) == pytest.approx(_dense_deviance(design, parts, reml), rel=1e-10)
+    _check_against_oracle(design, dev, reml, rng)
 
 
 def test_boundary_fit_is_snapped_and_reported():
@@ -174,11 +179,4 @@ def test_sparse_gram_path_equals_dense_oracle(reml: bool, slope: bool, monkeypat
     design = _design(y, x, ["x1", "_cons"], blocks)
     dev = make_deviance(design, reml=reml)
     assert dev._gram is not None and dev._scalar_rest is (not slope)
-    for _ in range(3):
-        parts = []
-        for block in design.blocks:
-            s = block.structure
-            lo = np.array([b[0] if b[0] is not None else -1.0 for b in s.theta_bounds()])
-            parts.append(np.maximum(rng.uniform(-1, 1.5, s.n_theta), lo + 0.05))
-        theta_eval = np.concatenate([parts[i] for i in dev.cp.order])
-        assert dev(theta_eval) == pytest.approx(_dense_deviance(design, parts, reml), rel=1e-10)
+    _check_against_oracle(design, dev, reml, rng)
