@@ -44,13 +44,8 @@ class WorkingMap:
         return np.split(np.asarray(w, float), np.cumsum(self.sizes)[:-1])
 
     def to_theta(self, w: np.ndarray) -> tuple[np.ndarray, float]:
-        sigma2 = float(np.exp(2 * w[-1]))
-        parts = self.split(w[:-1])
-        thetas = []
-        for s, part in zip(self.structures, parts):
-            rel = s.cov_from_working(part) / sigma2
-            thetas.append(s.theta_from_working(s.working_from_cov(rel)))
-        return np.concatenate([thetas[i] for i in self.order]), sigma2
+        """Working vector -> (theta in evaluation order, sigma2)."""
+        return self.theta_of(self.relative(w)), float(np.exp(2 * w[-1]))
 
     def relative(self, w: np.ndarray) -> np.ndarray:
         """Working vector -> u: each block's working values of its covariance / sigma2."""
