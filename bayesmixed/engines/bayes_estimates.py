@@ -174,8 +174,9 @@ def diagnose(draws: np.ndarray) -> dict[str, float]:
     A constant (a fixed correlation, a parameter pinned by the model) has no
     variance to diagnose: NaN diagnostics and zero MCSE, which pass every check.
     """
-    import arviz as az
+    from .quiet_import import import_arviz_stats
 
+    az = import_arviz_stats()  # what ArviZ's rhat/ess/mcse are, without its plotting stack
     if np.ptp(draws) == 0:
         return {"r_hat": np.nan, "ess_bulk": np.nan, "ess_tail": np.nan, "mcse": 0.0}
     return {

@@ -144,8 +144,8 @@ def blocked_draws(
     hu = (lt @ c[..., None])[..., 0]  # (S, G, k)
     bl = lt @ bx  # (S, G, k, p)
     if beta is None:
-        minv_b = np.linalg.solve(m, bl)
-        minv_h = np.linalg.solve(m, hu[..., None])[..., 0]
+        minv_b = _chol_solve(chol, bl)
+        minv_h = _chol_solve(chol, hu[..., None])[..., 0]
         xtx = wsum([x[:, None, None] for x in w], [_lead(p["xtx"], 2) for p in parts])
         xty = wsum([x[:, None] for x in w], [_lead(p["xty"], 1) for p in parts])
         schur = xtx + np.diag(prior_prec) - np.einsum("sgkp,sgkr->spr", bl, minv_b)
@@ -155,11 +155,44 @@ def blocked_draws(
             z = rng.standard_normal(beta.shape)
             upper = np.linalg.cholesky(schur).transpose(0, 2, 1)
             beta = beta + np.linalg.solve(upper, z[..., None])[..., 0]
-    mean = np.linalg.solve(m, (hu - (bl @ beta[:, None, :, None])[..., 0])[..., None])[..., 0]
+    mean = _chol_solve(chol, (hu - (bl @ beta[:, None, :, None])[..., 0])[..., None])[..., 0]
     if not noise:
         return mean, beta
     z = rng.standard_normal(mean.shape)
-    return mean + np.linalg.solve(chol.transpose(0, 1, 3, 2), z[..., None])[..., 0], beta
+    return mean + _back(chol, z[..., None])[..., 0], beta
+
+
+def _chol_solve(low: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve (L L') x = rhs for stacks of small factors: L (..., k, k), rhs (..., k, r).
+
+    Substitution unrolled over k, each step one vector operation over every draw and
+    group: ``np.linalg.solve`` on (S, G, k, k) stacks paid LAPACK's per-matrix call (~2 us)
+    S G times, 0.22 s of the quick start's 0.63 s posterior assembly.
+    """
+    return _back(low, _forward_np(low, rhs))
+
+
+def _forward_np(low: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """L v = rhs, L lower triangular, by forward substitution over the k rows."""
+    out = np.empty(np.broadcast_shapes(low.shape[:-2], rhs.shape[:-2]) + rhs.shape[-2:])
+    for i in range(low.shape[-1]):
+        acc = rhs[..., i, :]
+        for t in range(i):
+            acc = acc - low[..., i, t, None] * out[..., t, :]
+        out[..., i, :] = acc / low[..., i, i, None]
+    return out
+
+
+def _back(low: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """L' x = rhs, L lower triangular, by back substitution over the k rows."""
+    k = low.shape[-1]
+    out = np.empty(np.broadcast_shapes(low.shape[:-2], rhs.shape[:-2]) + rhs.shape[-2:])
+    for i in reversed(range(k)):
+        acc = rhs[..., i, :]
+        for t in range(i + 1, k):
+            acc = acc - low[..., t, i, None] * out[..., t, :]
+        out[..., i, :] = acc / low[..., i, i, None]
+    return out
 
 
 def _lead(x: np.ndarray, ndim: int) -> np.ndarray:

@@ -27,6 +27,7 @@ import threading
 import numpy as np
 
 from .. import precompiled
+from ..quiet_import import IMPORT_LOCK
 from . import fast_compiled
 
 #: (dtype, ndim) of each array argument of :func:`.fast_compiled.logp_grad` after x, in
@@ -50,7 +51,7 @@ kernel = pointer = carray = None
 
 def compiled():
     """The (logp, expand) cfuncs, compiled on first use and cached on disk; or None."""
-    with _LOCK:
+    with IMPORT_LOCK, _LOCK:
         if "f" not in _COMPILED:
             _COMPILED["f"] = _compile()
     return _COMPILED["f"]

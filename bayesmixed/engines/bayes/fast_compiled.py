@@ -24,6 +24,7 @@ import threading
 import numpy as np
 
 from ...spec.covariance import Exchangeable, Unstructured
+from ..quiet_import import IMPORT_LOCK, import_for_results, import_nutpie
 from . import fast_kernels
 
 SCALE_CODES = {
@@ -46,19 +47,21 @@ _LOCK = threading.Lock()
 
 def compiled():
     """:func:`logp_grad` compiled (on first use; later processes load it), or None."""
-    with _LOCK:
+    with IMPORT_LOCK, _LOCK:
         if "f" not in _COMPILED:
             _COMPILED["f"] = _compile()
     return _COMPILED["f"]
 
 
 def prefetch(kind: str = "gaussian") -> None:
-    """Import nutpie and compile (or load) the kernels in a background thread.
+    """Compile (or load) the kernels and import nutpie in a background thread.
 
-    LLVM's passes run without the GIL, so on an empty cache part of the compile overlaps
-    the caller's ML start fit.  The import goes there too because ArviZ's lazy loader
-    (imported by nutpie) calls ``inspect.stack()``, which reads the source of every frame
-    on the stack: ~2 s from inside a fit, next to nothing from a fresh thread.
+    The kernels first: the caller's density asks for them right after its start fit,
+    nutpie only when sampling starts.  LLVM's passes run without the GIL, so on an empty
+    cache part of the compile overlaps the caller's ML start fit; what the result's
+    assembly imports comes last (:func:`..quiet_import.import_for_results`), while the
+    chains sample in Rust without the GIL.  Every import and compile here holds
+    :data:`..quiet_import.IMPORT_LOCK`.
     """
     if kind == "glmm":  # :mod:`.fast_glmm_kernel`'s kernel (and the helpers it calls)
         threading.Thread(target=_prepare_glmm, name="bayesmixed-kernels", daemon=True).start()
@@ -69,59 +72,26 @@ def prefetch(kind: str = "gaussian") -> None:
 
 
 def _prepare_glmm() -> None:
-    _import_nutpie()
     from . import fast_glmm_kernel
 
     fast_glmm_kernel.compiled()
+    import_nutpie()
+    import_for_results()
 
 
 def _prepare_residual() -> None:
-    _import_nutpie()
     fast_kernels.residual_kernel()
+    import_nutpie()
+    import_for_results()
 
 
 def _prepare() -> None:
-    _import_nutpie()
-    compiled()
+    compiled()  # first: the caller's density needs it right after its start fit
     from . import fast_cfunc
 
     fast_cfunc.compiled()
-
-
-def _import_nutpie() -> None:
-    """Import nutpie with a frames-only ``inspect.stack`` for the duration.
-
-    nutpie imports ArviZ, whose lazy loader records where an optional module (jax,
-    numpyro) was asked for when it is missing, by ``inspect.stack()``.  That looks up
-    the source file of every frame on the stack by scanning ``sys.modules`` (thousands
-    of entries once PyMC is loaded): ~2 s a call measured, twice, on every first fit.
-    The frames alone carry what it records (file, line, function).
-    """
-    import inspect
-
-    original = inspect.stack
-    inspect.stack = _frames_only
-    try:
-        import nutpie  # noqa: F401
-    except ImportError:
-        pass
-    finally:
-        inspect.stack = original
-
-
-def _frames_only(context: int = 1) -> list:
-    """``inspect.stack()`` without source lines: one FrameInfo per frame, callers last."""
-    import inspect
-    import sys
-
-    frame, out = sys._getframe(1), []
-    while frame is not None:
-        code = frame.f_code
-        out.append(
-            inspect.FrameInfo(frame, code.co_filename, frame.f_lineno, code.co_name, None, None)
-        )
-        frame = frame.f_back
-    return out
+    import_nutpie()
+    import_for_results()
 
 
 def _compile():

@@ -165,7 +165,23 @@ class IntegratedGaussian:
         self.upper = np.triu_indices(st.p, 1)
         self.no_beta = np.zeros(st.p)
         small = w <= KERNEL_MAX_WIDTH  # wider components: BLAS beats the compiled loops
-        self.compiled = kernels() if use_kernels and small else None
+        self._kernels = use_kernels and small
+        self._compiled = None
+
+    @property
+    def compiled(self):
+        """The compiled loops, or None (wide components, no numba), fetched on first use:
+        constructing the density does not wait for them, so a sampler's start fit runs
+        while :func:`.fast_compiled.prefetch`'s thread loads them."""
+        if self._kernels and self._compiled is None:
+            self._compiled = kernels()
+            self._kernels = self._compiled is not None
+        return self._compiled
+
+    @compiled.setter
+    def compiled(self, kernel) -> None:
+        """Use ``kernel`` (None: the stacked-NumPy path) whatever the default rule says."""
+        self._compiled, self._kernels = kernel, False
 
     def _global_index(self) -> np.ndarray:
         """(q, 2): each effect's component and padded slot; fills :attr:`idx` for Lambda."""

@@ -27,6 +27,7 @@ import threading
 import numpy as np
 
 from .. import precompiled
+from ..quiet_import import IMPORT_LOCK
 from . import fast_cfunc, fast_compiled
 
 #: :attr:`Family.cumulant` -> the kernel's code
@@ -49,7 +50,7 @@ _i1 = _i2 = _f1 = _f2 = finish = header_views = None
 
 def compiled():
     """(kernel, logp callback, expand callback), compiled once and cached; or None."""
-    with _LOCK:
+    with IMPORT_LOCK, _LOCK:
         if "f" not in _COMPILED:
             _COMPILED["f"] = _compile()
     return _COMPILED["f"]

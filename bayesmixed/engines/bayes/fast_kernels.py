@@ -20,6 +20,8 @@ import threading
 
 import numpy as np
 
+from ..quiet_import import IMPORT_LOCK
+
 
 def available() -> bool:
     return importlib.util.find_spec("numba") is not None
@@ -36,7 +38,7 @@ def kernels():
     fails now, not inside the sampler) and cached on disk for later processes.  None when
     numba is missing or fails: the stacked-NumPy path computes the same numbers.
     """
-    with _LOCK:  # one compile, also when :func:`prefetch`'s thread is at it
+    with IMPORT_LOCK, _LOCK:  # one compile, also when :func:`prefetch`'s thread is at it
         if "evaluate" not in _KERNELS:
             _KERNELS["evaluate"] = _compile() if available() else None
     return _KERNELS["evaluate"]
@@ -291,7 +293,7 @@ def gradient_components(ys, ztz, zxy, s2, beta, hinv, integrate):
 def residual_kernel():
     """:func:`residual_evaluate` compiled (after :func:`kernels`, whose helpers it calls), or
     None; compiled on first use by a residual model only, and cached on disk."""
-    with _LOCK:
+    with IMPORT_LOCK, _LOCK:
         if "residual" not in _KERNELS:
             _KERNELS["residual"] = None
             if "evaluate" not in _KERNELS:

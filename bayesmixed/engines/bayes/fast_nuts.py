@@ -44,6 +44,7 @@ import numpy as np
 import xarray as xr
 
 from ...errors import SpecificationError
+from ..quiet_import import import_nutpie
 from . import fast_cfunc, fast_glmm_kernel
 from .fast_compiled import CompiledPosterior, compiled, prefetch
 from .fast_glmm import GlmmPosterior
@@ -184,7 +185,7 @@ def run_fast_nuts(
     post = posterior_of(built)
     x_ml = post.obj.initial()
     density, header, callbacks = _compiled_density(post, x_ml)
-    import nutpie  # imported by prefetch's thread by now
+    nutpie = import_nutpie()  # by prefetch's thread, usually done by now
     from nutpie.compiled_pyfunc import from_pyfunc
 
     shapes = post.shapes()
@@ -239,8 +240,40 @@ def run_fast_nuts(
             adaptation=adaptation(post.n),
             target_accept=target_accept,
             save_warmup=False,
+            return_raw_trace=True,  # converted here: nutpie's way goes through ArviZ
         )
-        tree = watch.checked(_wait(running))
+        tree = watch.checked(kept_draws(_wait(running), post.n))
     raw = _trace_values(post, tree["posterior"]["x"].values, shapes)
-    stats = tree["sample_stats"].to_dataset()
-    return raw, stats[[k for k in STATS if k in stats]].rename(STATS)
+    return raw, tree["sample_stats"]
+
+
+def kept_draws(trace, n: int) -> dict[str, xr.Dataset]:
+    """nutpie's raw (Arrow) trace as ``posterior`` (x: chain, draw, n) and ``sample_stats``.
+
+    Tuning draws are dropped; the statistics are renamed to ArviZ's schema (:data:`STATS`).
+    Chains cut short (an interrupt) are truncated to the shortest, so that
+    :meth:`.interrupt.Watch.checked` sees the draws every chain has, not the longest.
+    """
+    import pyarrow  # nutpie's own dependency, already imported by it
+
+    def column(batch, name: str) -> np.ndarray:
+        return pyarrow.array(batch.column(name)).to_numpy(zero_copy_only=False)
+
+    xs, stats = [], {k: [] for k in STATS}
+    for draw, stat in zip(*trace.get_arrow_trace()):
+        keep = ~column(stat, "tuning").astype(bool)
+        flat = pyarrow.array(draw.column("x")).flatten().to_numpy(zero_copy_only=False)
+        xs.append(flat.reshape(-1, n)[keep])
+        names = set(stat.column_names)
+        for k in STATS:
+            if k in names:
+                stats[k].append(column(stat, k)[keep])
+    length = min((len(x) for x in xs), default=0)
+    cd = ("chain", "draw")
+    x = np.stack([a[:length] for a in xs]) if xs else np.zeros((0, 0, n))
+    ss = {STATS[k]: (cd, np.stack([a[:length] for a in v])) for k, v in stats.items() if v}
+    coords = {"chain": np.arange(len(x)), "draw": np.arange(length)}
+    return {
+        "posterior": xr.Dataset({"x": (cd + ("x_dim_0",), x)}, coords=coords),
+        "sample_stats": xr.Dataset(ss, coords=coords),
+    }

@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ..quiet_import import IMPORT_LOCK
+
 MAX_PAIRS = 40_000_000  # beyond this the map costs more memory than it saves time
 
 
@@ -142,7 +144,8 @@ def _streaming_kernel():
     if _KERNEL:
         return _KERNEL[0]
     try:
-        import numba
+        with IMPORT_LOCK:  # a Bayesian fit's start: nutpie may be importing numba too
+            import numba
     except ImportError:  # pragma: no cover - numba ships with PyMC
         _KERNEL.append(None)
         return None

@@ -40,3 +40,18 @@ def test_blocked_equals_dense_for_random_slopes(beta, cells):
 def test_blocked_applies_to_one_equation_only():
     assert blocked_applies(slope_design())
     assert not blocked_applies(toy_design())  # crossed: the dense path
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5])
+def test_small_cholesky_solves_equal_lapack(k):
+    """The unrolled substitutions of blocked_draws equal LAPACK's solves on (S, G, k, k)."""
+    from bayesmixed.engines.bayes.blocked import _back, _chol_solve
+
+    rng = np.random.default_rng(k)
+    a = rng.normal(size=(7, 4, k, k))
+    m = a @ a.transpose(0, 1, 3, 2) + 0.1 * np.eye(k)
+    low = np.linalg.cholesky(m)
+    rhs = rng.normal(size=(7, 4, k, 3))
+    np.testing.assert_allclose(_chol_solve(low, rhs), np.linalg.solve(m, rhs), rtol=1e-9)
+    upper = low.transpose(0, 1, 3, 2)
+    np.testing.assert_allclose(_back(low, rhs), np.linalg.solve(upper, rhs), rtol=1e-9)

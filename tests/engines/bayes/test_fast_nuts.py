@@ -101,3 +101,33 @@ def test_models_outside_the_density_take_the_compiled_path(monkeypatch):
         fit(design, priors="stata")
     with pytest.raises(Compiled):  # random effects sampled
         fit(design, marginalize=False)
+
+
+def _toy_model(n: int = 3):
+    """A standard normal in n dimensions as a nutpie Python-callback model."""
+    from nutpie.compiled_pyfunc import from_pyfunc
+
+    def make_logp():
+        return lambda x: (-0.5 * float(x @ x), -x)
+
+    def make_expand(*_):
+        return lambda x, **_kw: {"x": np.array(x, float)}
+
+    start = lambda seed: np.linspace(0.1, 0.5, n) * (1 + seed % 3)  # noqa: E731
+    return from_pyfunc(n, make_logp, make_expand, [np.dtype("float64")], [(n,)], ["x"],
+                       make_initial_point_fn=start)  # fmt: skip
+
+
+def test_raw_trace_conversion_equals_nutpies_own():
+    """kept_draws reads nutpie's Arrow trace as nutpie's ArviZ conversion does."""
+    import nutpie
+
+    options = dict(draws=30, tune=20, chains=2, cores=1, seed=5, progress_bar=False)
+    tree = nutpie.sample(_toy_model(), **options)
+    raw = nutpie.sample(_toy_model(), return_raw_trace=True, **options)
+    ours = fast_nuts.kept_draws(raw, 3)
+    np.testing.assert_array_equal(ours["posterior"]["x"].values, tree["posterior"]["x"].values)
+    stats = tree["sample_stats"]
+    for name, renamed in fast_nuts.STATS.items():
+        np.testing.assert_array_equal(ours["sample_stats"][renamed].values, stats[name].values)
+    assert dict(ours["posterior"].sizes) == {"chain": 2, "draw": 30, "x_dim_0": 3}
