@@ -16,6 +16,7 @@ from threadpoolctl import threadpool_limits
 from ...design.types import Design
 from ...errors import EstimationError, NotSupportedError
 from ..estimates import LMMEstimates
+from .component_gradient import ComponentGradient
 from .criterion import boundary_notes, make_deviance, to_design_order
 from .deviance import ProfiledDeviance
 from .gradient import DenseGradient
@@ -177,10 +178,12 @@ def _optimize(design: Design, dev: ProfiledDeviance, reml: bool):
             "the likelihood cannot be evaluated: the fixed-effects design is singular "
             "or the response has no variation left after the fixed effects"
         )
-    gradient = DenseGradient.build(search)
+    # quasi-Newton on an exact gradient where one applies: many covariance parameters
+    # (gradient.py) or a design factored by components (component_gradient.py)
+    gradient = DenseGradient.build(search) or ComponentGradient.build(search)
     if gradient is None:
         minimize = minimize_theta
-    else:  # many covariance parameters: quasi-Newton on the exact gradient (gradient.py)
+    else:
         minimize = partial(_with_gradient, gradient=gradient)
     theta, opt = minimize(search, start, bounds)
     theta, opt = prefer_boundary(search, theta, opt, bounds, search.sizes, minimize)
@@ -193,5 +196,5 @@ def _optimize(design: Design, dev: ProfiledDeviance, reml: bool):
     return theta, opt
 
 
-def _with_gradient(f, start, bounds, gradient: DenseGradient):
+def _with_gradient(f, start, bounds, gradient: DenseGradient | ComponentGradient):
     return minimize_theta_gradient(f, gradient, start, bounds)

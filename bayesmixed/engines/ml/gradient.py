@@ -157,12 +157,12 @@ class DenseGradient:
             s = np.tensordot(right[rows].reshape(g, k, width), left, axes=([0, 2], [0, 2]))
             tt = ze[rows].reshape(g, k).T @ u[rows].reshape(g, k)  # sum_g (Z'e)_g u_g'
             weight = 2.0 * s - 2.0 * self.dof / r2 * tt
-            for i, d_lam in zip(part, _lam_derivatives(structure, t)):
+            for i, d_lam in zip(part, lam_derivatives(structure, t)):
                 grad[i] = np.sum(weight * d_lam)
         return grad
 
 
-def _lam_derivatives(structure, t: np.ndarray) -> list[np.ndarray]:
+def lam_derivatives(structure, t: np.ndarray) -> list[np.ndarray]:
     """d Lambda_template / d theta_i for each of the block's parameters (central)."""
     out = []
     for i in range(len(t)):
