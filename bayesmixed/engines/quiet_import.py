@@ -44,7 +44,9 @@ class _DeferredArviz(types.ModuleType):
     """``arviz`` as nutpie's ``sample`` module sees it: the real package on first use."""
 
     def __getattr__(self, name: str):
-        if name.startswith("__"):  # introspection (copy, pickle, doctest) finds nothing
+        # ``inspect.unwrap`` and doctest finders probe this on every module they meet;
+        # everything else (``__version__``, ``__path__`` too) is the real package's
+        if name == "__wrapped__":
             raise AttributeError(name)
         with frames_only_stack():
             real = importlib.import_module("arviz")

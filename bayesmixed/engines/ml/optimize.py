@@ -7,8 +7,9 @@ finite-difference gradients.  Afterwards components that ended a
 hair above zero are *snapped* to the boundary when that does not worsen the
 criterion, as MixedModels.jl does, so boundary fits are reported as such
 instead of as tiny positive variances.  Models with many covariance parameters (maximal
-models: 72 for two 8 x 8 unstructured blocks) go to :func:`minimize_theta_gradient`
-instead, quasi-Newton on the exact gradient of :mod:`.gradient`.
+models: 72 for two 8 x 8 unstructured blocks) and nested designs factored by components
+go to :func:`minimize_theta_gradient` instead, quasi-Newton on the exact gradient of
+:mod:`.gradient` or :mod:`.component_gradient` (vcomp2: 32 evaluations instead of 221).
 """
 
 from __future__ import annotations
