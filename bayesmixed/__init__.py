@@ -14,7 +14,7 @@ The import rule (checked by ``tests/test_architecture.py``)
 ----------------------------------------------------------
 The package is a pipeline of stages, lowest first::
 
-    errors, validate, maths, bayes_options, datasets   (leaves: used by every stage)
+    errors, validate, maths, lazy_import, bayes_options, datasets   (leaves)
     spec -> syntax -> design -> engines -> results -> fitting -> simulate -> postestimation
     -> plot -> resampling -> io -> api -> report -> dofile -> cli, tutorials, this module
 

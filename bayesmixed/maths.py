@@ -9,7 +9,8 @@ tables, the header's Wald test and Stata's ``test``); copies drift, one does not
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+
+from .lazy_import import stats
 
 
 def sqrt_psd(cov: np.ndarray) -> np.ndarray:

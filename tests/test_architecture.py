@@ -32,7 +32,8 @@ import bayesmixed
 
 #: (stage, top-level modules or packages of bayesmixed in it, why it sits there)
 STAGES: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("leaves", ("errors", "validate", "maths", "bayes_options", "datasets", "version"),
+    ("leaves", ("errors", "validate", "maths", "lazy_import", "bayes_options", "datasets",
+                "version"),
      "errors, validators, shared maths, option tables, data files: used by every stage"),
     ("spec", ("spec",), "backend-free domain objects (ModelSpec, structures, families)"),
     ("syntax", ("syntax",), "compiles Stata text and formulas into spec objects, so above spec"),

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..errors import DataError, VariableError
+from ..lazy_import import stats
 
 
 @dataclass

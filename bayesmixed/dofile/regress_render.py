@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from scipy import stats
-
+from ..lazy_import import stats
 from ..results.format import abbrev, fmt_f, fmt_fc, fmt_g, stat_pair, two_columns
 
 

@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ..lazy_import import stats
 from ..maths import wald_statistic
 from ..spec.options import DEFAULT_LEVEL
 from .margins_design import estimation_frame, model_factors

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..errors import SpecificationError
+from ..lazy_import import stats
 from ..spec.dfmethod import REML_ONLY, DFMethod
 from ..spec.options import DEFAULT_LEVEL
 from . import small_sample as ss

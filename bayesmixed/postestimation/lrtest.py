@@ -15,9 +15,9 @@ import textwrap
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from ..errors import SpecificationError
+from ..lazy_import import stats
 from ..results.accessors import LikelihoodAccessors
 from ..results.mixed import MixedResult
 

@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ..lazy_import import stats
 from ..maths import critical_value
 from ..results.base import ResultKind
 from ..results.format import fmt_g

@@ -26,9 +26,9 @@ import math
 import re
 
 import numpy as np
-from scipy import stats
 
 from ..errors import BayesmixedError
+from ..lazy_import import stats
 from ..maths import critical_value, wald_statistic
 from ..results.base import kind_of
 from ..results.format import fmt_g

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..errors import SpecificationError
+from ..lazy_import import stats
 from ..results.mixed import MixedResult
 from ..simulate import SimulationModel
 from .refit import Refitter

@@ -15,8 +15,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from scipy import stats
-
+from ..lazy_import import stats
 from .mixed import MixedResult
 
 NAN = float("nan")

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from scipy import stats
 
 from ..engines.estimates import GLMMEstimates
+from ..lazy_import import stats
 from ..spec.options import DEFAULT_LEVEL
 from .accessors import LikelihoodAccessors
 from .base import ResultKind

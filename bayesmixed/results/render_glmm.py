@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
+from ..lazy_import import stats
 from ..maths import critical_value
 from .coef import Row, coef_row
 from .format import abbrev, fmt_chi2, fmt_f, fmt_fc, fmt_g, stat_pair, two_columns

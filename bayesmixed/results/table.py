@@ -14,8 +14,8 @@ import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy import stats
 
+from ..lazy_import import stats
 from ..maths import critical_value, wald_statistic
 from ..spec.covariance import CovStructure, Entry
 from .coef import CoefGroup, Row, coef_groups, parse_name

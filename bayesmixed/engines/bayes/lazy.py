@@ -12,28 +12,7 @@ that subclass PyMC types (:mod:`.cpc`) or evaluate PyTensor at import
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
-
-
-class LazyModule:
-    """Stands in for ``import <name>``: the module is imported at the first attribute read."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-        self._module: ModuleType | None = None
-
-    def __getattr__(self, attr: str):
-        # only reached for names not set on the proxy itself (a test's monkeypatch sets one)
-        module = self._module
-        if module is None:
-            module = self._module = importlib.import_module(self._name)
-        return getattr(module, attr)
-
-    def __repr__(self) -> str:
-        state = "imported" if self._module is not None else "not imported yet"
-        return f"<lazy module {self._name!r}, {state}>"
-
+from ...lazy_import import LazyModule
 
 pm = LazyModule("pymc")  # ``import pymc as pm``, on first use
 pt = LazyModule("pytensor.tensor")  # ``import pytensor.tensor as pt``, on first use
