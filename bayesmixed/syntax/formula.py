@@ -16,14 +16,10 @@ the grouping factor is read here, because its grammar is tiny
 
 from __future__ import annotations
 
-import formulae
+import functools
+from types import SimpleNamespace
+
 import pandas as pd
-from formulae.parser import ParseError
-from formulae.resolver import ResolverError
-from formulae.scanner import ScanError
-from formulae.terms.call import Call
-from formulae.terms.terms import Intercept
-from formulae.terms.variable import Variable
 
 from ..errors import (
     DataError,
@@ -171,8 +167,9 @@ def _fixed(ctx: _Context, response: str, pieces: list[Piece]) -> tuple[bool, tup
     text = _join(ctx.formula, pieces) or "1"
     start = pieces[0].start if pieces else len(ctx.formula)
     model = _describe(ctx, text, start)
-    constant = any(isinstance(t, Intercept) for t in model.terms)
-    terms = tuple(_term(ctx, t, start) for t in model.terms if not isinstance(t, Intercept))
+    intercept = _formulae().Intercept
+    constant = any(isinstance(t, intercept) for t in model.terms)
+    terms = tuple(_term(ctx, t, start) for t in model.terms if not isinstance(t, intercept))
     for term in terms:
         if response in term.variables:
             raise ctx.error(f"the response '{response}' also appears on the right", start)
@@ -217,14 +214,39 @@ def _grouped(bodies: list[str]) -> str:
     return " + ".join(bodies)
 
 
+@functools.cache
+def _formulae() -> SimpleNamespace:
+    """formulae's parser and term classes, imported at the first lme4 formula.
+
+    Why not at module level: formulae imports scipy.interpolate and scipy.optimize, 0.34 s
+    of ``import bayesmixed`` (``-X importtime``) that Stata commands never use.
+    """
+    import formulae
+    from formulae.parser import ParseError
+    from formulae.resolver import ResolverError
+    from formulae.scanner import ScanError
+    from formulae.terms.call import Call
+    from formulae.terms.terms import Intercept
+    from formulae.terms.variable import Variable
+
+    return SimpleNamespace(
+        describe=formulae.model_description,
+        errors=(ScanError, ParseError, ResolverError),
+        Call=Call,
+        Intercept=Intercept,
+        Variable=Variable,
+    )
+
+
 def _describe(ctx: _Context, text: str, start: int):
+    fm = _formulae()
     try:
-        return formulae.model_description(text)
+        return fm.describe(text)
     except RecursionError:
         # Nesting and long sums are bounded before this call; this is a
         # backstop for shapes they miss (thousands of subtracted terms).
         raise ctx.error(f"the formula is too complex to parse: '{text[:60]}...'", start) from None
-    except (ScanError, ParseError, ResolverError) as exc:
+    except fm.errors as exc:
         raise ctx.error(f"cannot parse '{text}': {exc}", start) from None
     except (TypeError, ValueError, AttributeError) as exc:
         # formulae reports some malformed input (``x - 0``, ``x * 0``) through
@@ -237,20 +259,21 @@ def _term(ctx: _Context, term, start: int) -> Term:
 
 
 def _component(ctx: _Context, comp, start: int) -> Component:
-    if isinstance(comp, Variable) and not isinstance(comp.name, str):
+    fm = _formulae()
+    if isinstance(comp, fm.Variable) and not isinstance(comp.name, str):
         raise ctx.error(f"'{comp.name}' is not a term: only 0 and 1 are allowed as numbers", start)
-    if isinstance(comp, Variable):
+    if isinstance(comp, fm.Variable):
         if getattr(comp, "level", None) is not None:
             raise _unsupported(ctx, f"'{comp.name}[...]' (level selection)", comp.name, start)
         name = ctx.require(comp.name, start)
         return Component(name, _kind(ctx.data[name]))
-    if isinstance(comp, Call) and _is_factor_call(comp):
+    if isinstance(comp, fm.Call) and _is_factor_call(comp):
         name = ctx.require(comp.call.args[0].name, start)
         return Component(name, "i")
     raise _unsupported(ctx, f"the transformation '{comp.name}'", comp.name.split("(")[0], start)
 
 
-def _is_factor_call(comp: Call) -> bool:
+def _is_factor_call(comp) -> bool:
     call = comp.call
     return (
         call.callee == "C"
@@ -282,8 +305,9 @@ def _random_term(ctx: _Context, piece: Piece, bar: FTok) -> list[RandomEquation]
     if not expr:
         raise ctx.error("missing effects before the bar: write (1 | group)", bar.col)
     model = _describe(ctx, _random_expr(ctx, piece, bar, expr), inner_start)
-    constant = any(isinstance(t, Intercept) for t in model.terms)
-    terms = tuple(_term(ctx, t, inner_start) for t in model.terms if not isinstance(t, Intercept))
+    intercept = _formulae().Intercept
+    constant = any(isinstance(t, intercept) for t in model.terms)
+    terms = tuple(_term(ctx, t, inner_start) for t in model.terms if not isinstance(t, intercept))
     for term in terms:
         if any(c.kind == "i" for c in term.components):
             raise _unsupported(ctx, "a factor in a random-effects term", term.variables[0], bar.col)
