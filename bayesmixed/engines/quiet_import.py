@@ -37,7 +37,6 @@ from contextlib import contextmanager
 #: seed).  Taken *first*, before any compile's own lock, so locks never invert; reentrant
 #: because those compiles nest (and nutpie's import may reach the stand-in arviz).
 IMPORT_LOCK = threading.RLock()
-_LOCK = IMPORT_LOCK
 
 
 class _DeferredArviz(types.ModuleType):
@@ -61,7 +60,7 @@ def frames_only_stack() -> Iterator[None]:
     importing at once (the kernel thread and the caller) from restoring each other's
     patch in the wrong order.
     """
-    with _LOCK:
+    with IMPORT_LOCK:
         original = inspect.stack
         inspect.stack = _frames_only
         try:
@@ -89,7 +88,7 @@ def import_nutpie() -> types.ModuleType | None:
     (:func:`.bayes.fast_compiled.prefetch`), and a half-initialised module is already in
     ``sys.modules``.
     """
-    with _LOCK:
+    with IMPORT_LOCK:
         if "nutpie" in sys.modules:
             return sys.modules["nutpie"]
         placed = "arviz" not in sys.modules
@@ -108,7 +107,7 @@ def import_nutpie() -> types.ModuleType | None:
 
 def import_arviz_stats() -> types.ModuleType:
     """``arviz_stats`` (R-hat, ESS, MCSE, LOO), without the lazy loader's stack walk."""
-    with _LOCK:
+    with IMPORT_LOCK:
         if "arviz_stats" in sys.modules:
             return sys.modules["arviz_stats"]
         with frames_only_stack():

@@ -64,34 +64,33 @@ def prefetch(kind: str = "gaussian") -> None:
     :data:`..quiet_import.IMPORT_LOCK`.
     """
     if kind == "glmm":  # :mod:`.fast_glmm_kernel`'s kernel (and the helpers it calls)
-        threading.Thread(target=_prepare_glmm, name="bayesmixed-kernels", daemon=True).start()
+        load = _glmm_kernels
     elif kind == "residual":  # :mod:`.fast_residual`'s kernel only
-        threading.Thread(target=_prepare_residual, name="bayesmixed-kernels", daemon=True).start()
+        load = fast_kernels.residual_kernel
     elif "f" not in _COMPILED and not _LOCK.locked():
-        threading.Thread(target=_prepare, name="bayesmixed-kernels", daemon=True).start()
+        load = _gaussian_kernels
+    else:  # loaded, or being loaded by another fit's thread
+        return
+    threading.Thread(target=_prepare, args=(load,), name="bayesmixed-kernels", daemon=True).start()
 
 
-def _prepare_glmm() -> None:
+def _prepare(load_kernels) -> None:
+    load_kernels()  # first: the caller's density needs them right after its start fit
+    import_nutpie()
+    import_for_results()
+
+
+def _glmm_kernels() -> None:
     from . import fast_glmm_kernel
 
     fast_glmm_kernel.compiled()
-    import_nutpie()
-    import_for_results()
 
 
-def _prepare_residual() -> None:
-    fast_kernels.residual_kernel()
-    import_nutpie()
-    import_for_results()
-
-
-def _prepare() -> None:
-    compiled()  # first: the caller's density needs it right after its start fit
+def _gaussian_kernels() -> None:
+    compiled()
     from . import fast_cfunc
 
     fast_cfunc.compiled()
-    import_nutpie()
-    import_for_results()
 
 
 def _compile():
