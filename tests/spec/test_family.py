@@ -100,3 +100,22 @@ def test_bad_family_or_link():
     with pytest.raises(SpecificationError, match="not available"):
         get_family("poisson", "logit")
     assert get_family("bernoulli").link.name == "logit"
+
+
+@pytest.mark.parametrize("name", ["logit", "probit", "cloglog", "log", "identity"])
+def test_inverse_and_mu_eta_together_equal_them_apart(name):
+    from bayesmixed.spec.families.links import Link
+
+    link = Link(name)
+    eta = np.linspace(-40, 40, 161)
+    mu, dmu = link.inverse_and_mu_eta(eta)
+    np.testing.assert_array_equal(mu, link.inverse(eta))
+    np.testing.assert_array_equal(dmu, link.mu_eta(eta))
+
+
+def test_softplus_is_log1p_exp_without_overflow():
+    from bayesmixed.spec.families.links import softplus
+
+    eta = np.r_[np.linspace(-800, 800, 1601), 0.0, 1e-300, -1e-300]
+    np.testing.assert_allclose(softplus(eta), np.logaddexp(0.0, eta), rtol=4e-16, atol=0)
+    assert np.all(np.isfinite(softplus(eta)))

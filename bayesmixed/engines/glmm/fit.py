@@ -18,6 +18,7 @@ from ...errors import NotSupportedError
 from ...spec.options import DEFAULT_INTPOINTS
 from ..estimates import GLMMEstimates
 from ..optsummary import OptSummary
+from .first_stage import integrated_start
 from .glm import fit_glm
 from .guard import data_failures
 from .inference import WorkingScale, information
@@ -128,6 +129,7 @@ def _fit(
     lap = ApproxLoglik(resp, structures, ks, "laplace", 1)
     x0, steps = _start(lap, glm)
     lower, upper = _bounds(lap)
+    x0, steps, first_stage = integrated_start(lap, x0, steps, lower, upper)
     f0 = lap(x0)
     x, value, message, converged = bobyqa(lap, x0, lower, upper, steps)
     obj = lap
@@ -139,9 +141,10 @@ def _fit(
         value = obj.adapt(x)
     scale = WorkingScale(obj)
     x, value, vcov_beta, w_vcov, joint = information(obj, scale, x, value)
-    evaluations = lap.evaluations + (obj.evaluations if obj is not lap else 0)
+    evaluations = first_stage + lap.evaluations + (obj.evaluations if obj is not lap else 0)
+    first = "beta integrated out, then " if first_stage else ""
     opt = OptSummary(
-        optimizer="BOBYQA (nlopt), Laplace" + ("" if obj is lap else f" then {method}"),
+        optimizer=f"BOBYQA (nlopt), {first}Laplace" + ("" if obj is lap else f" then {method}"),
         theta_start=x0,
         theta_end=x,
         criterion_start=-2 * f0,

@@ -71,6 +71,11 @@ class ApproxLoglik:
         return value
 
     @property
+    def schur_layout(self) -> bool:
+        """Whether H is factored with its largest block eliminated first (:mod:`.schur`)."""
+        return self._schur is not None
+
+    @property
     def size(self) -> int:
         return self.n_theta + self.p + self.n_anc
 

@@ -220,8 +220,7 @@ class Family:
         Fisher weights are what lme4's PIRLS uses; for canonical links they
         equal the observed curvature, so Laplace's log-determinant agrees.
         """
-        mu = self.link.inverse(eta)
-        dmu = self.link.mu_eta(eta)
+        mu, dmu = self.link.inverse_and_mu_eta(eta)
         var = np.maximum(self.variance(mu, anc), TINY)
         return (y - mu) * dmu / var, dmu**2 / var
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ...errors import DataError, SpecificationError
 from .base import EMPTY, Family, ResponseWarning
-from .links import TINY
+from .links import TINY, softplus
 from .math import NUMPY, Namespace
 
 _BINARY_LINKS = ("logit", "probit", "cloglog", "log", "identity")
@@ -42,7 +42,7 @@ class Bernoulli(Family):
         # float64 arrays: a Python float would enter a PyTensor graph as a float32 constant
         n = 1.0 if trials is None else np.asarray(trials, dtype=np.float64)
         if xp is NUMPY and self.link.name == "logit":  # y log mu + (n-y) log(1-mu), one logaddexp
-            out = y * eta - n * np.logaddexp(0.0, eta)
+            out = y * eta - n * softplus(eta)
         else:
             lp, lq = self.link.log_pair(eta, xp)
             out = y * lp + (n - y) * lq
@@ -79,8 +79,8 @@ class Bernoulli(Family):
         return 0.5, 1.0  # the empirical logit (y + 1/2) / (n + 1)
 
     def score_weights(self, y, eta, trials=None, anc=EMPTY):
-        mu = np.clip(self.link.inverse(eta), 1e-15, 1 - 1e-15)
-        dmu = self.link.mu_eta(eta)
+        mu, dmu = self.link.inverse_and_mu_eta(eta)
+        mu = np.clip(mu, 1e-15, 1 - 1e-15)
         var = np.maximum(self.variance(mu), TINY)
         n = 1.0 if trials is None else trials
         return (y - n * mu) * dmu / var, n * dmu**2 / var

