@@ -152,13 +152,14 @@ def sparse_modes(
     curvature = curvature if curvature is not None else _LUCurvature(zl)
     factor, times, rtimes = curvature.factor, curvature.matvec, curvature.rmatvec
 
-    def objective(v):
-        ll = float(np.sum(resp.loglik(eta0 + times(v), anc)))
-        return ll - 0.5 * float(v @ v), ll
+    def objective(v):  # (penalized, log likelihood, eta): eta serves the next step too
+        eta = eta0 + times(v)
+        ll = float(np.sum(resp.loglik(eta, anc)))
+        return ll - 0.5 * float(v @ v), ll, eta
 
-    obj, ll = objective(u)
+    obj, ll, eta = objective(u)
     for _ in range(MAX_IT):
-        s, w = resp.score_weights(eta0 + times(u), anc)
+        s, w = resp.score_weights(eta, anc)
         grad = rtimes(s) - u
         fac = factor(w)
         step = fac.solve(grad)
@@ -167,17 +168,17 @@ def sparse_modes(
         t = 1.0
         for _ in range(30):
             trial = u + t * step
-            new, new_ll = objective(trial)
+            new, new_ll, new_eta = objective(trial)
             if new >= obj - 1e-12 * abs(obj):
                 break
             t *= 0.5
-        u, obj, ll = trial, new, new_ll  # the point whose objective was evaluated
+        u, obj, ll, eta = trial, new, new_ll, new_eta  # the point whose objective was evaluated
     else:
         raise EstimationError("PIRLS did not converge for the conditional modes")
     if polish:  # the curvature and the log likelihood at the polished modes
         u = u + step
-        fac = factor(resp.score_weights(eta0 + times(u), anc)[1])
-        _, ll = objective(u)
+        _, ll, eta = objective(u)
+        fac = factor(resp.score_weights(eta, anc)[1])
     # else the last factorization was made at u itself: its log|H| is the one at the mode
     return SparseModes(u=u, logdet=fac.logdet, loglik=ll)
 
