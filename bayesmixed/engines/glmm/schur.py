@@ -26,6 +26,8 @@ log |H| = log |D| + log |S|, exact (no approximation is added: the same H is fac
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 from scipy.linalg import lapack
 
@@ -109,10 +111,13 @@ class SchurCurvature:
         keys, self._c_idx = np.unique(c_keys, return_inverse=True)  # sorted: by group first
         self.m, self.keys = len(keys), keys
         self.inc_row, self.inc_col = keys // r, keys % r  # pivot column (group*k + j), rest column
-        self._pairs(keys // (r * kp))
+        self._inc_group = keys // (r * kp)  # each incidence's pivot group
+        counts = np.bincount(self._inc_group, minlength=self.g_p).astype(np.int64)
+        self.n_pairs = int(np.sum(counts * counts))
         # C' D^-1 C as a dense product where C is dense enough for BLAS to beat the gathers
+        # (then the pairs are never formed: 284,000 of them cost 25 ms in VerbAgg's first stage)
         gk = self.g_p * kp
-        self.dense_c = gk * r <= MAX_DENSE_C and gk * r * r <= BLAS_GAIN * len(self.pair_s)
+        self.dense_c = gk * r <= MAX_DENSE_C and gk * r * r <= BLAS_GAIN * self.n_pairs
         # H_RR's products by rows, except between two blocks of one group each (all rows:
         # ``_all: x``, or the first stage's fixed-effects block), which are one BLAS product
         glob = [b for b in self.rest if n_groups[b] == 1]
@@ -128,7 +133,6 @@ class SchurCurvature:
              for b, c in self.h_pairs] or [np.zeros((n, 0), np.int64)],
             axis=1,
         ).ravel()  # fmt: skip
-        self.h_and_pairs = np.concatenate([self._h_idx, self.pair_s])
         self.Z = Z
         self.columns = [  # each row's columns of u, block by block
             starts[b] + codes[b][:, None] * self.ks[b] + np.arange(self.ks[b])
@@ -138,31 +142,62 @@ class SchurCurvature:
         self.second = self._second_block(sizes)
 
     def _second_block(self, sizes: list[int]) -> tuple | None:
-        """The largest remaining block, if S's pattern keeps it block diagonal (else None)."""
+        """The largest remaining block, if S's pattern keeps it block diagonal (else None).
+
+        H_RR's own part there is block diagonal (a row touches one group of each block), so
+        only C' D^-1 C can couple two of its groups: when one pivot group has incidences in
+        both.
+        """
         if len(self.rest) < 2:
             return None
         b = self.rest[0]  # S's leading columns
-        k, r, m = self.ks[b], self.r, sizes[b]
-        entries = np.concatenate([self._h_idx, self.pair_s])
-        row, col = entries // r, entries % r
-        inside = (row < m) & (col < m)
-        if np.any(row[inside] // k != col[inside] // k):
+        k, m = self.ks[b], sizes[b]
+        inside = self.inc_col < m
+        touched = np.unique(self._inc_group[inside] * (m // k) + self.inc_col[inside] // k)
+        if np.any(np.diff(touched // (m // k)) == 0):
             return None
         return m, k
 
-    def _pairs(self, group: np.ndarray) -> None:
-        """Every ordered pair of incidences within one pivot group, and where it lands in S."""
+    @cached_property
+    def _pair_data(self) -> tuple[np.ndarray, ...]:
+        """Every ordered pair of incidences within one pivot group, and where it lands in S.
+
+        (first incidence, second incidence, flat position in S, flat D^-1 entry); formed on
+        first use, by the pairs path of :meth:`CurvatureAt.factor` only.
+        """
+        group = self._inc_group
         counts = np.bincount(group, minlength=self.g_p)
         first = np.concatenate([[0], np.cumsum(counts)[:-1]])
         squares = counts * counts
         owner = np.repeat(np.arange(self.g_p), squares)
         t = np.arange(len(owner)) - np.repeat(np.cumsum(squares) - squares, squares)
-        self.pair_a = first[owner] + t // counts[owner]
-        self.pair_b = first[owner] + t % counts[owner]
-        self.pair_s = self.inc_col[self.pair_a] * self.r + self.inc_col[self.pair_b]
+        pair_a = first[owner] + t // counts[owner]
+        pair_b = first[owner] + t % counts[owner]
+        pair_s = self.inc_col[pair_a] * self.r + self.inc_col[pair_b]
         k = self.k_p  # D^-1 entry (group, j, l) of the pair
-        j, m = self.inc_row[self.pair_a] % k, self.inc_row[self.pair_b] % k
-        self.pair_d = (owner * k + j) * k + m
+        j, m = self.inc_row[pair_a] % k, self.inc_row[pair_b] % k
+        return pair_a, pair_b, pair_s, (owner * k + j) * k + m
+
+    @property
+    def pair_a(self) -> np.ndarray:
+        return self._pair_data[0]
+
+    @property
+    def pair_b(self) -> np.ndarray:
+        return self._pair_data[1]
+
+    @property
+    def pair_s(self) -> np.ndarray:
+        return self._pair_data[2]
+
+    @property
+    def pair_d(self) -> np.ndarray:
+        return self._pair_data[3]
+
+    @cached_property
+    def h_and_pairs(self) -> np.ndarray:
+        """H_RR's row positions, then the pairs': one bincount sums S."""
+        return np.concatenate([self._h_idx, self.pair_s])
 
     def at(self, lams: list[np.ndarray]) -> CurvatureAt:
         """The products of Z Lambda's columns for one Lambda (one objective evaluation)."""
