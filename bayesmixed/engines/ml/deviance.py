@@ -338,7 +338,7 @@ class ProfiledDeviance(ProfiledCriterion):
         m = np.empty((q + cp.p + 1, q + cp.p + 1))
         top = m[:q, :q]
         np.copyto(top, self._dense_rr())
-        self._gram.subtract_from(m, g)
+        self._gram.subtract_lower_from(m, g)  # dpotrf(lower) reads no more
         top *= d[:, None]
         top *= d[None, :]
         top[np.diag_indices(q)] += 1.0
