@@ -17,9 +17,14 @@ one batched solve, C' D^-1 C (a BLAS product, or sums over pairs of C's nonzeros
 is sparse) and a Cholesky of S -- after eliminating S's leading block too where S keeps it
 diagonal (nested factors).  Measured with ``benchmarks/crossed_glmm_bench.py`` (2 cores,
 load 1.6, glmer timed in the same run): grouseticks Poisson with three factors 2.5 s ->
-0.83 s (lme4 0.82 s), VerbAgg 5.8 s -> 1.2 s (lme4 2.9 s).  :func:`build` keeps SuperLU
-for designs whose remainder is large (InstEval-sized crossed factors), where a dense S
-would cost more than it saves.
+0.83 s (lme4 0.82 s), VerbAgg 5.8 s -> 1.2 s (lme4 2.9 s).
+
+Large remainders too: SuperLU's LU of H (its column ordering is made for unsymmetric
+matrices) fills in far beyond the dense S.  A Bernoulli model with 1,000 x 900 crossed
+factors (20,000 rows) took 0.64 s a factorization and 272 s a fit that way, 6.5 s with S
+dense (r = 900, the same log likelihood); with 3,000 x 1,100 (73,000 rows, InstEval's
+shape) over 900 s against 17 s, where lme4 took 303 s.  :func:`build` keeps SuperLU only
+where S would not fit in memory comfortably (:data:`MAX_REST`: 128 MB a copy).
 
 log |H| = log |D| + log |S|, exact (no approximation is added: the same H is factored).
 """
@@ -31,7 +36,7 @@ from functools import cached_property
 import numpy as np
 from scipy.linalg import lapack
 
-MAX_REST = 800  # columns outside the eliminated block: S is dense r x r, factored per step
+MAX_REST = 4000  # columns outside the eliminated block: S is dense r x r, factored per step
 MAX_PAIRS = 3e6  # products C_ga C_gb summed into S per step (four int64 arrays of this length)
 MAX_DENSE_C = 4e6  # entries of C held dense for a BLAS product
 BLAS_GAIN = 50  # a BLAS flop against a gathered, bincounted pair (measured ~40-80x)
@@ -187,10 +192,19 @@ class SchurCurvature:
         t = np.arange(len(owner)) - np.repeat(np.cumsum(squares) - squares, squares)
         pair_a = first[owner] + t // counts[owner]
         pair_b = first[owner] + t % counts[owner]
-        pair_s = self.inc_col[pair_a] * self.r + self.inc_col[pair_b]
+        row, col = self.inc_col[pair_a], self.inc_col[pair_b]
+        read = self._reads(row, col)  # half of them land above the diagonal: never read
+        pair_a, pair_b, owner = pair_a[read], pair_b[read], owner[read]
         k = self.k_p  # D^-1 entry (group, j, l) of the pair
         j, m = self.inc_row[pair_a] % k, self.inc_row[pair_b] % k
-        return pair_a, pair_b, pair_s, (owner * k + j) * k + m
+        return pair_a, pair_b, row[read] * self.r + col[read], (owner * k + j) * k + m
+
+    def _reads(self, row: np.ndarray, col: np.ndarray) -> np.ndarray:
+        """Whether S's entries (row, col) are read when S is factored (see :meth:`_read`)."""
+        if self.second is None:
+            return row >= col
+        m = self.second[0]  # the second block's rows are read whole, its column not at all
+        return np.where(row < m, True, (col >= m) & (row >= col))
 
     @property
     def pair_a(self) -> np.ndarray:

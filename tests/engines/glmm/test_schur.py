@@ -123,7 +123,8 @@ def test_modes_equal_the_sparse_lu_path(shape):
 def test_suits_only_a_small_remainder():
     assert schur.suits([1, 1], [316, 24])  # VerbAgg
     assert schur.suits([1, 1, 1], [403, 118, 63])  # grouseticks
-    assert not schur.suits([1, 1, 1], [2972, 1128, 30])  # InstEval: SuperLU stays
+    assert schur.suits([1, 1, 1], [2972, 1128, 30])  # InstEval's shape: S is 1,158 dense
+    assert not schur.suits([1, 1], [20000, 5000])  # S of 5,000^2 doubles: SuperLU stays
     assert not schur.suits([2], [50])  # one block: the grouped path
 
 
@@ -132,7 +133,7 @@ def test_build_counts_the_pairs_before_making_them(shape, monkeypatch):
     """build() refuses a design whose pairs would not fit, by the count it makes first."""
     codes, Z, ngroups, _ = _design(shape, np.random.default_rng(3))
     layout = schur.build(codes, Z, ngroups)
-    pairs = len(layout.pair_s)
+    pairs = layout.n_pairs  # every ordered pair, as build() counts them (fewer are formed)
     monkeypatch.setattr(schur, "MAX_PAIRS", pairs)
     assert schur.build(codes, Z, ngroups) is not None
     monkeypatch.setattr(schur, "MAX_PAIRS", pairs - 1)
