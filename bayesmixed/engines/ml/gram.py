@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from ..quiet_import import IMPORT_LOCK
 
 MAX_PAIRS = 40_000_000  # beyond this the map costs more memory than it saves time
+CHUNK = 500_000  # pairs formed at a time while building the map
 
 
 class SparseGram:
@@ -41,15 +42,23 @@ class SparseGram:
         if float(np.sum(counts.astype(float) ** 2)) * k * k / 2 > MAX_PAIRS:
             return None
         rows, dense, group = _group_rows(csc, k)
-        first, second = _upper_pairs(group)
-        if first.size == 0:
+        if group.size == 0:
             return cls(sp.csr_matrix((0, groups * k * k)), np.zeros(0, int), np.zeros(0, int), q_r)
-        key = rows[first] * q_r + rows[second]
-        prod = dense[first][:, :, None] * dense[second][:, None, :]  # (pairs, k, k)
+        keys, cols, vals = [], [], []
+        for lo, hi in _chunks(group, CHUNK):  # bounded temporaries: peak memory (issue 13)
+            first, second = _upper_pairs(group, lo, hi)
+            keys.append(rows[first] * q_r + rows[second])
+            prod = dense[first][:, :, None] * dense[second][:, None, :]  # (pairs, k, k)
+            vals.append(prod.reshape(-1))
+            col = group[first][:, None] * (k * k) + np.arange(k * k)
+            cols.append(col.reshape(-1).astype(np.int32))  # groups * k^2 < 2^31 (MAX_PAIRS)
+        key = np.concatenate(keys)
+        del keys
         uniq, entry = _compact(key, q_r * q_r)
-        cols = group[first][:, None] * (k * k) + np.arange(k * k)
+        del key
+        entry = np.repeat(entry.astype(np.int32), k * k)
         p = sp.csr_matrix(
-            (prod.reshape(-1), (np.repeat(entry, k * k), cols.reshape(-1))),
+            (np.concatenate(vals), (entry, np.concatenate(cols))),
             shape=(uniq.size, groups * k * k),
         )
         p.sum_duplicates()
@@ -110,12 +119,24 @@ def _compact(key: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
     return uniq, index[key]
 
 
-def _upper_pairs(group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every pair (a, b), a <= b, of entries in one group (``group`` sorted)."""
-    n = group.size
-    end = np.searchsorted(group, group, side="right")  # one past each entry's group
-    length = end - np.arange(n)  # partners of entry a: a .. end - 1
-    first = np.repeat(np.arange(n), length)
+def _chunks(group: np.ndarray, size: int):
+    """Runs [lo, hi) of whole groups (``group`` sorted) with about ``size`` pairs each."""
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    ends = np.r_[starts[1:], group.size]
+    m = ends - starts
+    total = np.cumsum(m * (m + 1) // 2)  # pairs up to and including each group
+    cut = np.searchsorted(total, np.arange(size, total[-1], size), side="left")
+    bounds = np.unique(np.r_[0, cut + 1, len(starts)])
+    bounds = bounds[bounds <= len(starts)]
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        yield int(starts[a]), int(ends[b - 1])
+
+
+def _upper_pairs(group: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair (a, b), a <= b, of entries in one group, for a in [lo, hi) (sorted)."""
+    end = np.searchsorted(group, group[lo:hi], side="right")  # one past a's group
+    length = end - np.arange(lo, hi)  # partners of entry a: a .. end - 1
+    first = np.repeat(np.arange(lo, hi), length)
     offset = np.arange(first.size) - np.repeat(np.cumsum(length) - length, length)
     return first, first + offset
 

@@ -80,3 +80,15 @@ def test_subtract_lower_from_is_exact_on_the_lower_triangle(kind):
     np.testing.assert_allclose(m[:40, :40][low], (before[:40, :40] - direct)[low], atol=1e-12)
     np.testing.assert_array_equal(m[40:], before[40:])
     np.testing.assert_array_equal(m[:, 40:], before[:, 40:])
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 10**9])
+def test_precomputed_map_built_in_chunks(chunk, monkeypatch):
+    """Chunks of whole groups (one pair each, a few, all at once): the same map."""
+    monkeypatch.setattr(gram, "CHUNK", chunk)
+    rng = np.random.default_rng(5)
+    a = sp.random(50, 90, density=0.15, random_state=5, format="csr")
+    g = rng.normal(size=(45, 2, 2))
+    g = g @ g.transpose(0, 2, 1)
+    direct = (a @ sp.block_diag([sp.csr_matrix(b) for b in g], format="csr") @ a.T).toarray()
+    np.testing.assert_allclose(gram.SparseGram.build(a, 2)(g), direct, atol=1e-12)
