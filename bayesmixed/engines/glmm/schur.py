@@ -210,21 +210,10 @@ class SchurCurvature:
         m = self.second[0]  # the second block's rows are read whole, its column not at all
         return np.where(row < m, True, (col >= m) & (row >= col))
 
-    @property
-    def pair_a(self) -> np.ndarray:
-        return self._pair_data[0]
-
-    @property
-    def pair_b(self) -> np.ndarray:
-        return self._pair_data[1]
-
-    @property
-    def pair_s(self) -> np.ndarray:
-        return self._pair_data[2]
-
-    @property
-    def pair_d(self) -> np.ndarray:
-        return self._pair_data[3]
+    pair_a = property(lambda self: self._pair_data[0], doc="each pair's first incidence")
+    pair_b = property(lambda self: self._pair_data[1], doc="each pair's second incidence")
+    pair_s = property(lambda self: self._pair_data[2], doc="each pair's flat position in S")
+    pair_d = property(lambda self: self._pair_data[3], doc="each pair's flat D^-1 entry")
 
     @cached_property
     def h_and_pairs(self) -> np.ndarray:
