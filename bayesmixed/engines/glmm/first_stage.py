@@ -44,29 +44,29 @@ MIN_SD = 0.05  # theta components on a zero bound are lifted off it for the join
 
 def integrated_start(
     lap: ApproxLoglik, x0: np.ndarray, steps: np.ndarray, lower: np.ndarray, upper: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """(start, steps, evaluations spent) for the joint search; ``(x0, steps, 0)`` if unused."""
+) -> tuple[np.ndarray, np.ndarray, int, bool]:
+    """(start, steps, evaluations spent, whether the stage's start is the one returned)."""
     stage = _integrated_objective(lap)
     if stage is None:
-        return x0, steps, 0
+        return x0, steps, 0, False
     nt, p = lap.n_theta, lap.p
     keep = np.r_[np.arange(nt), np.arange(nt + p, lap.size)]  # theta and ancillary
 
     def f(z: np.ndarray) -> float:
         return stage(_with_flat(z, nt))
 
-    z, _, _, _ = bobyqa(f, x0[keep], lower[keep], upper[keep], steps[keep], ftol=FTOL)
-    try:
+    try:  # only a start: whatever goes wrong here, the joint search starts as before
+        z, _, _, _ = bobyqa(f, x0[keep], lower[keep], upper[keep], steps[keep], ftol=FTOL)
         beta = stage.modes(_with_flat(z, nt))[-1].ravel()
-    except Exception:  # noqa: BLE001 - a failed start falls back to the default one
-        return x0, steps, stage.evaluations
+    except Exception:  # noqa: BLE001 - e.g. nlopt's RoundoffLimited, PIRLS not converging
+        return x0, steps, stage.evaluations, False
     x1 = np.r_[z[:nt], beta, z[nt:]]
     bounded = (lower[:nt] == 0) & (x1[:nt] < MIN_SD)
     x1[:nt][bounded] = MIN_SD
     spent = stage.evaluations  # the two joint evaluations below count in lap's own
     if not np.all(np.isfinite(x1)) or lap(x1) <= lap(x0):
-        return x0, steps, spent
-    return x1, steps / STEP_SHRINK, spent
+        return x0, steps, spent, False
+    return x1, steps / STEP_SHRINK, spent, True
 
 
 def _with_flat(z: np.ndarray, nt: int) -> np.ndarray:

@@ -63,7 +63,7 @@ def test_the_fit_is_the_fit_without_it(monkeypatch):
     d = _crossed()
     new = bm.stata(COMMAND, d)
     assert "integrated out" in new.opt.optimizer
-    monkeypatch.setattr(glmm_fit, "integrated_start", lambda lap, x0, s, lo, up: (x0, s, 0))
+    monkeypatch.setattr(glmm_fit, "integrated_start", lambda lap, x0, s, lo, up: (x0, s, 0, False))
     old = bm.stata(COMMAND, d)
     assert "integrated out" not in old.opt.optimizer
     assert new.loglik == pytest.approx(old.loglik, rel=1e-11)
@@ -81,7 +81,7 @@ def test_a_zero_variance_is_reached_from_the_lifted_start(seed, monkeypatch):
     with pytest.warns(BoundaryWarning):
         new = bm.stata(COMMAND, d)
     assert "integrated out" in new.opt.optimizer and new.opt.theta_end[1] == 0.0
-    monkeypatch.setattr(glmm_fit, "integrated_start", lambda lap, x0, s, lo, up: (x0, s, 0))
+    monkeypatch.setattr(glmm_fit, "integrated_start", lambda lap, x0, s, lo, up: (x0, s, 0, False))
     with pytest.warns(BoundaryWarning):
         old = bm.stata(COMMAND, d)
     # at the boundary BOBYQA stops within ~1e-8 of the optimum either way (seed 3: the
@@ -95,3 +95,18 @@ def test_one_level_models_keep_the_glm_start():
     d = _crossed()
     fit = bm.stata("mepoisson y x || s:", d)
     assert "integrated out" not in fit.opt.optimizer
+
+
+def test_a_failing_first_stage_leaves_the_default_start(monkeypatch):
+    """The stage is only a start: an optimizer failure in it must not end the fit."""
+    import nlopt
+
+    def fail(*args, **kwargs):
+        raise nlopt.RoundoffLimited("rounding hides progress")
+
+    d = _crossed()
+    ref = bm.stata(COMMAND, d)
+    monkeypatch.setattr(first_stage, "bobyqa", fail)
+    fit = bm.stata(COMMAND, d)
+    assert "integrated out" not in fit.opt.optimizer
+    assert fit.loglik == pytest.approx(ref.loglik, rel=1e-11)
