@@ -41,7 +41,7 @@ class Bernoulli(Family):
     def loglik(self, y, eta, trials=None, anc=EMPTY, xp: Namespace = NUMPY) -> Any:
         # float64 arrays: a Python float would enter a PyTensor graph as a float32 constant
         n = 1.0 if trials is None else np.asarray(trials, dtype=np.float64)
-        if xp is NUMPY and self.link.name == "logit":  # y log mu + (n-y) log(1-mu), one logaddexp
+        if xp is NUMPY and self.link.name == "logit":  # y log mu + (n-y) log(1-mu), one softplus
             out = y * eta - n * softplus(eta)
         else:
             lp, lq = self.link.log_pair(eta, xp)
