@@ -129,7 +129,7 @@ def _fit(
     lap = ApproxLoglik(resp, structures, ks, "laplace", 1)
     x0, steps = _start(lap, glm)
     lower, upper = _bounds(lap)
-    x0, steps, first_stage, started = integrated_start(lap, x0, steps, lower, upper)
+    x0, steps, stage_evaluations, started = integrated_start(lap, x0, steps, lower, upper)
     f0 = lap(x0)
     x, value, message, converged = bobyqa(lap, x0, lower, upper, steps)
     obj = lap
@@ -141,7 +141,7 @@ def _fit(
         value = obj.adapt(x)
     scale = WorkingScale(obj)
     x, value, vcov_beta, w_vcov, joint = information(obj, scale, x, value)
-    evaluations = first_stage + lap.evaluations + (obj.evaluations if obj is not lap else 0)
+    evaluations = stage_evaluations + lap.evaluations + (obj.evaluations if obj is not lap else 0)
     first = "beta integrated out, then " if started else ""
     opt = OptSummary(
         optimizer=f"BOBYQA (nlopt), {first}Laplace" + ("" if obj is lap else f" then {method}"),

@@ -126,8 +126,7 @@ def _chunks(group: np.ndarray, size: int):
     m = ends - starts
     total = np.cumsum(m * (m + 1) // 2)  # pairs up to and including each group
     cut = np.searchsorted(total, np.arange(size, total[-1], size), side="left")
-    bounds = np.unique(np.r_[0, cut + 1, len(starts)])
-    bounds = bounds[bounds <= len(starts)]
+    bounds = np.unique(np.r_[0, cut + 1, len(starts)])  # cut < len(starts): below the total
     for a, b in zip(bounds[:-1], bounds[1:]):
         yield int(starts[a]), int(ends[b - 1])
 
