@@ -29,6 +29,7 @@ from scipy.linalg import lapack
 
 from ...design.standardize import FixedScaling
 from ...spec.covariance import CovStructure
+from .assembly import ScaledAssembly
 from .crossprod import CrossProducts
 from .gram import SparseGram, StreamingGram
 
@@ -207,10 +208,32 @@ class ProfiledDeviance(ProfiledCriterion):
         super().__init__(cp, structures, reml)
         self._rest_index = self._rest_lambda_index()
         self._scalar_rest = all(k == 1 for _, k, _ in self._rest_index[2])
-        sparse = sp.issparse(cp.a_r1) and cp.q_rest > 0  # one block: nothing to map
-        self._gram = SparseGram.build(cp.a_r1, cp.k[0]) if sparse else None
-        if sparse and self._gram is None:  # too large to precompute: stream it, compiled
-            self._gram = StreamingGram.build(cp.a_r1, cp.k[0])
+        self._maps_cp: CrossProducts | None = None
+        self._maps()
+
+    def _maps(self) -> tuple[SparseGram | StreamingGram | None, ScaledAssembly | None]:
+        """The Gram map of A_r1 (or, for scalar rest blocks, its :class:`ScaledAssembly`).
+
+        Built for the current ``cp`` and again when it is replaced: structured residuals
+        whiten the design, which changes A_r1 (a map of the old one would be wrong).
+        """
+        cp = self.cp
+        if self._maps_cp is cp:
+            return self._gram, self._assembly
+        gram, assembly = None, None
+        if sp.issparse(cp.a_r1) and cp.q_rest > 0:  # one block: nothing to map
+            if self._scalar_rest:
+                blocks = [np.full(k * g, b) for b, (_, k, g) in enumerate(self._rest_index[2])]
+                width = cp.q_rest + cp.p + 1
+                assembly = ScaledAssembly.build(
+                    cp.a_r1, cp.k[0], cp.a_rr, np.concatenate(blocks), width
+                )
+            else:
+                gram = SparseGram.build(cp.a_r1, cp.k[0])
+            if gram is None and assembly is None:  # too large to precompute: stream, compiled
+                gram = StreamingGram.build(cp.a_r1, cp.k[0])
+        self._gram, self._assembly, self._maps_cp = gram, assembly, cp
+        return gram, assembly
 
     # -- the factorization ---------------------------------------------------
     def factor(self, theta: np.ndarray) -> Factor:
@@ -219,9 +242,12 @@ class ProfiledDeviance(ProfiledCriterion):
         l1, t1 = self._first_block(lam[0])
         w_xy1 = np.einsum("mga,gab->mgb", cp.a_xy1, t1).reshape(cp.p + 1, -1)
         w_r1 = None  # with the Gram map never formed: it gives L_r1 L_r1' directly
-        if self._gram is not None and self._scalar_rest:
+        gram, assembly = self._maps()
+        if assembly is not None:
+            l_rest = self._assembled_factor(assembly, lam[1:], t1, w_xy1)
+        elif gram is not None and self._scalar_rest:
             l_rest = self._scalar_rest_factor(lam[1:], t1, w_xy1)
-        elif self._gram is not None:
+        elif gram is not None:
             ww, wx = self._gram_products(lam[1:], t1)
             l_rest = self._rest_factor(lam[1:], ww, wx, w_xy1)
         else:
@@ -348,6 +374,29 @@ class ProfiledDeviance(ProfiledCriterion):
         m[q:, :q] = xr.T
         m[q:, q:] = cp.a_xyxy - w_xy1 @ w_xy1.T
         return _cholesky(m)
+
+    def _assembled_factor(self, assembly: ScaledAssembly, lams, t1, w_xy1) -> np.ndarray:
+        """:meth:`_scalar_rest_factor` with the top block from one product (:mod:`.assembly`).
+
+        The buffer is filled on and below the diagonal only, so its transpose goes to
+        LAPACK as an upper, column-major matrix: no conversion copy and no cleaning, and
+        the factor comes back lower triangular with zeros above.
+        """
+        cp = self.cp
+        q = cp.q_rest
+        scale = np.array([lam[0, 0] for lam in lams])
+        g = np.einsum("gab,gcb->gac", t1, t1)
+        m = assembly(scale, g)
+        diag = np.arange(q)
+        m[diag, diag] += 1.0
+        d = np.concatenate([np.full(k * n, s) for s, (_, k, n) in zip(scale, self._rest_index[2])])
+        b = np.einsum("mga,gab->mgb", cp.a_xy1, g).reshape(cp.p + 1, -1)
+        m[q:, :q] = (cp.a_xyr - np.asarray(cp.a_r1 @ b.T).T) * d[None, :]
+        m[q:, q:] = np.tril(cp.a_xyxy - w_xy1 @ w_xy1.T)
+        upper, info = lapack.dpotrf(m.T, lower=0, clean=0, overwrite_a=1)
+        if info != 0:
+            raise np.linalg.LinAlgError("matrix is not positive definite")
+        return upper.T
 
     def _dense_rr(self) -> np.ndarray:
         """A_rr dense, converted once per cross-products: this layout factors the rest

@@ -34,33 +34,14 @@ class SparseGram:
     @classmethod
     def build(cls, a_r1: sp.spmatrix, k: int) -> SparseGram | None:
         """Return the map, or None when it would be too large to be worth it."""
-        csc = sp.csc_matrix(a_r1)
-        csc.sum_duplicates()
-        q_r, q1 = csc.shape
-        groups = q1 // k
-        counts = np.diff(csc.indptr).reshape(groups, k).sum(axis=1)
-        if float(np.sum(counts.astype(float) ** 2)) * k * k / 2 > MAX_PAIRS:
+        terms = pair_terms(a_r1, k)
+        if terms is None:
             return None
-        rows, dense, group = _group_rows(csc, k)
-        if group.size == 0:
-            return cls(sp.csr_matrix((0, groups * k * k)), np.zeros(0, int), np.zeros(0, int), q_r)
-        keys, cols, vals = [], [], []
-        for lo, hi in _chunks(group, CHUNK):  # bounded temporaries: peak memory (issue 13)
-            first, second = _upper_pairs(group, lo, hi)
-            keys.append(rows[first] * q_r + rows[second])
-            prod = dense[first][:, :, None] * dense[second][:, None, :]  # (pairs, k, k)
-            vals.append(prod.reshape(-1))
-            col = group[first][:, None] * (k * k) + np.arange(k * k)
-            cols.append(col.reshape(-1).astype(np.int32))  # groups * k^2 < 2^31 (MAX_PAIRS)
-        key = np.concatenate(keys)
-        del keys
+        q_r, n_cols, key, cols, vals = terms
         uniq, entry = _compact(key, q_r * q_r)
         del key
         entry = np.repeat(entry.astype(np.int32), k * k)
-        p = sp.csr_matrix(
-            (np.concatenate(vals), (entry, np.concatenate(cols))),
-            shape=(uniq.size, groups * k * k),
-        )
+        p = sp.csr_matrix((vals, (entry, cols)), shape=(uniq.size, n_cols))
         p.sum_duplicates()
         return cls(p, uniq // q_r, uniq % q_r, q_r)
 
@@ -72,23 +53,32 @@ class SparseGram:
         out[self.cols, self.rows] = vals
         return out
 
-    def subtract_lower_from(self, m: np.ndarray, g: np.ndarray) -> None:
-        """``m[:q_r, :q_r] -= A G A'`` on the lower triangle (diagonal included), in place.
 
-        The caller factors ``m`` with LAPACK's lower Cholesky, which never reads the strict
-        upper triangle, so it is left as it was: one scatter of the map's nonzeros instead
-        of two.  ``m`` is C-contiguous; the positions are flat indices into it, computed
-        once per row length (2-D fancy indexing took 27 ms an evaluation on InstEval's
-        435,000).
-        """
-        vals = self.p @ g.reshape(-1)
-        width = m.shape[1]
-        if getattr(self, "_flat", (None,))[0] != width:
-            lower = self.cols * width + self.rows  # rows <= cols: the lower triangle, unique
-            order = np.argsort(lower)  # in memory order: fewer cache misses
-            self._flat = (width, lower[order], order)
-        _, lower, order = self._flat
-        m.reshape(-1)[lower] -= vals[order]  # a view: m is contiguous
+def pair_terms(a_r1: sp.spmatrix, k: int):
+    """Every term of A G A' on and above the diagonal, or None when there are too many.
+
+    Returns (q_r, columns of the map (groups * k^2), the entry's key row * q_r + col
+    per pair of nonzeros sharing a group (row <= col), the map column of each term (k^2
+    per pair, int32) and its coefficient).  Built in chunks of whole groups: bounded
+    temporaries, for peak memory (issue 13).
+    """
+    csc = sp.csc_matrix(a_r1)
+    csc.sum_duplicates()
+    q_r, q1 = csc.shape
+    groups = q1 // k
+    counts = np.diff(csc.indptr).reshape(groups, k).sum(axis=1)
+    if float(np.sum(counts.astype(float) ** 2)) * k * k / 2 > MAX_PAIRS:
+        return None
+    rows, dense, group = _group_rows(csc, k)
+    keys, cols, vals = [np.zeros(0, np.int64)], [np.zeros(0, np.int32)], [np.zeros(0)]
+    for lo, hi in _chunks(group, CHUNK) if group.size else ():
+        first, second = _upper_pairs(group, lo, hi)
+        keys.append(rows[first] * q_r + rows[second])
+        prod = dense[first][:, :, None] * dense[second][:, None, :]  # (pairs, k, k)
+        vals.append(prod.reshape(-1))
+        col = group[first][:, None] * (k * k) + np.arange(k * k)
+        cols.append(col.reshape(-1).astype(np.int32))  # groups * k^2 < 2^31 (MAX_PAIRS)
+    return q_r, groups * k * k, np.concatenate(keys), np.concatenate(cols), np.concatenate(vals)
 
 
 def _group_rows(csc: sp.csc_matrix, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

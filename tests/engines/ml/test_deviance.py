@@ -151,12 +151,17 @@ def test_boundary_fit_is_snapped_and_reported():
 
 @pytest.mark.parametrize("reml", [False, True])
 @pytest.mark.parametrize("slope", [False, True])
-def test_sparse_gram_path_equals_dense_oracle(reml: bool, slope: bool, monkeypatch):
-    """Sparse A_r1 (the Gram map): all-scalar rest blocks take the in-place path
-    (``_scalar_rest_factor``), a vector rest block the general one; both equal the oracle."""
-    from bayesmixed.engines.ml import crossprod
+@pytest.mark.parametrize("streamed", [False, True])
+def test_sparse_gram_path_equals_dense_oracle(reml: bool, slope: bool, streamed: bool,
+                                              monkeypatch):  # fmt: skip
+    """Sparse A_r1 (the Gram map): all-scalar rest blocks take the assembled path
+    (``_assembled_factor``; with the streamed map ``_scalar_rest_factor``), a vector rest
+    block the general one; all equal the oracle."""
+    from bayesmixed.engines.ml import crossprod, gram
 
     monkeypatch.setattr(crossprod, "DENSE_LIMIT", 0)  # force the sparse cross-products
+    if streamed:
+        monkeypatch.setattr(gram, "MAX_PAIRS", 0)  # too large to precompute: streamed
     rng = np.random.default_rng(7)
     n = 150
     frame = pd.DataFrame(
@@ -178,5 +183,10 @@ def test_sparse_gram_path_equals_dense_oracle(reml: bool, slope: bool, monkeypat
     y = x @ [1.0, 2.0] + rng.normal(size=n)
     design = _design(y, x, ["x1", "_cons"], blocks)
     dev = make_deviance(design, reml=reml)
-    assert dev._gram is not None and dev._scalar_rest is (not slope)
+    assert dev._scalar_rest is (not slope)
+    if slope or streamed:
+        assert dev._assembly is None and dev._gram is not None
+        assert isinstance(dev._gram, gram.StreamingGram) is streamed
+    else:
+        assert dev._assembly is not None and dev._gram is None
     _check_against_oracle(design, dev, reml, rng)
