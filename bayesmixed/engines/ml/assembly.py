@@ -52,14 +52,23 @@ class ScaledAssembly:
         terms = pair_terms(a_r1, k)
         if terms is None:
             return None
-        q, n_cols, key, cols, vals = terms
+        q, n_cols, lo, hi, cols, vals = terms  # lo <= hi: the entry (hi, lo) is lower
         nb = int(block_of.max()) + 1 if block_of.size else 0
         index = np.int32 if max(width * width, _pairs(nb) * n_cols) < 2**31 else np.int64
-        lo, hi = np.divmod(key, q)  # lo <= hi: the entry (hi, lo) is on or below the diagonal
-        del key
-        rows = np.repeat((hi * width + lo).astype(index), k * k)
+        rows = hi.astype(index)
+        rows *= width
+        rows += lo
+        if k > 1:
+            rows = np.repeat(rows, k * k)
         cols = cols.astype(index, copy=False)
-        cols += np.repeat((_pair(block_of[hi], block_of[lo]) * n_cols).astype(index), k * k)
+        if nb > 1:  # each block pair's own copy of the columns (its scaling: __call__)
+            b = block_of.astype(np.int32)
+            code = b[hi]
+            code *= nb
+            code += b[lo]
+            offset = (_pair(*np.divmod(np.arange(nb * nb), nb)) * n_cols).astype(index)
+            cols += np.repeat(offset[code], k * k) if k > 1 else offset[code]
+            del code
         del lo, hi
         p = sp.csr_matrix((vals, (rows, cols)), shape=(width * width, _pairs(nb) * n_cols))
         del rows, cols, vals

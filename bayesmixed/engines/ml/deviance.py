@@ -34,6 +34,7 @@ from .crossprod import CrossProducts
 from .gram import SparseGram, StreamingGram
 
 LOG_2PI = float(np.log(2 * np.pi))
+PARALLEL_REST = 400  # dense rest effects from which evaluations run two at a time
 
 
 @dataclass
@@ -137,6 +138,9 @@ class ProfiledCriterion:
         self.tree = None  # a nesting of the levels: the criterion alone by tree.tree_factor
         self._tree_data: tuple | None = None
 
+    #: threads for independent evaluations (:mod:`.batch`); layouts opt in where it pays
+    workers = 1
+
     @property
     def n_theta(self) -> int:
         return int(sum(self.sizes))
@@ -210,6 +214,16 @@ class ProfiledDeviance(ProfiledCriterion):
         self._scalar_rest = all(k == 1 for _, k, _ in self._rest_index[2])
         self._maps_cp: CrossProducts | None = None
         self._maps()
+
+    @property
+    def workers(self) -> int:
+        """Two threads for independent evaluations when each factors a large dense rest.
+
+        From :data:`PARALLEL_REST` effects on, the dense Cholesky (over 1 ms) and the sparse
+        products dominate an evaluation and release the GIL (:mod:`.batch`); below, thread
+        hand-offs would cost what they save.  Reads only caches keyed on ``cp``.
+        """
+        return 2 if self.cp.q_rest >= PARALLEL_REST else 1
 
     def _maps(self) -> tuple[SparseGram | StreamingGram | None, ScaledAssembly | None]:
         """The Gram map of A_r1 (or, for scalar rest blocks, its :class:`ScaledAssembly`).
@@ -348,7 +362,8 @@ class ProfiledDeviance(ProfiledCriterion):
         return ww, wx
 
     def _scalar_rest_factor(self, lams, t1, w_xy1) -> np.ndarray:
-        """:meth:`_rest_factor` through the Gram map when every rest block is scalar.
+        """:meth:`_rest_factor` through the streamed Gram map when every rest block is scalar
+        (a precomputed map goes to :meth:`_assembled_factor` instead).
 
         Lambda_r is then a diagonal d, so Lambda_r'(A_rr - A_r1 G A_r1')Lambda_r + I is
         formed in the factor's own buffer: one copy of A_rr, the Gram map subtracted at

@@ -37,7 +37,9 @@ class SparseGram:
         terms = pair_terms(a_r1, k)
         if terms is None:
             return None
-        q_r, n_cols, key, cols, vals = terms
+        q_r, n_cols, low, high, cols, vals = terms
+        key = low.astype(np.int64) * q_r + high
+        del low, high
         uniq, entry = _compact(key, q_r * q_r)
         del key
         entry = np.repeat(entry.astype(np.int32), k * k)
@@ -57,9 +59,9 @@ class SparseGram:
 def pair_terms(a_r1: sp.spmatrix, k: int):
     """Every term of A G A' on and above the diagonal, or None when there are too many.
 
-    Returns (q_r, columns of the map (groups * k^2), the entry's key row * q_r + col
-    per pair of nonzeros sharing a group (row <= col), the map column of each term (k^2
-    per pair, int32) and its coefficient).  Built in chunks of whole groups: bounded
+    Returns (q_r, columns of the map (groups * k^2), the entry's row and column per pair
+    of nonzeros sharing a group (row <= col, int32), the map column of each term (k^2 per
+    pair, int32) and its coefficient).  Built in chunks of whole groups: bounded
     temporaries, for peak memory (issue 13).
     """
     csc = sp.csc_matrix(a_r1)
@@ -70,15 +72,19 @@ def pair_terms(a_r1: sp.spmatrix, k: int):
     if float(np.sum(counts.astype(float) ** 2)) * k * k / 2 > MAX_PAIRS:
         return None
     rows, dense, group = _group_rows(csc, k)
-    keys, cols, vals = [np.zeros(0, np.int64)], [np.zeros(0, np.int32)], [np.zeros(0)]
+    rows = rows.astype(np.int32)
+    empty = np.zeros(0, np.int32)
+    lows, highs, cols, vals = [empty], [empty], [empty], [np.zeros(0)]
     for lo, hi in _chunks(group, CHUNK) if group.size else ():
         first, second = _upper_pairs(group, lo, hi)
-        keys.append(rows[first] * q_r + rows[second])
+        lows.append(rows[first])
+        highs.append(rows[second])
         prod = dense[first][:, :, None] * dense[second][:, None, :]  # (pairs, k, k)
         vals.append(prod.reshape(-1))
         col = group[first][:, None] * (k * k) + np.arange(k * k)
         cols.append(col.reshape(-1).astype(np.int32))  # groups * k^2 < 2^31 (MAX_PAIRS)
-    return q_r, groups * k * k, np.concatenate(keys), np.concatenate(cols), np.concatenate(vals)
+    joined = [np.concatenate(x) for x in (lows, highs, cols, vals)]
+    return q_r, groups * k * k, *joined
 
 
 def _group_rows(csc: sp.csc_matrix, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

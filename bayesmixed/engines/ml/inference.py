@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...spec.covariance import CovStructure
+from .batch import evaluate_all, workers_for
 from .deviance import ProfiledDeviance
 
 
@@ -97,7 +98,7 @@ def working_covariance(dev: ProfiledDeviance, wmap, w_hat: np.ndarray) -> np.nda
         return np.array(dev.loglik_parts(wmap.theta_of(u)), float)
 
     try:
-        h_a, h_r, g_r, r2 = _parts_derivatives(parts, u0[free_u])
+        h_a, h_r, g_r, r2 = _parts_derivatives(parts, u0[free_u], workers=workers_for(dev))
         scale = np.exp(-2 * s0)
         d = free_u.size
         info = np.empty((d + 1, d + 1))  # minus the Hessian of l in (u, s)
@@ -140,7 +141,7 @@ FIRST_DIFF = np.array([-1.0, 9.0, -45.0, 0.0, 45.0, -9.0, 1.0]) / 60.0
 HESSIAN_STEP = 7e-3  # relative step in the working scale; see _parts_derivatives
 
 
-def _parts_derivatives(parts, x: np.ndarray, h: float = HESSIAN_STEP):
+def _parts_derivatives(parts, x: np.ndarray, h: float = HESSIAN_STEP, workers: int = 1):
     """Hessians of both parts, the gradient of r2 and r2 itself, by seven-point differences.
 
     ``parts(x)`` returns (a, r2).  Why this rule: the log likelihood is a sum over
@@ -155,30 +156,32 @@ def _parts_derivatives(parts, x: np.ndarray, h: float = HESSIAN_STEP):
     robust three-level covariance and 2.5e-8 between [fw=] and expanded fits, both
     over their tests' tolerances.  Mixed partials come from the second derivative
     along e_i + e_j: H_ij = (D^2_{i+j} - H_ii - H_jj) / 2, so each of the
-    d (d + 1) / 2 directions costs six evaluations.
+    d (d + 1) / 2 directions costs six evaluations.  All of them are known in advance
+    and go as one batch (``workers`` threads: :mod:`.batch`).
     """
     d = len(x)
     f0 = parts(x)
     steps = h * np.maximum(1.0, np.abs(x))
     offsets = np.arange(-3, 4)
-
-    def along(v: np.ndarray) -> np.ndarray:  # (7, 2): both parts at x + o v
-        return np.array([f0 if o == 0 else parts(x + o * v) for o in offsets])
-
     unit = np.diag(steps)
+    pairs = [(i, j) for i in range(d) for j in range(i)]
+    directions = [unit[i] for i in range(d)] + [unit[i] + unit[j] for i, j in pairs]
+    points = [x + o * v for v in directions for o in offsets if o != 0]
+    values = iter(evaluate_all(parts, points, workers))
+    # along[n]: (7, 2), both parts at x + o v_n for o = -3..3
+    along = [np.array([f0 if o == 0 else next(values) for o in offsets]) for _ in directions]
     sec = np.empty((d, 2))
     grad_r = np.empty(d)
     for i in range(d):
-        vals = along(unit[i])
+        vals = along[i]
         sec[i] = SECOND_DIFF @ vals
         grad_r[i] = FIRST_DIFF @ vals[:, 1] / steps[i]
     hess = np.zeros((2, d, d))
     for k in range(2):
         hess[k] = np.diag(sec[:, k] / steps**2)
-    for i in range(d):
-        for j in range(i):
-            mixed = (SECOND_DIFF @ along(unit[i] + unit[j]) - sec[i] - sec[j]) / 2
-            hess[:, i, j] = hess[:, j, i] = mixed / (steps[i] * steps[j])
+    for n, (i, j) in enumerate(pairs, start=d):
+        mixed = (SECOND_DIFF @ along[n] - sec[i] - sec[j]) / 2
+        hess[:, i, j] = hess[:, j, i] = mixed / (steps[i] * steps[j])
     if not (np.all(np.isfinite(hess)) and np.all(np.isfinite(grad_r)) and np.isfinite(f0[1])):
         raise np.linalg.LinAlgError("the criterion is not finite near the optimum")
     return hess[0], hess[1], grad_r, float(f0[1])

@@ -21,6 +21,7 @@ import nlopt
 import numpy as np
 
 from ..optsummary import OptSummary
+from .batch import evaluate_all, workers_for
 
 SNAP_BELOW = 1e-4
 
@@ -110,6 +111,12 @@ class _Counted:
         self.evaluations += 1
         v = self.f(x)
         return v if np.isfinite(v) else 1e300
+
+    def many(self, points: list[np.ndarray]) -> np.ndarray:
+        """The criterion at independent points, two at a time where it pays (:mod:`.batch`)."""
+        self.evaluations += len(points)
+        values = np.array(evaluate_all(self.f, points, workers_for(self.f)), float)
+        return np.where(np.isfinite(values), values, 1e300)
 
     def summary(self, optimizer, start, f0, x, value, converged, message, snapped) -> OptSummary:
         return OptSummary(
@@ -282,27 +289,28 @@ def _grad_hess(f, x, f0, free, hess: np.ndarray | None = None):
     h = 1e-4 * np.maximum(1e-2, np.abs(x[free]))  # relative: small thetas are sharply curved
     reuse = hess is not None
     g, hess = np.empty(d), (hess if reuse else np.empty((d, d)))
+    corners = [(1, 1), (1, -1), (-1, 1), (-1, -1)]
+    moves = [((i, 1),) for i in range(d)] + [((i, -1),) for i in range(d)]
+    if not reuse:
+        moves += [((i, a), (j, b)) for i in range(d) for j in range(i) for a, b in corners]
 
-    def at(*moves):
+    def point(move) -> np.ndarray:
         y = x.copy()
-        for i, s in moves:
+        for i, s in move:
             y[free[i]] += s * h[i]
-        return f(y)
+        return y
 
+    # every point is known in advance: one batch (two at a time where that pays)
+    values = dict(zip(moves, f.many([point(m) for m in moves])))
     for i in range(d):
-        up, down = at((i, 1)), at((i, -1))
+        up, down = values[((i, 1),)], values[((i, -1),)]
         g[i] = (up - down) / (2 * h[i])
         if reuse:
             continue
         hess[i, i] = (up - 2 * f0 + down) / h[i] ** 2
         for j in range(i):
-            val = (
-                at((i, 1), (j, 1))
-                - at((i, 1), (j, -1))
-                - at((i, -1), (j, 1))
-                + at((i, -1), (j, -1))
-            )
-            hess[i, j] = hess[j, i] = val / (4 * h[i] * h[j])
+            pp, pm, mp, mm = (values[((i, a), (j, b))] for a, b in corners)
+            hess[i, j] = hess[j, i] = (pp - pm - mp + mm) / (4 * h[i] * h[j])
     return g, hess
 
 
@@ -343,9 +351,9 @@ def prefer_boundary(
     """
     value = summary.criterion_end
     best, best_value = None, value - 1e-9 * max(1.0, abs(value))
-    for cand in _boundary_points(x, sizes):
-        v = f(cand)
-        summary.evaluations += 1
+    candidates = _boundary_points(x, sizes)
+    summary.evaluations += len(candidates)
+    for cand, v in zip(candidates, evaluate_all(f, candidates, workers_for(f))):
         if np.isfinite(v) and v < best_value:
             best, best_value = cand, v
     if best is None:

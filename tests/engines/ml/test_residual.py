@@ -304,3 +304,21 @@ def test_residual_section_is_printed():
     assert "0: var(e)" in text and "1: var(e)" in text
     text = render_text(_fit("prod_ar1_ml"))
     assert "Residual: AR(1)" in text and "rho" in text and "var(Residual)" not in text
+
+
+def test_sparse_maps_follow_the_whitened_design(monkeypatch):
+    """Whitening replaces A_r1; the Gram map / assembly of the old one must not be reused.
+
+    States in regions with AR(1) residuals: the criterion with sparse cross-products (the
+    precomputed maps, rebuilt for each whitened design) equals the dense path's.
+    """
+    from bayesmixed.engines.ml import crossprod
+
+    data = _data("productivity", "year <= 1978")
+    cmd = f"{FX} || region: || state:, residuals(ar 1, t(year))"
+    dense = StructuredDeviance(_design(cmd, data), False)
+    monkeypatch.setattr(crossprod, "DENSE_LIMIT", 0)
+    sparse = StructuredDeviance(_design(cmd, data), False)
+    assert sparse.inner._assembly is not None  # the path under test
+    for x in ([0.4, 0.3, 0.2], [0.6, 0.1, -0.3], [0.2, 0.5, 0.6]):
+        assert sparse(np.array(x)) == pytest.approx(dense(np.array(x)), rel=1e-11)
