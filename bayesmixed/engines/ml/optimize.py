@@ -24,6 +24,8 @@ from ..optsummary import OptSummary
 from .batch import evaluate_all, workers_for
 
 SNAP_BELOW = 1e-4
+#: Newton steps below this (relative) change the criterion by about its rounding
+UNRESOLVED_STEP = 1e-6
 
 
 def _snap(f, x: np.ndarray, value: float, lower: np.ndarray) -> tuple[np.ndarray, float, bool]:
@@ -243,6 +245,18 @@ def _newton_polish(f, x, value, lower, upper, iterations: int = 4):
             break
         if not np.all(np.isfinite(step)) or g @ step >= 0:
             break
+        if _relative(step, x[free]) < UNRESOLVED_STEP and _positive_definite(h):
+            # the decrease such a step makes is at the criterion's rounding, so comparing
+            # values would accept or refuse it at random (a [fweight()] fit and the fit of
+            # its expanded data then ended 4e-8 apart): the gradient, differenced at steps
+            # far above rounding, is the better judge; take the step
+            target = x[free] + step
+            x = x.copy()
+            x[free] = np.clip(target, lower[free], upper[free])
+            value = f(x)
+            if np.array_equal(x[free], target):
+                settled = free
+            break
         accepted = False
         for t in (1.0, 0.5, 0.25, 0.125):
             trial = x.copy()
@@ -257,7 +271,7 @@ def _newton_polish(f, x, value, lower, upper, iterations: int = 4):
             break
         # a Newton step this small leaves an error of its square: another round would
         # not move theta at the precision we report (and a halved one is rounding noise)
-        relative = np.max(np.abs(step) / np.maximum(np.abs(x[free]), 1e-2))
+        relative = _relative(step, x[free])
         if relative < 1e-4:
             if exact and _positive_definite(h):
                 settled = free
@@ -265,6 +279,11 @@ def _newton_polish(f, x, value, lower, upper, iterations: int = 4):
         if t != 1.0 or relative > 1e-2:
             h = None  # far from the optimum: the next step needs a fresh Hessian
     return x, value, settled
+
+
+def _relative(step: np.ndarray, x: np.ndarray) -> float:
+    """The step's largest component relative to theta's (absolute below 0.01)."""
+    return float(np.max(np.abs(step) / np.maximum(np.abs(x), 1e-2)))
 
 
 def _positive_definite(h: np.ndarray) -> bool:

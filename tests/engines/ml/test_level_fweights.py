@@ -214,15 +214,19 @@ def test_robust_standard_errors_equal_those_of_the_expanded_data(data, weighted,
     """vce(robust): every copy of a top-level group is a cluster with the same scores.
 
     The reference is the sandwich of the expanded data's fit (its own clusters, scores
-    and Hessian by finite differences of its own per-cluster log likelihoods).
+    and Hessian by finite differences of its own per-cluster log likelihoods).  Those
+    differences carry the rounding of each side's own arithmetic, so the working standard
+    errors agree to ~1e-8 even when the fits agree to 2e-11 in theta (measured: 8.2e-9 and
+    1.15e-8 on the [fw=] case, with two different starts); they are held to 3e-8.
     """
     a = bm.stata(weighted + " vce(robust)", data)
     b = bm.stata(plain + ("" if "," in plain.split("||")[-1] else ",") + " vce(robust)",
                  expand(data, levels, fw))  # fmt: skip
     assert a.n_clusters == b.n_clusters and a.vce == b.vce == "robust"
+    np.testing.assert_allclose(a.theta, b.theta, rtol=1e-9)
     np.testing.assert_allclose(a.se, b.se, rtol=1e-8)
     np.testing.assert_allclose(
-        np.sqrt(np.diag(a.working_vcov)), np.sqrt(np.diag(b.working_vcov)), rtol=1e-8
+        np.sqrt(np.diag(a.working_vcov)), np.sqrt(np.diag(b.working_vcov)), rtol=3e-8
     )
 
 
