@@ -175,7 +175,9 @@ def minimize_theta_gradient(
     f0 = crit(start)
     local = lambda s: _lbfgsb(counted_grad, s, crit.lower, crit.upper)  # noqa: E731
     x, value, message, snapped = _with_restarts(local, crit, start)
-    converged = _is_stationary(crit, x, crit.lower, value)
+    converged = _gradient_stationary(counted_grad, x, crit.lower, value)
+    if converged is None:  # no finite gradient there: probe the criterion itself
+        converged = _is_stationary(crit, x, crit.lower, value)
     optimizer = "L-BFGS-B (scipy) on the profiled deviance and its analytic gradient"
     return x, crit.summary(optimizer, start, f0, x, value, converged, message, snapped)
 
@@ -347,6 +349,25 @@ def _is_stationary(f, x: np.ndarray, lower: np.ndarray, value: float, coords=Non
             if f(trial) < value - 1e-8 * max(1.0, abs(value)):
                 return False
     return True
+
+
+def _gradient_stationary(value_grad, x: np.ndarray, lower: np.ndarray, value: float):
+    """:func:`_is_stationary` read off the exact gradient: one evaluation instead of 2 d.
+
+    A probe moves x_i by s_i = 1e-5 max(1, |x_i|) and fails when the criterion drops by more
+    than 1e-8 max(1, |value|).  To first order the drop is |g_i| s_i (only -g_i s_i upward
+    from a lower bound, where the downward probe is not made); the second-order term,
+    ~1e-10 times the curvature, is far below that tolerance.  So the probes' answer is the
+    gradient's, without their evaluations (vcomp2: 10 of its 38; now 29 in all).  None
+    when the gradient is not finite at x.
+    """
+    v, g = value_grad(x)
+    if not (np.isfinite(v) and v < 1e300 and np.all(np.isfinite(g))):  # counted_grad's mark
+        return None
+    step = 1e-5 * np.maximum(1.0, np.abs(x))
+    upward_only = x - step < lower
+    drop = np.where(upward_only, np.maximum(-g, 0.0), np.abs(g)) * step
+    return bool(np.all(drop <= 1e-8 * max(1.0, abs(value))))
 
 
 def prefer_boundary(
