@@ -29,7 +29,16 @@ MAX_WORKERS = 2  # the fit's BLAS is single-threaded: one evaluation per core
 def workers_for(criterion) -> int:
     """Threads to use for ``criterion``'s independent evaluations (1: sequential)."""
     wanted = int(getattr(criterion, "workers", 1))
-    return max(1, min(wanted, MAX_WORKERS, os.cpu_count() or 1))
+    return max(1, min(wanted, MAX_WORKERS, _usable_cpus()))
+
+
+def _usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one, as in a
+    container pinned to fewer cores than the machine has), not the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - no affinity on this OS
+        return os.cpu_count() or 1
 
 
 def evaluate_all(fn: Callable[[np.ndarray], object], points: Sequence[np.ndarray], workers: int):

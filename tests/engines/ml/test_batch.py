@@ -58,3 +58,13 @@ def test_threaded_fit_is_bit_identical(monkeypatch):
     np.testing.assert_array_equal(threaded.theta, single.theta)
     np.testing.assert_array_equal(threaded.working_vcov, single.working_vcov)
     assert threaded.opt.evaluations == single.opt.evaluations
+
+
+def test_one_usable_cpu_means_one_worker(monkeypatch):
+    """A process pinned to one core (a container's CPU set) evaluates one point at a time."""
+
+    class Greedy:
+        workers = 2
+
+    monkeypatch.setattr(batch, "_usable_cpus", lambda: 1)
+    assert batch.workers_for(Greedy()) == 1
