@@ -37,12 +37,10 @@ class ScaledAssembly:
     is the side of the buffer returned (q_r + p + 1: the bordered matrix of the factor).
     """
 
-    def __init__(self, p: sp.csr_matrix, a_pos, a_val, a_pair, n_cols: int, q: int, width: int,
-                 n_blocks: int) -> None:  # fmt: skip
-        self.p = p
-        self.a_pos, self.a_val, self.a_pair = a_pos, a_val, a_pair
-        self.n_cols = n_cols  # columns of the Gram map: groups * k * k
-        self.q, self.width = q, width
+    def __init__(self, p: sp.csr_matrix, a_pos, a_val, a_pair, width: int, n_blocks: int) -> None:
+        self.p = p  # (width^2, block pairs x groups k^2): the map, rows in the buffer's order
+        self.a_pos, self.a_val, self.a_pair = a_pos, a_val, a_pair  # A_rr's lower nonzeros
+        self.width = width
         self.n_blocks = n_blocks
 
     @classmethod
@@ -52,7 +50,7 @@ class ScaledAssembly:
         terms = pair_terms(a_r1, k)
         if terms is None:
             return None
-        q, n_cols, lo, hi, cols, vals = terms  # lo <= hi: the entry (hi, lo) is lower
+        _, n_cols, lo, hi, cols, vals = terms  # lo <= hi: the entry (hi, lo) is lower
         nb = int(block_of.max()) + 1 if block_of.size else 0
         index = np.int32 if max(width * width, _pairs(nb) * n_cols) < 2**31 else np.int64
         rows = hi.astype(index)
@@ -76,7 +74,7 @@ class ScaledAssembly:
         low = a.row >= a.col
         a_row, a_col = a.row[low].astype(np.int64), a.col[low].astype(np.int64)
         return cls(p, a_row * width + a_col, a.data[low].astype(float),
-                   _pair(block_of[a_row], block_of[a_col]), n_cols, q, width, nb)  # fmt: skip
+                   _pair(block_of[a_row], block_of[a_col]), width, nb)  # fmt: skip
 
     def __call__(self, scale: np.ndarray, g: np.ndarray) -> np.ndarray:
         """The (width, width) buffer: D (A_rr - A_r1 G A_r1') D on the top-left lower triangle.

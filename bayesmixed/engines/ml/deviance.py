@@ -373,9 +373,8 @@ class ProfiledDeviance(ProfiledCriterion):
         """
         cp = self.cp
         q = cp.q_rest
-        d = np.concatenate([np.full(k * g, lam[0, 0]) for lam, (_, k, g) in
-                            zip(lams, self._rest_index[2])])  # fmt: skip
         g = np.einsum("gab,gcb->gac", t1, t1)
+        d, xr = self._scalar_border(lams, g)
         m = np.empty((q + cp.p + 1, q + cp.p + 1))
         top = m[:q, :q]
         np.copyto(top, self._dense_rr())
@@ -383,8 +382,6 @@ class ProfiledDeviance(ProfiledCriterion):
         top *= d[:, None]
         top *= d[None, :]
         top[np.diag_indices(q)] += 1.0
-        b = np.einsum("mga,gab->mgb", cp.a_xy1, g).reshape(cp.p + 1, -1)
-        xr = (cp.a_xyr.T - np.asarray(cp.a_r1 @ b.T)) * d[:, None]  # (q, p + 1)
         m[:q, q:] = xr
         m[q:, :q] = xr.T
         m[q:, q:] = cp.a_xyxy - w_xy1 @ w_xy1.T
@@ -399,19 +396,25 @@ class ProfiledDeviance(ProfiledCriterion):
         """
         cp = self.cp
         q = cp.q_rest
-        scale = np.array([lam[0, 0] for lam in lams])
         g = np.einsum("gab,gcb->gac", t1, t1)
-        m = assembly(scale, g)
+        m = assembly(np.array([lam[0, 0] for lam in lams]), g)
         diag = np.arange(q)
         m[diag, diag] += 1.0
-        d = np.concatenate([np.full(k * n, s) for s, (_, k, n) in zip(scale, self._rest_index[2])])
-        b = np.einsum("mga,gab->mgb", cp.a_xy1, g).reshape(cp.p + 1, -1)
-        m[q:, :q] = (cp.a_xyr - np.asarray(cp.a_r1 @ b.T).T) * d[None, :]
+        m[q:, :q] = self._scalar_border(lams, g)[1].T
         m[q:, q:] = np.tril(cp.a_xyxy - w_xy1 @ w_xy1.T)
         upper, info = lapack.dpotrf(m.T, lower=0, clean=0, overwrite_a=1)
         if info != 0:
             raise np.linalg.LinAlgError("matrix is not positive definite")
         return upper.T
+
+    def _scalar_border(self, lams, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For scalar rest blocks: each rest effect's Lambda d, and the border
+        d (A_r,xy - A_r1 G A_1,xy) (q_r, p + 1) of the bordered matrix both layouts factor."""
+        cp = self.cp
+        d = np.concatenate([np.full(k * n, lam[0, 0]) for lam, (_, k, n) in
+                            zip(lams, self._rest_index[2])])  # fmt: skip
+        b = np.einsum("mga,gab->mgb", cp.a_xy1, g).reshape(cp.p + 1, -1)
+        return d, (cp.a_xyr.T - np.asarray(cp.a_r1 @ b.T)) * d[:, None]
 
     def _dense_rr(self) -> np.ndarray:
         """A_rr dense, converted once per cross-products: this layout factors the rest

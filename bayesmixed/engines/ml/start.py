@@ -12,8 +12,9 @@ other blocks add at their own start (:func:`_other_blocks`).  Slopes and vector 
 the structure's own start: their geometry (correlations near the boundary) is where a
 crude start can lead BOBYQA astray.  Measured evaluations (old -> new): productivity's
 region/state 59 -> 39, its crossed model 108 -> 52, grunfeld crossed 60 -> 50, a
-grouseticks-shaped model 32 -> 20, four nested levels 81 -> 43, InstEval's shape 61 -> 53,
-vcomp2 32 -> 28; single-block models unchanged.
+grouseticks-shaped model 32 -> 20, four nested levels 81 -> 43, InstEval's shape 61 -> 53;
+vcomp2 32 -> 38 (its count is set by L-BFGS-B's stopping rule, not its start);
+single-block models unchanged.
 
 The noise share and the floor under sigma_e^2 use the pooled within-group
 variance of the residuals (the smallest over the blocks), not their total
