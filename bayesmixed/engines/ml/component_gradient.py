@@ -63,7 +63,7 @@ class ComponentGradient:
         theta = np.asarray(theta, float)
         dev = self.dev
         try:
-            f = dev.factor(theta)
+            f = dev.factor(theta, inverse=True)
         except np.linalg.LinAlgError:
             return np.inf, np.zeros_like(theta)
         value = dev.criterion(f)
@@ -80,8 +80,7 @@ class ComponentGradient:
         sxx_inv = l_inv.T @ l_inv
         out = np.zeros(self.size)
         for n, (bk, (a, xy)) in enumerate(zip(dev.layout.buckets, dev._gathered())):
-            low, lam, w = f.chol[n], f.lam_c[n], f.w[n]
-            linv = np.linalg.inv(low)
+            lam, w, linv = f.lam_c[n], f.w[n], f.inv[n]
             c = linv.transpose(0, 2, 1) @ w  # M^-1 B = L^-T (L^-1 B)
             al = a @ lam
             fm = xy - al @ c

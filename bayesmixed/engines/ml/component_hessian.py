@@ -77,13 +77,13 @@ class ComponentHessian:
             If Lambda'A Lambda + I or the Schur complement is not positive definite.
         """
         dev = self.dev
-        f = dev.factor(np.asarray(theta, float))
+        f = dev.factor(np.asarray(theta, float), inverse=True)
         m = dev.cp.p + 1
         n_e = len(entries)
         g_logm, h_logm = np.zeros(n_e), np.zeros((n_e, n_e))
         ds, d2s = np.zeros((n_e, m, m)), np.zeros((n_e, n_e, m, m))
         for n, (bk, (a, xy)) in enumerate(zip(dev.layout.buckets, dev._gathered())):
-            g, h, d1, d2 = _bucket_terms(bk, a, xy, f.chol[n], f.lam_c[n], f.w[n], entries)
+            g, h, d1, d2 = _bucket_terms(bk, a, xy, f.inv[n], f.lam_c[n], f.w[n], entries)
             g_logm += g
             h_logm += h
             ds += d1
@@ -101,12 +101,14 @@ def _directions(bk, entries: np.ndarray) -> np.ndarray:
     return out
 
 
-def _bucket_terms(bk, a, xy, low, lam, w, entries):
-    """One bucket's contributions to d log|M|, d2 log|M|, dS and d2S (module docstring)."""
+def _bucket_terms(bk, a, xy, linv, lam, w, entries):
+    """One bucket's contributions to d log|M|, d2 log|M|, dS and d2S (module docstring).
+
+    ``linv`` is L_c^-1 (count, s, s), ``w`` is L_c^-1 B.
+    """
     n_e = len(entries)
     e = _directions(bk, entries)  # (K, c, s, s)
     et = e.transpose(0, 1, 3, 2)
-    linv = np.linalg.inv(low)  # (c, s, s)
     c_mat = linv.transpose(0, 2, 1) @ w  # M^-1 B
     al = a @ lam
     half = et @ al  # E_k'A Lambda

@@ -61,7 +61,7 @@ class CrossProducts:
     a11 : (l1, k1, k1) diagonal blocks of Z1'Z1.
     a_xy1 : (p+1, l1, k1) cross-products of [X y] with Z1.
     a_r1 : (q_r, q1) cross-products of the other blocks with Z1, dense when small.
-    a_rr : (q_r, q_r) cross-products among the other blocks, dense when small.
+    a_rr : (q_r, q_r) cross-products among the other blocks, sparse (CSR).
     a_xyr : (p+1, q_r) cross-products of [X y] with the other blocks.
     a_xyxy : (p+1, p+1) = [X y]'[X y].
     fixed : the scaling that turned the design's X into the X~ used here.
@@ -241,9 +241,10 @@ def build_crossproducts(design: Design, fixed: FixedScaling | None = None) -> Cr
         a_r1 = sp.vstack([_pair_triplets(b, first, w) for b in rest]).tocsr()
         if a_r1.shape[0] * a_r1.shape[1] <= DENSE_LIMIT:
             a_r1 = a_r1.toarray()
+        # sparse whatever its size: the blocked layout densifies it once, when it factors
+        # (ProfiledDeviance._dense_rr); the component layout reads only its nonzeros (10^4
+        # nested classes were 800 MB dense, vcomp2's 1,200 rest effects 5 ms of its fit)
         a_rr = sp.bmat([[_pair_triplets(b, c, w) for c in rest] for b in rest]).tocsr()
-        if a_rr.shape[0] ** 2 <= DENSE_LIMIT:  # else sparse: 10^4 nested classes below the
-            a_rr = a_rr.toarray()  # first factor were 800 MB dense before a layout was chosen
         a_xyr = np.concatenate([_xy_block(wxy, b).reshape(xy.shape[1], -1) for b in rest], axis=1)
     else:
         a_r1 = sp.csr_matrix((0, first.q))

@@ -418,8 +418,8 @@ class ProfiledDeviance(ProfiledCriterion):
 
     def _dense_rr(self) -> np.ndarray:
         """A_rr dense, converted once per cross-products: this layout factors the rest
-        densely anyway (large rest blocks stay sparse in the cross-products for
-        :mod:`.components`).  Keyed on ``cp``, which structured residuals replace."""
+        densely anyway (the cross-products keep it sparse for :mod:`.components`, which
+        reads only its nonzeros).  Keyed on ``cp``, which structured residuals replace."""
         a_rr = self.cp.a_rr
         if not sp.issparse(a_rr):
             return a_rr

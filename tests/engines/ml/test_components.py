@@ -192,17 +192,21 @@ def test_vcomp2_reml_fit_equals_blocked(monkeypatch):
 
 
 def test_large_rest_blocks_stay_sparse(monkeypatch):
-    """A_rr (the blocks after the first) stays sparse past DENSE_LIMIT; the blocked and
-    component layouts built on it give the dense version's deviance."""
+    """A_rr (the blocks after the first) is kept sparse, and A_r1 too past DENSE_LIMIT; the
+    blocked and component layouts built on them give the dense version's deviance."""
+    from dataclasses import replace
+
     import scipy.sparse as sp
 
     from bayesmixed.engines.ml import crossprod
 
     design = _design("y ~ x + (z | g) + (1 | g:s)", nested(unequal=True))
-    dense = build_crossproducts(design)
+    cp = build_crossproducts(design)
+    assert sp.issparse(cp.a_rr) and not sp.issparse(cp.a_r1)
+    dense = replace(cp, a_rr=cp.a_rr.toarray())
     monkeypatch.setattr(crossprod, "DENSE_LIMIT", 0)
     thin = build_crossproducts(design)
-    assert sp.issparse(thin.a_rr) and not sp.issparse(dense.a_rr)
+    assert sp.issparse(thin.a_rr) and sp.issparse(thin.a_r1)
     structures = [design.blocks[i].structure for i in dense.order]
     layout = components.detect_components(design, thin.order)
     devs = [ProfiledDeviance(dense, structures, False), ProfiledDeviance(thin, structures, False),
@@ -230,3 +234,17 @@ def test_ten_thousand_nested_groups_below_the_first_fit_in_little_memory():
     fit = bm.fit(FOUR_LEVELS, frame, reml=False)
     sds = np.sqrt([np.asarray(c).item() for c in fit.cov_blocks])
     assert sds == pytest.approx([1.0, 0.7, 0.5], abs=0.12)
+
+
+@pytest.mark.parametrize(("formula", "kw"), CASES[:2])
+def test_factor_with_inverse_gives_the_inverse_and_the_same_factor(formula, kw):
+    """The identity border (for the exact derivatives) changes none of the other pieces."""
+    _, dev = _both(_design(formula, nested(**kw)), False)
+    theta = np.random.default_rng(4).uniform(0.1, 1.5, dev.n_theta)
+    plain, both = dev.factor(theta), dev.factor(theta, inverse=True)
+    assert plain.inv is None
+    assert both.logdet_re == pytest.approx(plain.logdet_re, rel=1e-13)
+    for low, inv, w, w_plain in zip(both.chol, both.inv, both.w, plain.w):
+        eye = np.broadcast_to(np.eye(low.shape[1]), low.shape)
+        np.testing.assert_allclose(inv @ low, eye, atol=1e-12)
+        np.testing.assert_allclose(w, w_plain, rtol=1e-12, atol=1e-13)
