@@ -237,7 +237,7 @@ def re_entries(cp: CrossProducts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     vals = [cp.a11.ravel()]
     if cp.q_rest:
         q1 = g * k
-        off = sp.coo_matrix(cp.a_r1)
+        off = sp.coo_matrix(cp.a_r1 if cp.a_r1_csr is None else cp.a_r1_csr)
         rows += [off.row + q1, off.col]
         cols += [off.col, off.row + q1]
         vals += [off.data, off.data]

@@ -84,6 +84,9 @@ class CrossProducts:
     fixed: FixedScaling
     beta_shift: np.ndarray
     copies: np.ndarray | None = None  # (q,) copies of each effect's group (fweight()), or None
+    #: A_r1 as built (CSR) when ``a_r1`` is its dense copy: its nonzeros without a scan
+    #: (:func:`.components.re_entries`: 3 ms for vcomp2's 480,000 dense entries)
+    a_r1_csr: sp.csr_matrix | None = None
 
     @property
     def q_rest(self) -> int:
@@ -238,7 +241,8 @@ def build_crossproducts(design: Design, fixed: FixedScaling | None = None) -> Cr
     wxy = xy if w is None else xy * w[:, None]
     a_xy1 = _xy_block(wxy, first)
     if rest:
-        a_r1 = sp.vstack([_pair_triplets(b, first, w) for b in rest]).tocsr()
+        a_r1_csr = sp.vstack([_pair_triplets(b, first, w) for b in rest]).tocsr()
+        a_r1 = a_r1_csr
         if a_r1.shape[0] * a_r1.shape[1] <= DENSE_LIMIT:
             a_r1 = a_r1.toarray()
         # sparse whatever its size: the blocked layout densifies it once, when it factors
@@ -247,7 +251,7 @@ def build_crossproducts(design: Design, fixed: FixedScaling | None = None) -> Cr
         a_rr = sp.bmat([[_pair_triplets(b, c, w) for c in rest] for b in rest]).tocsr()
         a_xyr = np.concatenate([_xy_block(wxy, b).reshape(xy.shape[1], -1) for b in rest], axis=1)
     else:
-        a_r1 = sp.csr_matrix((0, first.q))
+        a_r1 = a_r1_csr = sp.csr_matrix((0, first.q))
         a_rr = np.zeros((0, 0))
         a_xyr = np.zeros((xy.shape[1], 0))
     return CrossProducts(
@@ -265,6 +269,7 @@ def build_crossproducts(design: Design, fixed: FixedScaling | None = None) -> Cr
         fixed=fixed,
         beta_shift=b0,
         copies=effect_copies([blocks[i] for i in order], [copies[i] for i in order]),
+        a_r1_csr=None if a_r1 is a_r1_csr else a_r1_csr,
     )
 
 
