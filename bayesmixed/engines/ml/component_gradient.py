@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .components import ComponentDeviance
+from .components import ComponentDeviance, lower_inverse
 from .gradient import lam_derivatives
 
 
@@ -63,7 +63,7 @@ class ComponentGradient:
         theta = np.asarray(theta, float)
         dev = self.dev
         try:
-            f = dev.factor(theta, inverse=True)
+            f = dev.factor(theta)
         except np.linalg.LinAlgError:
             return np.inf, np.zeros_like(theta)
         value = dev.criterion(f)
@@ -80,7 +80,8 @@ class ComponentGradient:
         sxx_inv = l_inv.T @ l_inv
         out = np.zeros(self.size)
         for n, (bk, (a, xy)) in enumerate(zip(dev.layout.buckets, dev._gathered())):
-            lam, w, linv = f.lam_c[n], f.w[n], f.inv[n]
+            low, lam, w = f.chol[n], f.lam_c[n], f.w[n]
+            linv = lower_inverse(low)
             c = linv.transpose(0, 2, 1) @ w  # M^-1 B = L^-T (L^-1 B)
             al = a @ lam
             fm = xy - al @ c

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .components import ComponentDeviance
+from .components import ComponentDeviance, lower_inverse
 
 #: the batched direction arrays hold (entries x components x size^2) floats; above this
 #: many the differences of the criterion are used instead (memory, not speed, decides)
@@ -77,13 +77,14 @@ class ComponentHessian:
             If Lambda'A Lambda + I or the Schur complement is not positive definite.
         """
         dev = self.dev
-        f = dev.factor(np.asarray(theta, float), inverse=True)
+        f = dev.factor(np.asarray(theta, float))
         m = dev.cp.p + 1
         n_e = len(entries)
         g_logm, h_logm = np.zeros(n_e), np.zeros((n_e, n_e))
         ds, d2s = np.zeros((n_e, m, m)), np.zeros((n_e, n_e, m, m))
         for n, (bk, (a, xy)) in enumerate(zip(dev.layout.buckets, dev._gathered())):
-            g, h, d1, d2 = _bucket_terms(bk, a, xy, f.inv[n], f.lam_c[n], f.w[n], entries)
+            linv = lower_inverse(f.chol[n])
+            g, h, d1, d2 = _bucket_terms(bk, a, xy, linv, f.lam_c[n], f.w[n], entries)
             g_logm += g
             h_logm += h
             ds += d1

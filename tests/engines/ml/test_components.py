@@ -236,15 +236,11 @@ def test_ten_thousand_nested_groups_below_the_first_fit_in_little_memory():
     assert sds == pytest.approx([1.0, 0.7, 0.5], abs=0.12)
 
 
-@pytest.mark.parametrize(("formula", "kw"), CASES[:2])
-def test_factor_with_inverse_gives_the_inverse_and_the_same_factor(formula, kw):
-    """The identity border (for the exact derivatives) changes none of the other pieces."""
-    _, dev = _both(_design(formula, nested(**kw)), False)
-    theta = np.random.default_rng(4).uniform(0.1, 1.5, dev.n_theta)
-    plain, both = dev.factor(theta), dev.factor(theta, inverse=True)
-    assert plain.inv is None
-    assert both.logdet_re == pytest.approx(plain.logdet_re, rel=1e-13)
-    for low, inv, w, w_plain in zip(both.chol, both.inv, both.w, plain.w):
-        eye = np.broadcast_to(np.eye(low.shape[1]), low.shape)
-        np.testing.assert_allclose(inv @ low, eye, atol=1e-12)
-        np.testing.assert_allclose(w, w_plain, rtol=1e-12, atol=1e-13)
+@pytest.mark.parametrize(("count", "size"), [(1, 1), (5, 2), (40, 14)])
+def test_lower_inverse_inverts_a_batch_of_factors(count, size):
+    rng = np.random.default_rng(size)
+    a = rng.normal(size=(count, size, size))
+    low = np.linalg.cholesky(a @ a.transpose(0, 2, 1) + size * np.eye(size))
+    inv = components.lower_inverse(low)
+    np.testing.assert_allclose(inv @ low, np.broadcast_to(np.eye(size), low.shape), atol=1e-13)
+    assert np.all(np.triu(inv, 1) == 0)
