@@ -26,6 +26,8 @@ from .batch import evaluate_all, workers_for
 SNAP_BELOW = 1e-4
 #: Newton steps below this (relative) change the criterion by about its rounding
 UNRESOLVED_STEP = 1e-6
+#: evaluations of the gradient search kept for its end point's stationarity check
+RECENT = 4
 
 
 def _snap(f, x: np.ndarray, value: float, lower: np.ndarray) -> tuple[np.ndarray, float, bool]:
@@ -164,18 +166,29 @@ def minimize_theta_gradient(
     stationarity check (on ``f`` itself) are those of :func:`minimize_theta`.
     """
     crit = _Counted(f, bounds)
+    recent: list[tuple[np.ndarray, float, np.ndarray]] = []  # the last few evaluations
 
     def counted_grad(x):
         crit.evaluations += 1
-        v, g = value_grad(np.asarray(x))
+        x = np.array(x, float)
+        v, g = value_grad(x)
         if not (np.isfinite(v) and np.all(np.isfinite(g))):
-            return 1e300, np.zeros_like(g)
+            v, g = 1e300, np.zeros_like(g)
+        recent[:] = [*recent[-(RECENT - 1) :], (x, v, g)]
         return v, g
+
+    def known_grad(x):
+        """The end point's gradient, from the search's own evaluations when it made one
+        there (L-BFGS-B's result is one of its last few points): one factorization less."""
+        for y, v, g in reversed(recent):
+            if np.array_equal(y, x):
+                return v, g
+        return counted_grad(x)
 
     f0 = crit(start)
     local = lambda s: _lbfgsb(counted_grad, s, crit.lower, crit.upper)  # noqa: E731
     x, value, message, snapped = _with_restarts(local, crit, start)
-    converged = _gradient_stationary(counted_grad, x, crit.lower, value)
+    converged = _gradient_stationary(known_grad, x, crit.lower, value)
     if converged is None:  # no finite gradient there: probe the criterion itself
         converged = _is_stationary(crit, x, crit.lower, value)
     optimizer = "L-BFGS-B (scipy) on the profiled deviance and its analytic gradient"

@@ -53,3 +53,20 @@ def test_the_bound_case_is_stationary():
     x, lower = np.array([0.0, 0.85]), np.array([0.0, -np.inf])
     assert _is_stationary(f, x, lower, f(x))
     assert _gradient_stationary(value_grad, x, lower, f(x))
+
+
+def test_gradient_search_reuses_its_end_point_for_the_stationarity_check():
+    """L-BFGS-B evaluated its result already: the check adds no evaluation (it used to)."""
+    from bayesmixed.engines.ml.optimize import minimize_theta_gradient
+
+    f, value_grad = _quadratic(np.array([0.7, 1.2]))
+    points = []
+
+    def counting(x):
+        points.append(np.array(x, float))
+        return value_grad(x)
+
+    x, opt = minimize_theta_gradient(f, counting, np.array([0.2, 0.3]), [(0.0, None)] * 2)
+    assert opt.converged and x == pytest.approx([0.7, 1.2], abs=1e-6)
+    assert sum(np.array_equal(p, x) for p in points) == 1  # evaluated there once, not twice
+    assert opt.evaluations == len(points) + 1  # and f once, at the start
