@@ -74,7 +74,7 @@ class ScalarHessian:
         l1 = f.l1[:, 0, 0]
         scale = np.repeat(theta, sizes)  # Lambda's diagonal, effect by effect
         l21 = self._l21(f, scale, l1)  # (q_r + p, q1): the rest's rows, then X's
-        l2 = np.tril(f.l_rest[: q_r + p, : q_r + p])
+        l2 = f.l_rest[: q_r + p, : q_r + p]  # read through its lower triangle only
         # log|A + D| (ML) sees the random effects alone; log|H| (REML) and r2 see X too
         m = q_r + p if dev.reml else q_r
         trace, sq = _block_norms(l1, l21[:m], l2[:m, :m], starts)
@@ -98,6 +98,16 @@ class ScalarHessian:
         rest.data *= np.repeat(scale[q1:], np.diff(rest.indptr))  # rows by Lambda_r
         x_rows = sp.csr_matrix(f.w_xy1[: cp.p])
         return sp.vstack([rest, x_rows]).tocsr()
+
+
+def _symmetrize_lower(m: np.ndarray, width: int = 256) -> None:
+    """Copy the lower triangle onto the upper in place, a strip at a time (no m-sized copy)."""
+    n = m.shape[0]
+    for j0 in range(0, n, width):
+        j1 = min(j0 + width, n)
+        corner = m[j0:j1, j0:j1]
+        corner[...] = np.tril(corner) + np.tril(corner, -1).T
+        m[j0:j1, j1:] = m[j1:, j0:j1].T
 
 
 def _scale_columns(m: sp.csr_matrix, factors: np.ndarray) -> sp.csr_matrix:
@@ -142,19 +152,22 @@ def _block_norms(l1: np.ndarray, l21, l2: np.ndarray, starts: np.ndarray):
     r_mat, info = lapack.dpotri(l2, lower=1)  # (L_2 L_2')^-1, lower triangle
     if info != 0:
         raise np.linalg.LinAlgError("the rest's factor is singular")
-    r_mat = np.tril(r_mat) + np.tril(r_mat, -1).T
+    _symmetrize_lower(r_mat)
+    r_mat = r_mat.T  # the same symmetric matrix, C-ordered: flat products need no copy
     d1 = 1.0 / l1**2
     v = _scale_columns(l21, 1.0 / l1)  # V = L_21 L_1^-1
+    u = _scale_columns(v, 1.0 / l1)  # W_d = V L_1^-2 V' = U U'
+    rw_d = float(np.vdot(r_mat, (u @ u.T).toarray()))  # tr(R W_d), its W_d freed at once
     w = (v @ v.T).toarray()
-    u = _scale_columns(v, 1.0 / l1)  # W_d = U U'
-    w_d = (u @ u.T).toarray()
+    trace_rw = float(np.vdot(r_mat, w))
     rw = r_mat @ w
+    del w
     diag_rwr = np.einsum("jk,jk->j", rw, r_mat)
     rest = starts[1:] - q1  # rest blocks' ranges inside l2's rows
     trace = np.empty(n_blocks)
     sq = np.empty((n_blocks, n_blocks))
-    trace[0] = d1.sum() + float(np.sum(r_mat * w))
-    sq[0, 0] = d1 @ d1 + 2.0 * float(np.sum(r_mat * w_d)) + float(np.sum(rw * rw.T))
+    trace[0] = d1.sum() + trace_rw
+    sq[0, 0] = d1 @ d1 + 2.0 * rw_d + float(np.einsum("ij,ji->", rw, rw))
     diag_r = np.diag(r_mat)
     for b in range(1, n_blocks):
         rb = slice(rest[b - 1], rest[b])
