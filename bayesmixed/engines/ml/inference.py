@@ -29,7 +29,7 @@ designs factored one component at a time (:mod:`.component_hessian`): statsmodel
 (five parameters), 91 factorizations, 49-66 ms, became one factorization and the exact
 terms, 10-15 ms.  Crossed scalar random effects at an interior optimum
 (:mod:`.scalar_hessian`): InstEval's shape, 37 factorizations (two threads, 0.9 s) became
-one and the exact terms, 0.26-0.35 s.  Both agree with the differences to ~1e-7-1e-6
+one and the exact terms, 0.23-0.35 s.  Both agree with the differences to ~1e-7-1e-6
 relative, the differences' own error there.
 """
 

@@ -36,6 +36,11 @@ from scipy.linalg import lapack, solve_triangular
 from .component_hessian import FlatDerivatives
 from .deviance import ProfiledDeviance
 
+#: rest effects (plus fixed effects) above which the differences are used instead: R, W and
+#: RW are three dense m x m matrices (72 MB each at 3,000) and RW costs 2 m^3 flops
+#: (InstEval's 1,161: 0.23-0.35 s in all, against 37 evaluations of ~30 ms)
+MAX_REST = 3000
+
 
 class ScalarHessian:
     """theta -> exact derivatives of the likelihood's parts, every block a scalar effect."""
@@ -47,11 +52,14 @@ class ScalarHessian:
     def build(cls, dev) -> ScalarHessian | None:
         """The exact derivatives when ``dev`` is blocked with scalar blocks only, else None.
 
-        Not for frequency-weighted levels (pivots counted per copy).
+        Not for frequency-weighted levels (pivots counted per copy), nor past
+        :data:`MAX_REST` (memory).
         """
         if not isinstance(dev, ProfiledDeviance) or dev.cp.copies is not None:
             return None
         if any(k != 1 for k in dev.cp.k) or len(dev.cp.k) < 2:
+            return None
+        if dev.cp.q_rest + dev.cp.p > MAX_REST:
             return None
         return cls(dev)
 

@@ -13,7 +13,7 @@ import pytest
 
 import bayesmixed as bm
 from bayesmixed.design import build_design
-from bayesmixed.engines.ml import crossprod, inference
+from bayesmixed.engines.ml import crossprod, inference, scalar_hessian
 from bayesmixed.engines.ml.criterion import make_deviance
 from bayesmixed.engines.ml.deviance import ProfiledDeviance
 from bayesmixed.engines.ml.inference import stencil_derivatives
@@ -77,10 +77,14 @@ def test_a_zero_variance_leaves_the_differences_in_charge():
         ScalarHessian.build(dev)(np.array([0.5, 0.0, 0.4]), np.arange(3))
 
 
-def test_not_for_vector_blocks_single_blocks_or_weighted_levels():
+def test_not_for_vector_blocks_single_blocks_large_rests_or_weighted_levels(monkeypatch):
     frame = crossed()
     assert ScalarHessian.build(_dev("y ~ x + (x | s) + (1 | d)", frame, False)) is None
     assert ScalarHessian.build(_dev("y ~ x + (1 | s)", frame, False)) is None
     dev = _dev(CROSSED, frame, False)
+    assert ScalarHessian.build(dev) is not None
+    monkeypatch.setattr(scalar_hessian, "MAX_REST", dev.cp.q_rest + dev.cp.p - 1)
+    assert ScalarHessian.build(dev) is None  # too large to hold R, W and RW dense
+    monkeypatch.undo()
     dev.cp.copies = np.ones(dev.cp.n_groups[0])
     assert ScalarHessian.build(dev) is None
