@@ -189,20 +189,13 @@ def _block_norms(l1: np.ndarray, l21, l2: np.ndarray, starts: np.ndarray):
 
 def _r2_phi(l1, l21, l2, modes: np.ndarray, starts: np.ndarray, t2: np.ndarray):
     """r2's gradient and Hessian in the precisions: |b_b|^2 and -2 b_b' G_bc b_c."""
-    n_blocks = len(starts) - 1
-    n_all = l1.size + l2.shape[0]
-    q = modes.size
-    grad = np.empty(n_blocks)
-    solved = np.empty((n_blocks, q))
-    for b in range(n_blocks):
-        part = np.zeros(n_all)
-        part[starts[b] : starts[b + 1]] = modes[starts[b] : starts[b + 1]]
-        grad[b] = t2[b] * float(part[:q] @ part[:q])
-        solved[b] = _solve(l1, l21, l2, part)[:q]
-    pieces = np.zeros((n_blocks, q))
+    n_blocks, q = len(starts) - 1, modes.size
+    pieces = np.zeros((n_blocks, l1.size + l2.shape[0]))  # P_b u, padded with X's zeros
     for b in range(n_blocks):
         pieces[b, starts[b] : starts[b + 1]] = modes[starts[b] : starts[b + 1]]
-    hess = -2.0 * np.outer(t2, t2) * (pieces @ solved.T)
+    solved = np.array([_solve(l1, l21, l2, piece)[:q] for piece in pieces])
+    grad = t2 * np.einsum("bi,bi->b", pieces, pieces)
+    hess = -2.0 * np.outer(t2, t2) * (pieces[:, :q] @ solved.T)
     return grad, (hess + hess.T) / 2
 
 

@@ -67,12 +67,29 @@ def test_hessian_is_the_derivative_of_its_gradient_on_vcomp2():
         np.testing.assert_allclose(j.T @ h_exact @ j, expected, rtol=1e-8, atol=1e-9)
 
 
+def _spy_exact(monkeypatch) -> list[bool]:
+    """Records whether each working covariance got exact derivatives (True) or none."""
+    used: list[bool] = []
+    original = inference._exact_or_none
+
+    def spy(*args):
+        out = original(*args)
+        used.append(out is not None)
+        return out
+
+    monkeypatch.setattr(inference, "_exact_or_none", spy)
+    return used
+
+
 @pytest.mark.parametrize("reml", [False, True])
 def test_standard_errors_equal_those_from_differences(reml, monkeypatch):
     """The whole working covariance: exact chain rule against the seven-point stencil."""
     frame = nested(unequal=True)
     formula = "y ~ x + (z | g) + (1 | g:s)"
+    used = _spy_exact(monkeypatch)
     fast = bm.fit(formula, frame, reml=reml)
+    assert used == [True]  # the exact path answered, not the stencil
+    monkeypatch.undo()
     monkeypatch.setattr(inference.ComponentHessian, "build", classmethod(lambda c, d: None))
     slow = bm.fit(formula, frame, reml=reml)
     np.testing.assert_allclose(fast.working_vcov, slow.working_vcov, rtol=1e-7)

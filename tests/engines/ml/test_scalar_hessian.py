@@ -61,10 +61,27 @@ def test_derivatives_equal_differences_of_the_criterion(reml, sparse, monkeypatc
                 np.testing.assert_allclose(h_exact, hess[k], atol=1e-7 * scale)
 
 
+def _spy_exact(monkeypatch) -> list[bool]:
+    """Records whether each working covariance got exact derivatives (True) or none."""
+    used: list[bool] = []
+    original = inference._exact_or_none
+
+    def spy(*args):
+        out = original(*args)
+        used.append(out is not None)
+        return out
+
+    monkeypatch.setattr(inference, "_exact_or_none", spy)
+    return used
+
+
 @pytest.mark.parametrize("reml", [False, True])
 def test_standard_errors_equal_those_from_differences(reml, monkeypatch):
-    frame = crossed(seed=5)
+    frame = crossed(seed=3)  # an interior optimum by ML and REML (seed 5: ML on the boundary)
+    used = _spy_exact(monkeypatch)
     fast = bm.fit(CROSSED, frame, reml=reml)
+    assert used == [True]  # the exact path answered, not the stencil
+    monkeypatch.undo()
     monkeypatch.setattr(inference.ScalarHessian, "build", classmethod(lambda c, d: None))
     slow = bm.fit(CROSSED, frame, reml=reml)
     np.testing.assert_allclose(fast.working_vcov, slow.working_vcov, rtol=1e-6)
